@@ -1,0 +1,43 @@
+"""Shared fixtures: captured structlog output for asserting on log events."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from hotline.logs import configure_logging, forget_secrets
+
+
+class CapturedLog:
+    """Every JSON log line the code under test rendered, parsed."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == event]
+
+
+@pytest.fixture
+def captured_log() -> Iterator[CapturedLog]:
+    """Render logs as JSON into memory at DEBUG level, as production would to a file."""
+    captured = CapturedLog()
+    configure_logging(level="DEBUG", fmt="json", stream=captured.stream)
+    try:
+        yield captured
+    finally:
+        structlog.contextvars.clear_contextvars()
+        forget_secrets()
