@@ -1,0 +1,117 @@
+"""Command line: ``hotline run | check | demo | call | prompts | license``.
+
+Every subcommand is a plain function returning an exit code.  Errors derived
+from :class:`~hotline.errors.HotlineError` end the command with their one-line
+message and exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from hotline import __version__
+from hotline.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, config_path, load_settings
+from hotline.errors import ConfigError, HotlineError
+
+EXAMPLES = """\
+examples:
+  hotline check config/hotline.toml      validate a config, print a summary
+  hotline check --live                   also check the PBX over AMI (version, modules, dialplan)
+  hotline run --config /etc/hotline.toml serve calls (needs a license key)
+  hotline demo                           play scripted calls against the built-in PBX simulator
+  hotline demo --agents "201=no-answer,202=voicemail,203=accept"
+  hotline call support --pin 1234        place a test call through AMI
+  hotline prompts convert intro.mp3 --hotline support --slot intro
+  hotline license show HL1-XXXXX-...     decode a module license key
+
+The config file comes from --config, else $HOTLINE_CONFIG, else config/hotline.toml.
+Every setting can be overridden with HOTLINE_<SECTION>__<KEY> environment variables.
+"""
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "config_file",
+        nargs="?",
+        metavar="CONFIG",
+        help=f"config file (default: ${CONFIG_ENV} or {DEFAULT_CONFIG_PATH})",
+    )
+    parser.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+
+
+def _settings(args: argparse.Namespace) -> tuple[Path, Settings]:
+    path = config_path(args.config_option or args.config_file, os.environ)
+    return path, load_settings(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline",
+        description="Call-hunting hotline runtime for Asterisk (FastAGI + AMI).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"hotline {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="validate the configuration (and with --live, the PBX)",
+        description="Validate the configuration, prompts and license; exit 2 on any problem.",
+    )
+    _add_config_arguments(check)
+    check.add_argument(
+        "--live", action="store_true", help="also connect to Asterisk over AMI and check the PBX"
+    )
+    check.set_defaults(func=_cmd_check)
+
+    run = commands.add_parser(
+        "run",
+        help="serve hotline calls for Asterisk",
+        description="Start the FastAGI server and serve calls until SIGTERM/SIGINT.",
+    )
+    _add_config_arguments(run)
+    run.set_defaults(func=_cmd_run)
+
+    return parser
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from hotline.check import run_check
+
+    path, settings = _settings(args)
+    return run_check(path, settings, live=args.live, out=sys.stdout)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hotline.runtime import run_forever
+
+    _path, settings = _settings(args)
+    return run_forever(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except HotlineError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
