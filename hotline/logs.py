@@ -27,7 +27,16 @@ REDACTED = "[redacted]"
 
 #: event keys whose values are never rendered, whatever they hold
 SECRET_KEYS = frozenset(
-    {"pin", "secret", "password", "module_key", "server_key", "license_key", "private_key", "digits"}
+    {
+        "pin",
+        "secret",
+        "password",
+        "module_key",
+        "server_key",
+        "license_key",
+        "private_key",
+        "digits",
+    }
 )
 
 _secret_values: set[str] = set()
