@@ -1,0 +1,30 @@
+"""FastAGI protocol layer: wire format, one session per connection, the server.
+
+Knows nothing about hotlines; call logic codes against :class:`AgiSession`.
+"""
+
+from hotline.agi.errors import (
+    AgiArgumentError,
+    AgiCommandError,
+    AgiConnectionLost,
+    AgiError,
+    AgiHangup,
+    AgiProtocolError,
+    AgiTimeout,
+)
+from hotline.agi.wire import AgiReply, AgiRequest, format_command, parse_header, parse_reply
+
+__all__ = [
+    "AgiArgumentError",
+    "AgiCommandError",
+    "AgiConnectionLost",
+    "AgiError",
+    "AgiHangup",
+    "AgiProtocolError",
+    "AgiReply",
+    "AgiRequest",
+    "AgiTimeout",
+    "format_command",
+    "parse_header",
+    "parse_reply",
+]

@@ -1,0 +1,259 @@
+"""FastAGI wire format: the AGI header, reply lines and command lines (pure, no I/O).
+
+Written from what Asterisk 22 really sends (``/work/shared/asterisk/agi``) and
+from ``res/res_agi.c``: ``setup_env`` for the header, the ``ast_agi_send``
+formats for replies and ``parse_args`` for how a command line is split.
+
+panoramisk 1.4's ``parse_agi_result`` is not reused: it drops the data of
+``200 result= (timeout)`` (its value pattern needs a non-blank value), reports a
+variable whose value is ``hangup`` as a hang-up, turns every ``result=-1`` into
+an "error" and returns dicts instead of raising.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import parse_qsl
+
+from hotline.agi.errors import AgiArgumentError, AgiProtocolError
+
+#: ``AGI_BUF_LEN`` in res_agi.c: Asterisk reads a command into 8192 bytes
+#: (with the terminating NUL); a longer line is cut and its tail runs as a
+#: second command, so longer lines are refused before sending.
+MAX_COMMAND_BYTES = 8191
+#: ``MAX_ARGS`` in res_agi.c: words past the 127th are silently dropped.
+MAX_COMMAND_WORDS = 127
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class AgiRequest:
+    """The AGI environment Asterisk sends when a FastAGI connection opens."""
+
+    env: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "env", _frozen(self.env))
+
+    def _get(self, key: str) -> str:
+        return self.env.get(key, "")
+
+    @property
+    def network_script(self) -> str:
+        """``agi_network_script``: the URL path after ``host:port/``, query included."""
+        return self._get("agi_network_script")
+
+    @property
+    def path(self) -> str:
+        """The script without query string and without leading slash: the route key."""
+        return self.network_script.partition("?")[0].lstrip("/")
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        """Parameters of the script's query string (``agi://host/route?a=1``)."""
+        _, _, qs = self.network_script.partition("?")
+        return _frozen(dict(parse_qsl(qs, keep_blank_values=True)))
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """``agi_arg_1`` … ``agi_arg_N`` in order (empty arguments kept)."""
+        found: list[str] = []
+        while (value := self.env.get(f"agi_arg_{len(found) + 1}")) is not None:
+            found.append(value)
+        return tuple(found)
+
+    @property
+    def uniqueid(self) -> str:
+        return self._get("agi_uniqueid")
+
+    @property
+    def channel(self) -> str:
+        return self._get("agi_channel")
+
+    @property
+    def callerid(self) -> str:
+        return self._get("agi_callerid")
+
+    @property
+    def calleridname(self) -> str:
+        return self._get("agi_calleridname")
+
+    @property
+    def language(self) -> str:
+        return self._get("agi_language")
+
+    @property
+    def context(self) -> str:
+        return self._get("agi_context")
+
+    @property
+    def extension(self) -> str:
+        return self._get("agi_extension")
+
+    @property
+    def priority(self) -> str:
+        return self._get("agi_priority")
+
+    @property
+    def version(self) -> str:
+        return self._get("agi_version")
+
+
+def parse_header(lines: Iterable[str]) -> AgiRequest:
+    """Build the request from header lines (``key: value``, without the blank end line).
+
+    A line without a colon is not AGI; it raises :class:`AgiProtocolError`.
+    """
+    env: dict[str, str] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.removesuffix("\n").removesuffix("\r")
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep or not key:
+            raise AgiProtocolError(
+                f"AGI header line {number} is not 'key: value' ({line[:60]!r}); "
+                "is the peer really Asterisk?"
+            )
+        env[key] = value.removeprefix(" ")
+    return AgiRequest(env)
+
+
+@dataclass(frozen=True)
+class AgiReply:
+    """One reply from Asterisk: ``<code> result=<result> [(<data>)] [key=value…]``."""
+
+    code: int
+    result: str = ""
+    #: text inside the parentheses (``ANSWER``, ``timeout``), ``None`` when absent
+    data: str | None = None
+    #: trailing ``key=value`` pairs, e.g. ``endpos``
+    extras: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    #: everything after the code (the message of 510/511/520 replies)
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extras", _frozen(self.extras))
+
+    @property
+    def result_int(self) -> int:
+        """``result`` as an integer; a non-numeric result raises :class:`AgiProtocolError`."""
+        try:
+            return int(self.result)
+        except ValueError:
+            raise AgiProtocolError(
+                f"AGI reply result {self.result!r} is not a number (code {self.code})"
+            ) from None
+
+
+_REPLY = re.compile(r"(?P<code>\d{3})(?:(?P<sep>[ -])(?P<text>.*))?", re.DOTALL)
+_RESULT = re.compile(
+    r"result=(?P<result>\S*)"
+    r"(?:\s+\((?P<data>.*)\))?"
+    r"(?P<extras>(?:\s+[A-Za-z_]\w*=\S*)*)\s*",
+    re.DOTALL,
+)
+_EXTRA = re.compile(r"([A-Za-z_]\w*)=(\S*)")
+_OPEN_DATA = re.compile(r"result=\S*\s+\(", re.DOTALL)
+
+
+def parse_reply(line: str) -> AgiReply:
+    """Parse one reply line (without its newline).
+
+    Raises :class:`AgiProtocolError` for anything that is not an AGI reply, so
+    an unexpected line can never be taken for a result.
+    """
+    line = line.removesuffix("\n").removesuffix("\r")
+    match = _REPLY.fullmatch(line)
+    if match is None:
+        raise AgiProtocolError(f"not an AGI reply line: {line[:80]!r}")
+    code = int(match["code"])
+    text = match["text"] or ""
+    if code in (100, 200) and text.startswith("result="):
+        body = _RESULT.fullmatch(text)
+        if body is None:
+            if code == 100:
+                # "100 result=0 Trying..." carries free text after the result
+                result = text.split()[0].removeprefix("result=")
+                return AgiReply(code=code, result=result, text=text)
+            raise AgiProtocolError(f"malformed AGI result: {line[:80]!r}")
+        extras = dict(_EXTRA.findall(body["extras"]))
+        return AgiReply(
+            code=code, result=body["result"], data=body["data"], extras=extras, text=text
+        )
+    if code == 200:
+        raise AgiProtocolError(f"AGI 200 reply without result=: {line[:80]!r}")
+    return AgiReply(code=code, text=text.strip())
+
+
+def reply_is_incomplete(line: str) -> bool:
+    """True for a ``200 result=x (…`` line whose parenthesised data has not closed yet.
+
+    Asterisk writes a variable's value verbatim inside the parentheses, so a
+    value holding a newline spreads the reply over several lines; the reader
+    joins them instead of taking the tail for the next command's reply.
+    """
+    if not line.startswith("200 "):
+        return False
+    text = line[4:].removesuffix("\r")
+    return _OPEN_DATA.match(text) is not None and _RESULT.fullmatch(text) is None
+
+
+_COMMAND_NAME = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
+_NEEDS_QUOTES = frozenset(' \t"\\')
+_FORBIDDEN = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte"}
+
+
+def quote_word(word: str) -> str:
+    """Quote one argument so that res_agi's ``parse_args`` yields exactly ``word``.
+
+    ``parse_args`` splits on blanks and tabs outside double quotes, toggles
+    quoting on ``"`` and takes the character after ``\\`` literally; so a word
+    with a blank, tab, quote or backslash (or an empty word) goes inside quotes
+    with ``\\`` and ``"`` escaped.
+    """
+    if word and not _NEEDS_QUOTES.intersection(word):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_command(*words: str) -> bytes:
+    """Encode a command line: ``format_command("STREAM FILE", "beep", "")``.
+
+    The first word is the command name (one or more plain words, e.g.
+    ``"GET VARIABLE"`` or ``"GET", "VARIABLE"``); every other word is one
+    argument, quoted as needed.  A newline, CR or NUL anywhere, or a line
+    Asterisk would cut, raises :class:`AgiArgumentError` and nothing is sent:
+    a value can never smuggle in a second command.
+    """
+    if not words:
+        raise AgiArgumentError("an AGI command needs at least a command name")
+    name, *args = words
+    if not _COMMAND_NAME.fullmatch(name) or name.lower().startswith("failure"):
+        # res_agi ends the whole AGI on a line starting with "failure"
+        raise AgiArgumentError(f"{name[:40]!r} is not an AGI command name")
+    for position, word in enumerate(args, start=1):
+        for char, what in _FORBIDDEN.items():
+            if char in word:
+                raise AgiArgumentError(
+                    f"argument {position} of {name} contains {what}; refusing to send it"
+                )
+    name_words = name.split(" ")
+    if len(name_words) + len(args) > MAX_COMMAND_WORDS:
+        raise AgiArgumentError(
+            f"{name} has {len(name_words) + len(args)} words; Asterisk keeps only "
+            f"{MAX_COMMAND_WORDS}"
+        )
+    line = " ".join([*name_words, *(quote_word(a) for a in args)]).encode() + b"\n"
+    if len(line) > MAX_COMMAND_BYTES:
+        raise AgiArgumentError(
+            f"{name} command is {len(line)} bytes; Asterisk reads at most {MAX_COMMAND_BYTES}"
+        )
+    return line

@@ -1,0 +1,231 @@
+"""Pure tests of the FastAGI wire format: header, replies, command quoting."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hotline.agi.errors import AgiArgumentError, AgiProtocolError
+from hotline.agi.wire import (
+    MAX_COMMAND_BYTES,
+    AgiReply,
+    format_command,
+    parse_header,
+    parse_reply,
+    quote_word,
+    reply_is_incomplete,
+)
+from tests.agi import recorded
+from tests.agi.res_agi import parse_args
+
+
+def header_lines(raw: bytes) -> list[str]:
+    return raw.decode().split("\n")[:-2]
+
+
+# -- header ----------------------------------------------------------------
+
+
+def test_header_of_recording_01() -> None:
+    request = parse_header(header_lines(recorded.load("01_").header))
+    assert request.network_script == "hotline"
+    assert request.path == "hotline"
+    assert request.uniqueid == "1795305542.0"
+    assert request.channel == "Local/s@sim-caller-00000000;1"
+    assert request.callerid == "5550001"
+    assert request.calleridname == "Lab Caller"
+    assert request.language == "en"
+    assert request.context == "hotline-in"
+    assert request.extension == "100"
+    assert request.priority == "2"
+    assert request.version == "22.10.1"
+    assert request.env["agi_accountcode"] == ""
+    assert request.args == ()
+    assert request.query == {}
+
+
+def test_header_args_in_order_with_empty_ones_kept() -> None:
+    request = parse_header(header_lines(recorded.load("12_").header))
+    assert request.args == ("203", "beep")
+    request = parse_header(["agi_arg_1: a b", "agi_arg_2: ", "agi_arg_3: c", "agi_arg_5: gap"])
+    assert request.args == ("a b", "", "c")
+
+
+def test_header_path_and_query() -> None:
+    request = parse_header(["agi_network_script: /hotline/support?lang=de&empty=&x=a%20b"])
+    assert request.path == "hotline/support"
+    assert request.query == {"lang": "de", "empty": "", "x": "a b"}
+
+
+def test_header_without_script_has_empty_path() -> None:
+    # Asterisk omits agi_network_script for agi://host:port with no path
+    assert parse_header(["agi_network: yes"]).path == ""
+
+
+def test_header_line_without_colon_is_a_protocol_error() -> None:
+    with pytest.raises(AgiProtocolError, match="line 2"):
+        parse_header(["agi_network: yes", "GET / HTTP/1.1"])
+
+
+def test_header_request_is_immutable() -> None:
+    env = {"agi_uniqueid": "1.2"}
+    request = parse_header([f"{k}: {v}" for k, v in env.items()])
+    with pytest.raises(TypeError):
+        request.env["agi_uniqueid"] = "x"  # type: ignore[index]
+
+
+# -- replies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("200 result=0", AgiReply(200, "0")),
+        ("200 result=0 endpos=242214", AgiReply(200, "0", None, {"endpos": "242214"})),
+        ("200 result=-1 endpos=38560", AgiReply(200, "-1", None, {"endpos": "38560"})),
+        ("200 result=1234", AgiReply(200, "1234")),
+        ("200 result= (timeout)", AgiReply(200, "", "timeout")),
+        ("200 result=12 (timeout)", AgiReply(200, "12", "timeout")),
+        ("200 result=1 (ANSWER)", AgiReply(200, "1", "ANSWER")),
+        (
+            "200 result=1 (Local/201@sim-agents-00000001;1)",
+            AgiReply(200, "1", "Local/201@sim-agents-00000001;1"),
+        ),
+        ("200 result=1 ()", AgiReply(200, "1", "")),
+        ("200 result=1 (a (nested) value)", AgiReply(200, "1", "a (nested) value")),
+        ("200 result=1 (x) endpos=5)", AgiReply(200, "1", "x) endpos=5")),
+        ("200 result=0 (timeout) endpos=1234", AgiReply(200, "0", "timeout", {"endpos": "1234"})),
+        ("200 result=49", AgiReply(200, "49")),
+    ],
+)
+def test_parse_reply(line: str, expected: AgiReply) -> None:
+    reply = parse_reply(line)
+    assert (reply.code, reply.result, reply.data, dict(reply.extras)) == (
+        expected.code,
+        expected.result,
+        expected.data,
+        dict(expected.extras),
+    )
+
+
+def test_parse_error_replies_keep_their_text() -> None:
+    reply = parse_reply("511 Command Not Permitted on a dead channel or intercept routine")
+    assert reply.code == 511
+    assert reply.text == "Command Not Permitted on a dead channel or intercept routine"
+    assert parse_reply("510 Invalid or unknown command").text == "Invalid or unknown command"
+
+
+def test_parse_trying() -> None:
+    reply = parse_reply("100 result=0 Trying...")
+    assert (reply.code, reply.result) == (100, "0")
+
+
+@pytest.mark.parametrize(
+    "line", ["HANGUP", "", "foo", "20 result=1", "200 foo", "200 result=1 (open", "abc 200"]
+)
+def test_unparseable_reply_is_a_protocol_error(line: str) -> None:
+    with pytest.raises(AgiProtocolError):
+        parse_reply(line)
+
+
+def test_result_int() -> None:
+    assert parse_reply("200 result=-1").result_int == -1
+    with pytest.raises(AgiProtocolError, match="not a number"):
+        _ = parse_reply("200 result=1234#").result_int
+
+
+def test_reply_is_incomplete_only_for_open_data() -> None:
+    assert reply_is_incomplete("200 result=1 (first line")
+    assert not reply_is_incomplete("200 result=1 (first line\nsecond)")
+    assert not reply_is_incomplete("200 result=1 (x)")
+    assert not reply_is_incomplete("200 result=0")
+    assert not reply_is_incomplete("511 Command Not Permitted (really")
+
+
+# -- commands --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "wire"),
+    [
+        (("ANSWER",), b"ANSWER\n"),
+        (("STREAM FILE", "demo-congrats", ""), b'STREAM FILE demo-congrats ""\n'),
+        (("STREAM", "FILE", "demo-congrats", ""), b'STREAM FILE demo-congrats ""\n'),
+        (("GET DATA", "beep", "3000", "4"), b"GET DATA beep 3000 4\n"),
+        (
+            ("EXEC", "Dial", "Local/201@sim-agents,15,U(hotline-confirm^${UNIQUEID})"),
+            b"EXEC Dial Local/201@sim-agents,15,U(hotline-confirm^${UNIQUEID})\n",
+        ),
+        (("SET VARIABLE", "GOSUB_RESULT", "CONTINUE"), b"SET VARIABLE GOSUB_RESULT CONTINUE\n"),
+        (("VERBOSE", 'say "hi"', "1"), b'VERBOSE "say \\"hi\\"" 1\n'),
+    ],
+)
+def test_format_command_matches_recorded_bytes(words: tuple[str, ...], wire: bytes) -> None:
+    assert format_command(*words) == wire
+
+
+TRICKY = [
+    "",
+    " ",
+    "two words",
+    "tab\tinside",
+    '"',
+    'say "hi"',
+    "back\\slash",
+    "trailing\\",
+    '\\"',
+    '""',
+    "  leading and trailing  ",
+    "Dial(Local/1@x,15,U(c^1^2))",
+    "ünïcødé ☎",
+    "${UNIQUEID}",
+    "a;b|c,d",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_value_arrives_as_one_argument(value: str) -> None:
+    line = format_command("SET VARIABLE", "NAME", value, "last").decode()[:-1]
+    assert parse_args(line) == ["SET", "VARIABLE", "NAME", value, "last"]
+
+
+def test_random_values_round_trip_through_parse_args() -> None:
+    rng = random.Random(4573)
+    alphabet = ' \t"\\ab,()^$é'
+    for _ in range(2000):
+        values = ["".join(rng.choices(alphabet, k=rng.randint(0, 8))) for _ in range(3)]
+        line = format_command("EXEC", *values).decode()[:-1]
+        assert parse_args(line) == ["EXEC", *values], line
+
+
+@pytest.mark.parametrize("bad", ["a\nHANGUP", "a\rb", "nul\x00", "\n"])
+def test_newline_cr_nul_refused(bad: str) -> None:
+    with pytest.raises(AgiArgumentError, match="argument 2 of SET VARIABLE"):
+        format_command("SET VARIABLE", "X", bad)
+
+
+@pytest.mark.parametrize("name", ["", "GET  DATA", "GET\nDATA", "ANSWER 1", "FAILURE", '"ANSWER"'])
+def test_bad_command_names_refused(name: str) -> None:
+    with pytest.raises(AgiArgumentError, match="command"):
+        format_command(name)
+
+
+def test_line_asterisk_would_cut_is_refused() -> None:
+    fits = "x" * (MAX_COMMAND_BYTES - len(b"VERBOSE  1\n"))
+    assert len(format_command("VERBOSE", fits, "1")) == MAX_COMMAND_BYTES
+    with pytest.raises(AgiArgumentError, match="at most"):
+        format_command("VERBOSE", fits + "x", "1")
+
+
+def test_too_many_words_refused() -> None:
+    assert parse_args(format_command("EXEC", *["a"] * 126).decode()[:-1]) == ["EXEC", *["a"] * 126]
+    # what Asterisk would do with one more: the 128th word silently vanishes
+    assert len(parse_args("EXEC" + " a" * 127)) == 127
+    with pytest.raises(AgiArgumentError, match="127"):
+        format_command("EXEC", *["a"] * 127)
+
+
+def test_quote_word_leaves_plain_words_alone() -> None:
+    assert quote_word("beep") == "beep"
+    assert quote_word("") == '""'
