@@ -86,9 +86,17 @@ def test_hardware_id_binding(vendor: Vendor) -> None:
     assert verifier.verify(key, both, 3).kind is LicenseKind.FULL
     other = InstallationIdentity.of(hardware_id="02:fc:00:00:00:02")
     refused(WrongInstallationError, lambda: verifier.verify(key, other, 3))
-    # a server key that spells the same text is a different installation (separate hash domains)
-    lookalike = InstallationIdentity.of(server_key="02fc00000001")
-    refused(WrongInstallationError, lambda: verifier.verify(key, lookalike, 3))
+
+
+def test_server_key_and_hardware_id_with_the_same_spelling_differ(vendor: Vendor) -> None:
+    """Separate hash domains: digits normalise identically as server key and as hardware id."""
+    as_hardware = InstallationIdentity.of(hardware_id="12:34:56:78:90:12")
+    as_server = InstallationIdentity.of(server_key="123456789012")
+    assert as_hardware.hardware_ids == as_server.server_keys
+    key = vendor.issue([as_hardware])
+    verifier = vendor.verifier()
+    assert verifier.verify(key, as_hardware, 3)
+    refused(WrongInstallationError, lambda: verifier.verify(key, as_server, 3))
 
 
 def test_installation_without_identity_is_refused(vendor: Vendor) -> None:
