@@ -16,6 +16,8 @@ from pathlib import Path
 from hotline import __version__
 from hotline.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, config_path, load_settings
 from hotline.errors import ConfigError, HotlineError
+from hotline.licensing.commands import add_license_parser
+from hotline.prompts.commands import add_prompts_parser
 
 EXAMPLES = """\
 examples:
@@ -79,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arguments(run)
     run.set_defaults(func=_cmd_run)
 
+    add_prompts_parser(commands)
+    add_license_parser(commands)
+
     return parser
 
 
@@ -86,7 +91,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from hotline.check import run_check
 
     path, settings = _settings(args)
-    return run_check(path, settings, live=args.live, out=sys.stdout)
+    return run_check(path, settings, live=args.live, out=sys.stdout, err=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from hotline.errors import ConfigError
 from hotline.logs import register_secrets
+from hotline.prompts.catalogue import SLOT_NAMES
 
 #: environment variable naming the config file when no --config is given
 CONFIG_ENV = "HOTLINE_CONFIG"
@@ -120,6 +121,22 @@ def _dial_template(value: str) -> str:
     bad = _unsafe(value.replace("{number}", ""))
     if bad:
         raise ValueError(f"contains {bad}, which would break the Dial command; remove it")
+    return value
+
+
+def _prompt_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(
+            f"{value!r} must be an absolute path (as both this host and Asterisk see it), "
+            "e.g. /var/lib/hotline/sounds/custom/support/intro"
+        )
+    _safe_token(value)
+    return value.removesuffix(".wav16").removesuffix(".wav")
+
+
+def _prompt_slot(value: str) -> str:
+    if value not in SLOT_NAMES:
+        raise ValueError(f"{value!r} is not a prompt slot; valid slots: {', '.join(SLOT_NAMES)}")
     return value
 
 
@@ -284,8 +301,11 @@ class HotlineConfig(_Model):
     #: seconds the caller has to type the PIN after the prompt
     pin_timeout: Annotated[float, Field(gt=0, le=60)] = 6.0
     language: Language = "en"
-    #: admin recordings replacing default prompts, slot -> file (converted with `hotline prompts`)
-    prompts: dict[SafeToken, Path] = Field(default_factory=dict)
+    #: admin recordings replacing default prompts: slot -> converted prompt (`hotline prompts
+    #: convert` prints the path), absolute and without extension, the same on Asterisk's host
+    prompts: dict[
+        Annotated[str, AfterValidator(_prompt_slot)], Annotated[str, AfterValidator(_prompt_path)]
+    ] = Field(default_factory=dict)
     moh_class: SafeToken = "default"
     dial: DialTemplate = "PJSIP/{number}"
     ring_time: RingTime = 20

@@ -1,0 +1,370 @@
+"""The caller leg (AGI route ``hotline/<name>``): PIN, prompts, hunt, outcome.
+
+Steps (DESIGN.md, "The call flow"): answer → optional PIN → intro → "please
+hold" → dial each target in turn with music on hold and the confirm
+subroutine on the callee leg → connected, or apology and fallback.  A caller
+who hangs up stops the flow at once: nobody is dialled after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from hotline.agi.errors import AgiHangup
+from hotline.config import HotlineConfig
+from hotline.flow.hunt import DialAttempt, hunt_plan
+from hotline.flow.outcomes import CallOutcome, DialReport, TargetOutcome
+from hotline.flow.ports import CallSession, Clock
+from hotline.flow.prompting import PromptBook
+from hotline.flow.registry import Acceptance, CallRegistry
+from hotline.logs import get_logger
+
+log = get_logger()
+
+#: the dialplan subroutine Dial's U() option runs on the agent's channel
+CONFIRM_SUBROUTINE = "hotline-confirm"
+
+#: what may travel from the caller id into Gosub arguments: digits and a leading +
+_CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
+
+
+def caller_digits(callerid: str) -> str:
+    """The caller's number if it is a plain number, else "" (never trust caller id text)."""
+    return callerid if _CALLER_DIGITS.fullmatch(callerid) else ""
+
+
+@dataclass(frozen=True)
+class FlowDeps:
+    """Everything a flow needs besides the session and its hotline."""
+
+    prompts: PromptBook
+    registry: CallRegistry = field(default_factory=CallRegistry)
+    #: per-call clock; the simulator hands out virtual clocks
+    clock_factory: Callable[[str], Clock] = field(default=lambda _call_id: _monotonic)
+    #: may new calls be taken (the license guard); checked when a call arrives
+    call_gate: Callable[[], bool] = field(default=lambda: True)
+
+
+def _monotonic() -> float:
+    return asyncio.get_running_loop().time()
+
+
+@dataclass
+class _Attempt:
+    """One dial attempt as it ends up in the summary line."""
+
+    attempt: int
+    number: str
+    label: str | None
+    outcome: str
+    seconds: float
+    dialstatus: str
+    hangupcause: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "number": self.number,
+            "label": self.label,
+            "outcome": self.outcome,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class CallerFlow:
+    """One caller's call, from the first AGI command to the summary line."""
+
+    def __init__(self, session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> None:
+        self.session = session
+        self.hotline = hotline
+        self.deps = deps
+        self.call_id = session.request.uniqueid
+        self.clock = deps.clock_factory(self.call_id)
+        self.started = self.clock()
+        self.step = "answer"
+        self.attempts: list[_Attempt] = []
+        self.connected_to: DialAttempt | None = None
+        self.connected_at: float | None = None
+        self.talk_seconds: float | None = None
+        self.hung_up_by: str | None = None
+
+    def _prompt(self, slot: str) -> str:
+        return self.deps.prompts.name(self.hotline, slot)
+
+    async def run(self) -> CallOutcome:
+        structlog.contextvars.bind_contextvars(
+            hotline=self.hotline.name, caller=self.session.request.callerid
+        )
+        log.info("call_started", channel=self.session.request.channel)
+        try:
+            outcome = await self._run()
+        except AgiHangup:
+            outcome = CallOutcome.ABANDONED
+            self.hung_up_by = "caller"
+            log.info("abandoned", step=self.step, seconds=self._since_start())
+        self._summary(outcome)
+        return outcome
+
+    async def _run(self) -> CallOutcome:
+        await self.session.answer()
+        await self.session.set_variable("CHANNEL(language)", self.hotline.language)
+        if self.hotline.pin is not None and not await self._pin_accepted():
+            return CallOutcome.PIN_FAILED
+
+        self.step = "intro"
+        await self.session.stream_file(self._prompt("intro"))
+        log.info(
+            "intro_played",
+            prompt=self._prompt("intro"),
+            custom=self.deps.prompts.is_custom(self.hotline, "intro"),
+        )
+        self.step = "please_hold"
+        await self.session.stream_file(self._prompt("please_hold"))
+        log.info("prompt_played", slot="please_hold", prompt=self._prompt("please_hold"))
+
+        if await self._hunt():
+            return CallOutcome.CONNECTED
+        return await self._nobody_available()
+
+    # --- PIN ---------------------------------------------------------------
+
+    async def _pin_accepted(self) -> bool:
+        pin = self.hotline.pin_value
+        assert pin is not None
+        attempts = self.hotline.pin_attempts
+        self.step = "pin"
+        for attempt in range(1, attempts + 1):
+            log.info("pin_prompted", attempt=attempt, attempts=attempts)
+            entered = await self.session.get_data(
+                self._prompt("enter_pin"),
+                timeout_ms=int(self.hotline.pin_timeout * 1000),
+                max_digits=len(pin),
+            )
+            if entered is not None and hmac.compare_digest(entered.encode(), pin.encode()):
+                log.info("pin_accepted", attempt=attempt, attempts=attempts)
+                return True
+            log.info(
+                "pin_rejected",
+                attempt=attempt,
+                attempts=attempts,
+                reason="no input" if entered is None else "wrong",
+            )
+            if attempt < attempts:
+                await self.session.stream_file(self._prompt("wrong_pin"))
+        self.step = "goodbye"
+        await self.session.stream_file(self._prompt("goodbye"))
+        log.info("pin_locked_out", attempts=attempts)
+        await self.session.hangup()
+        self.hung_up_by = "runtime"
+        return False
+
+    # --- hunt --------------------------------------------------------------
+
+    async def _hunt(self) -> bool:
+        """Dial the targets in order; True once an agent confirmed and was bridged."""
+        hunt_started = self.clock()
+        max_wait = self.hotline.max_wait
+        for planned in hunt_plan(self.hotline):
+            ring_time = planned.ring_time
+            if max_wait is not None:
+                remaining = max_wait - (self.clock() - hunt_started)
+                if remaining < 1:
+                    log.info(
+                        "max_wait_reached",
+                        max_wait=max_wait,
+                        waited=round(self.clock() - hunt_started, 3),
+                        skipped=planned.attempt,
+                    )
+                    return False
+                ring_time = min(ring_time, int(remaining))
+            if self.session.hung_up:
+                raise AgiHangup("the caller hung up before the next target was dialled")
+            if await self._dial(planned, ring_time):
+                return True
+        return False
+
+    async def _dial(self, planned: DialAttempt, ring_time: int) -> bool:
+        self.step = "ringing"
+        target = planned.target
+        log.info(
+            "target_dialing",
+            attempt=planned.attempt,
+            round=planned.round,
+            target=planned.position,
+            of=planned.of,
+            number=target.number,
+            label=target.label,
+            ring_time=ring_time,
+        )
+        gosub = "^".join(
+            (
+                CONFIRM_SUBROUTINE,
+                self.call_id,
+                self.hotline.name,
+                target.number,
+                caller_digits(self.session.request.callerid),
+            )
+        )
+        options = f"m({self.hotline.moh_class})U({gosub})"
+        await self.session.set_variable("GOSUB_RETVAL", "")
+        dial_started = self.clock()
+        accepted = self.deps.registry.expect(self.call_id)
+        accepted.add_done_callback(lambda f: self._on_accepted(f, planned))
+        try:
+            result = await self.session.exec_app(
+                "Dial", planned.dial_string, str(ring_time), options, timeout=None
+            )
+        finally:
+            self.deps.registry.forget(self.call_id)
+        report = await self._dial_report(result)
+        outcome = report.outcome
+        seconds = self.clock() - dial_started
+        if outcome is TargetOutcome.CONFIRMED:
+            if self.connected_at is None:  # the confirm leg ran in another process
+                self._connected(planned)
+            assert self.connected_at is not None
+            seconds = self.connected_at - dial_started
+        self.attempts.append(
+            _Attempt(
+                planned.attempt,
+                target.number,
+                target.label,
+                outcome.value,
+                seconds,
+                report.dialstatus,
+                report.hangupcause,
+            )
+        )
+        log.info(
+            "target_outcome",
+            attempt=planned.attempt,
+            number=target.number,
+            label=target.label,
+            outcome=outcome.value,
+            seconds=round(seconds, 3),
+            dialstatus=report.dialstatus,
+            confirm=report.gosub_retval or None,
+            hangupcause=report.hangupcause or None,
+        )
+        if outcome is TargetOutcome.CONFIRMED:
+            if report.unconfirmed_bridge:
+                log.warning(
+                    "confirm_subroutine_gave_no_verdict",
+                    hint="the hotline-confirm subroutine must end with Return(${HOTLINE_CONFIRM})",
+                )
+            self._ended()
+            if not self.session.hung_up:
+                await self.session.hangup()
+            return True
+        if outcome is TargetOutcome.CALLER_GONE or report.caller_hung_up:
+            self.step = "confirm" if report.dialstatus == "ANSWER" else "ringing"
+            raise AgiHangup(f"the caller hung up while target {planned.attempt} was tried")
+        if outcome is TargetOutcome.FAILED:
+            log.error(
+                "target_failed",
+                number=target.number,
+                dial_string=planned.dial_string,
+                dialstatus=report.dialstatus,
+                confirm=report.gosub_retval or None,
+                hint="check the dial string and the hotline-confirm subroutine",
+            )
+        return False
+
+    async def _dial_report(self, result: int) -> DialReport:
+        values = await self.session.get_full_variable(
+            "${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}"
+        )
+        dialstatus, gosub_retval, hangupcause = ((values or "") + "||").split("|")[:3]
+        return DialReport(
+            result=result,
+            dialstatus=dialstatus,
+            gosub_retval=gosub_retval,
+            hangupcause=hangupcause,
+            caller_hung_up=self.session.hung_up or dialstatus == "CANCEL",
+        )
+
+    def _on_accepted(self, future: asyncio.Future[Acceptance], planned: DialAttempt) -> None:
+        if not future.cancelled():
+            self._connected(planned)
+
+    def _connected(self, planned: DialAttempt) -> None:
+        self.step = "connected"
+        self.connected_to = planned
+        self.connected_at = self.clock()
+        log.info(
+            "call_connected",
+            number=planned.target.number,
+            label=planned.target.label,
+            attempt=planned.attempt,
+            wait_seconds=round(self.connected_at - self.started, 3),
+        )
+
+    def _ended(self) -> None:
+        assert self.connected_at is not None
+        self.talk_seconds = self.clock() - self.connected_at
+        self.hung_up_by = "caller" if self.session.hung_up else "agent"
+        log.info(
+            "call_ended",
+            talk_seconds=round(self.talk_seconds, 3),
+            hung_up_by=self.hung_up_by,
+        )
+
+    # --- nobody ------------------------------------------------------------
+
+    async def _nobody_available(self) -> CallOutcome:
+        self.step = "nobody_available"
+        await self.session.stream_file(self._prompt("nobody_available"))
+        log.info("nobody_available", attempts=len(self.attempts))
+        fallback = self.hotline.fallback
+        if fallback is None:
+            await self.session.hangup()
+            self.hung_up_by = "runtime"
+            return CallOutcome.NOBODY_AVAILABLE
+        self.step = "fallback"
+        if fallback.announce:
+            await self.session.stream_file(self._prompt("fallback"))
+        # The dialplan goes on there once this AGI ends (SET PRIORITY last: it is the jump).
+        await self.session.command("SET", "CONTEXT", fallback.context)
+        await self.session.command("SET", "EXTENSION", fallback.extension)
+        await self.session.command("SET", "PRIORITY", str(fallback.priority))
+        log.info(
+            "fallback_taken",
+            context=fallback.context,
+            extension=fallback.extension,
+            priority=fallback.priority,
+        )
+        return CallOutcome.FALLBACK
+
+    # --- summary -----------------------------------------------------------
+
+    def _since_start(self) -> float:
+        return round(self.clock() - self.started, 3)
+
+    def _summary(self, outcome: CallOutcome) -> None:
+        connected = self.connected_to
+        log.info(
+            "call_summary",
+            outcome=outcome.value,
+            step=self.step if outcome is CallOutcome.ABANDONED else None,
+            connected_to=connected.target.number if connected else None,
+            connected_label=connected.target.label if connected else None,
+            wait_seconds=(
+                round(self.connected_at - self.started, 3) if self.connected_at else None
+            ),
+            talk_seconds=round(self.talk_seconds, 3) if self.talk_seconds is not None else None,
+            hung_up_by=self.hung_up_by,
+            duration=self._since_start(),
+            targets=[a.summary() for a in self.attempts],
+        )
+
+
+async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:
+    """Entry point of the ``hotline/<name>`` route."""
+    return await CallerFlow(session, hotline, deps).run()

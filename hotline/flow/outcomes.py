@@ -1,0 +1,96 @@
+"""What a dial attempt and a whole call came to, read from what Asterisk reports.
+
+Asterisk's own ``DIALSTATUS`` cannot tell a confirmed agent from a declined
+one (both are ``ANSWER``, see the recordings' dialstatus matrix); the confirm
+subroutine's ``Return(value)`` arrives on the caller as ``GOSUB_RETVAL`` and
+settles it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TargetOutcome(StrEnum):
+    """Why the hunt moved past (or stopped at) one target."""
+
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    CONGESTION = "congestion"
+    DECLINED = "declined"  # answered, pressed the decline digit or another key
+    NOT_CONFIRMED = "not_confirmed"  # answered, pressed nothing (a voicemail box, an absent agent)
+    AGENT_HUNG_UP = "agent_hung_up"  # answered, hung up while being asked
+    CONFIRMED = "confirmed"
+    CALLER_GONE = "caller_gone"  # the caller hung up while this target rang or was asked
+    FAILED = "failed"  # the dial string or the confirm subroutine did not work
+
+
+class CallOutcome(StrEnum):
+    CONNECTED = "connected"
+    NOBODY_AVAILABLE = "nobody_available"
+    FALLBACK = "fallback"
+    PIN_FAILED = "pin_failed"
+    ABANDONED = "abandoned"
+    REFUSED = "refused"  # the runtime may not take calls (license)
+    FAILED = "failed"
+
+
+#: confirm results as the subroutine returns them (``HOTLINE_CONFIRM``)
+ACCEPTED = "ACCEPTED"
+DECLINED = "DECLINED"
+TIMEOUT = "TIMEOUT"
+AGENT_HANGUP = "AGENT_HANGUP"
+CALLER_GONE = "CALLER_GONE"
+ERROR = "ERROR"
+
+_CONFIRM_RESULTS = {
+    ACCEPTED: TargetOutcome.CONFIRMED,
+    DECLINED: TargetOutcome.DECLINED,
+    TIMEOUT: TargetOutcome.NOT_CONFIRMED,
+    AGENT_HANGUP: TargetOutcome.AGENT_HUNG_UP,
+    CALLER_GONE: TargetOutcome.CALLER_GONE,
+    ERROR: TargetOutcome.FAILED,
+}
+
+_DIAL_STATUSES = {
+    "NOANSWER": TargetOutcome.NO_ANSWER,
+    "BUSY": TargetOutcome.BUSY,
+    "CHANUNAVAIL": TargetOutcome.UNAVAILABLE,
+    "CONGESTION": TargetOutcome.CONGESTION,
+    "CANCEL": TargetOutcome.CALLER_GONE,
+}
+
+
+@dataclass(frozen=True)
+class DialReport:
+    """What the caller leg reads back after ``EXEC Dial``."""
+
+    result: int  # EXEC's result: -1 when a bridge ended or the caller hung up
+    dialstatus: str
+    gosub_retval: str
+    hangupcause: str
+    caller_hung_up: bool
+
+    @property
+    def outcome(self) -> TargetOutcome:
+        if self.dialstatus == "ANSWER":
+            if self.gosub_retval in _CONFIRM_RESULTS:
+                outcome = _CONFIRM_RESULTS[self.gosub_retval]
+                if outcome is not TargetOutcome.CONFIRMED and self.caller_hung_up:
+                    return TargetOutcome.CALLER_GONE
+                return outcome
+            # The subroutine returned no verdict yet Dial bridged: a dialplan without
+            # Return(${HOTLINE_CONFIRM}). Report it as connected; the flow warns.
+            return TargetOutcome.CONFIRMED
+        if self.dialstatus in _DIAL_STATUSES:
+            return _DIAL_STATUSES[self.dialstatus]
+        if self.caller_hung_up:
+            return TargetOutcome.CALLER_GONE
+        return TargetOutcome.FAILED
+
+    @property
+    def unconfirmed_bridge(self) -> bool:
+        """Dial bridged although the confirm subroutine gave no verdict."""
+        return self.dialstatus == "ANSWER" and self.gosub_retval not in _CONFIRM_RESULTS
