@@ -42,7 +42,7 @@ class ConfirmFlow:
         self.session = session
         self.lookup = lookup
         self.deps = deps
-        args = tuple(session.request.args) + ("", "", "", "")
+        args = (*session.request.args, "", "", "", "")
         self.call_id, self.hotline_name, self.target, self.caller_number = args[:4]
 
     async def run(self) -> str:

@@ -22,7 +22,7 @@ def hotline_route(name: str) -> str:
 
 
 def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
-    """One handler per hotline plus the confirm handler, bound explicitly (no registration magic)."""
+    """One handler per hotline plus the confirm handler, bound explicitly (no registration)."""
     by_name: Mapping[str, HotlineConfig] = {h.name: h for h in settings.hotlines}
 
     def caller_handler(hotline: HotlineConfig) -> Handler:
