@@ -214,7 +214,9 @@ def _is_pcm16_wav(src: Path) -> bool:
 
 def _load_wav(src: Path) -> Any:
     try:
-        return AudioSegment.from_wav(str(src))
+        # pydub leaks the handle when given a path; give it one we close
+        with src.open("rb") as fh:
+            return AudioSegment.from_wav(fh)
     except (CouldntDecodeError, ValueError, IndexError, EOFError, struct.error) as exc:
         raise PromptError(
             f"cannot convert {src}: not a readable WAV file ({exc}); "
@@ -271,7 +273,7 @@ def _run_ffmpeg(ffmpeg: str, args: list[str], src: Path, stdin: bytes | None = N
     if done.returncode != 0:
         raise PromptError(
             f"cannot convert {src}: not a readable audio file ({_ffmpeg_reason(done.stderr)}); "
-            f"give a {_SUPPORTED} recording"
+            f"export the recording again as {_SUPPORTED}"
         )
     return done.stdout
 
@@ -280,7 +282,7 @@ def _ffmpeg_reason(stderr: bytes) -> str:
     """ffmpeg's complaint as one short phrase (its own output spans several lines)."""
     text = stderr.decode(errors="replace")
     if "Invalid data found" in text:
-        return "no audio format ffmpeg knows"
+        return "ffmpeg does not recognise it as audio"
     if "matches no streams" in text:
         return "no audio stream found"
     lines = [line.strip() for line in text.splitlines() if line.strip()]

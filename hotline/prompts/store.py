@@ -137,8 +137,13 @@ def shipped_prompts_dir() -> Path:
 
 def write_atomically(dst: Path, data: bytes) -> None:
     """Write ``dst`` so that a reader (Asterisk) sees the old file or the new one, never half."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    except OSError as exc:
+        raise PromptError(
+            f"cannot write {dst}: {exc.strerror}; check the directory and its permissions"
+        ) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -147,6 +152,11 @@ def write_atomically(dst: Path, data: bytes) -> None:
             os.fsync(out.fileno())
         tmp.chmod(FILE_MODE)
         tmp.replace(dst)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PromptError(
+            f"cannot write {dst}: {exc.strerror}; check the directory, free space and permissions"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
