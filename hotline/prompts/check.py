@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.prompts.catalogue import FORMATS, LANGUAGES, SLOT_NAMES, WAV8, AudioFormat
-from hotline.prompts.store import default_prompt_base, with_format
+from hotline.prompts.store import default_prompt_base, strip_format_extension, with_format
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _check_hotline(hotline: HotlinePrompts, defaults_dir: Path) -> list[str]:
     for name in (s for s in SLOT_NAMES if s in wanted):
         override = hotline.overrides.get(name)
         if override is not None:
-            problem = _check_files(_base_of(override), custom=True)
+            problem = _check_files(Path(strip_format_extension(override)), custom=True)
             hint = f"convert a recording: hotline prompts convert FILE --hotline {hotline.name}"
             hint += f" --slot {name}"
         elif hotline.language in LANGUAGES:
@@ -85,13 +85,6 @@ def _check_hotline(hotline: HotlinePrompts, defaults_dir: Path) -> list[str]:
         if problem is not None:
             problems.append(f"{where}, prompt {name}: {problem}; {hint}")
     return problems
-
-
-def _base_of(path: Path) -> Path:
-    """The path without a telephony extension, as Asterisk is given it."""
-    if path.suffix.lstrip(".") in {fmt.extension for fmt in FORMATS}:
-        return path.with_suffix("")
-    return path
 
 
 def _check_files(base: Path, *, custom: bool = False) -> str | None:

@@ -23,7 +23,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 from hotline.prompts.catalogue import (
     FORMATS,
@@ -110,6 +110,24 @@ def playback_name(
             "which AGI commands cannot carry; choose a path without them"
         )
     return text
+
+
+def strip_format_extension(path: PurePath) -> PurePath:
+    """``path`` without a ``.wav``/``.wav16`` extension: the form STREAM FILE takes."""
+    if path.suffix.lstrip(".") in {fmt.extension for fmt in FORMATS}:
+        return path.with_suffix("")
+    return path
+
+
+def playback_name_for_file(path: str | PurePath) -> str:
+    """The STREAM FILE / GET DATA name for a configured prompt file (absolute, no extension)."""
+    base = strip_format_extension(PurePosixPath(path))
+    if not base.is_absolute() or _UNSAFE_FOR_AGI.search(str(base)):
+        raise PromptError(
+            f"prompt path {str(path)!r} must be absolute and free of blanks, quotes and "
+            "backslashes, or Asterisk cannot be told to play it"
+        )
+    return str(base)
 
 
 def shipped_prompts_dir() -> Path:

@@ -16,6 +16,7 @@ from hotline.prompts.store import (
     default_prompt_path,
     install_default_prompts,
     playback_name,
+    playback_name_for_file,
     shipped_prompts_dir,
     write_atomically,
 )
@@ -96,3 +97,25 @@ def test_install_default_prompts_names_a_missing_source_file(tmp_path: Path) -> 
     (source / "de").mkdir(parents=True)
     with pytest.raises(PromptError, match=r"partial/de/intro\.wav cannot be read"):
         install_default_prompts(tmp_path / "sounds", source=source)
+
+
+@pytest.mark.parametrize(
+    ("configured", "name"),
+    [
+        (
+            "/var/lib/hotline/sounds/custom/support/intro",
+            "/var/lib/hotline/sounds/custom/support/intro",
+        ),
+        ("/srv/s/intro.wav", "/srv/s/intro"),
+        (PurePosixPath("/srv/s/intro.wav16"), "/srv/s/intro"),
+        ("/srv/s/intro.v2", "/srv/s/intro.v2"),
+    ],
+)
+def test_playback_name_for_a_configured_file(configured: str | PurePosixPath, name: str) -> None:
+    assert playback_name_for_file(configured) == name
+
+
+@pytest.mark.parametrize("configured", ["intro.wav", "/srv/my prompts/intro.wav", '/srv/"x"'])
+def test_playback_name_for_a_file_asterisk_cannot_be_told(configured: str) -> None:
+    with pytest.raises(PromptError, match="must be absolute and free of blanks"):
+        playback_name_for_file(configured)
