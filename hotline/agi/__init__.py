@@ -12,6 +12,8 @@ from hotline.agi.errors import (
     AgiProtocolError,
     AgiTimeout,
 )
+from hotline.agi.server import FastAgiServer, Handler
+from hotline.agi.session import AgiSession
 from hotline.agi.wire import AgiReply, AgiRequest, format_command, parse_header, parse_reply
 
 __all__ = [
@@ -23,7 +25,10 @@ __all__ = [
     "AgiProtocolError",
     "AgiReply",
     "AgiRequest",
+    "AgiSession",
     "AgiTimeout",
+    "FastAgiServer",
+    "Handler",
     "format_command",
     "parse_header",
     "parse_reply",

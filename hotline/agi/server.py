@@ -226,6 +226,10 @@ class FastAgiServer:
             outcome = "cancelled"
             log.info("agi_session_cancelled")
             raise
+        except AgiError as exc:
+            # bad data from the peer, a timeout, a refused command: one line, no traceback
+            outcome = "failed"
+            log.warning("agi_call_failed", error=type(exc).__name__, problem=str(exc))
         except Exception:  # one call's bug must not stop the server
             outcome = "failed"
             log.exception("agi_handler_failed")

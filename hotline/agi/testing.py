@@ -180,6 +180,13 @@ class FakeAsterisk:
         """Send Asterisk's out-of-band ``HANGUP`` notification line."""
         await self.send_raw(HANGUP_LINE)
 
+    async def send_eof(self) -> None:
+        """Close our sending side only (the runtime sees end of stream; we can still read)."""
+        _, writer = self._streams
+        if writer.can_write_eof():
+            writer.write_eof()
+        await writer.drain()
+
     async def wait_closed(self, timeout: float | None = None) -> list[str]:
         """Wait until the runtime closes the socket; returns lines it sent meanwhile."""
         reader, _ = self._streams
