@@ -23,8 +23,10 @@ class Step:
 @dataclass(frozen=True)
 class Recording:
     rx: bytes
+    #: exact bytes the recorder (playing the runtime) sent
+    tx: bytes
     header: bytes
-    #: lines Asterisk sent before the first command beyond the header (none so far)
+    #: each command the recorder sent, with the lines Asterisk sent after it
     steps: tuple[Step, ...]
 
 
@@ -52,7 +54,8 @@ def load(prefix: str) -> Recording:
             lines.append(text)
     if command is not None:
         steps.append(Step(command, tuple(lines)))
-    return Recording(rx=rx, header=rx[:header_end], steps=tuple(steps))
+    tx = raw_path.with_suffix(".tx").read_bytes()
+    return Recording(rx=rx, tx=tx, header=rx[:header_end], steps=tuple(steps))
 
 
 def replies_bytes(recording: Recording) -> bytes:
