@@ -129,19 +129,29 @@ def _jobs(inputs: Sequence[str], slot_name: str | None) -> list[_Job]:
     return jobs
 
 
+def _check_sounds_dir(sounds_dir: Path) -> None:
+    """A typo in --sounds-dir must not quietly create a directory Asterisk never looks in."""
+    if not sounds_dir.is_dir():
+        raise PromptError(
+            f"sounds directory {sounds_dir} does not exist; check --sounds-dir, or create it "
+            "with: hotline prompts install-defaults --sounds-dir DIR"
+        )
+
+
 def run_convert(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Convert each input into the hotline's custom prompt; a bad file does not stop the rest."""
     out = out or sys.stdout
+    sounds_dir: Path = args.sounds_dir
     try:
         hotline = check_hotline_name(args.hotline)
         jobs = _jobs(args.inputs, args.slot)
+        _check_sounds_dir(sounds_dir)
     except PromptError as exc:
         return _fail(exc)
 
     # imported here: pydub is only needed by this command, not by `list` or the runtime
     from hotline.prompts.convert import convert_prompt
 
-    sounds_dir: Path = args.sounds_dir
     total, failed = len(jobs), 0
     for number, job in enumerate(jobs, start=1):
         step = f"[{number}/{total}] " if total > 1 else ""

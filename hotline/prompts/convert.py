@@ -207,7 +207,7 @@ def _decode(src: Path, ffmpeg: str | None) -> Any:
 def _is_pcm16_wav(src: Path) -> bool:
     try:
         with wave.open(str(src), "rb") as wav:
-            return wav.getsampwidth() == 2 and wav.getnframes() > 0
+            return wav.getsampwidth() == 2
     except (wave.Error, EOFError, OSError):
         return False
 

@@ -47,6 +47,7 @@ def test_convert_one_file_into_a_hotlines_slot(
 ) -> None:
     source = write_tone(tmp_path / "welcome.wav")
     sounds = tmp_path / "sounds"
+    sounds.mkdir()
     argv = ["prompts", "convert", str(source), "--hotline", "support", "--slot", "intro"]
     assert _run([*argv, "--sounds-dir", str(sounds)]) == 0
     for fmt in (WAV8, WAV16):
@@ -60,6 +61,7 @@ def test_convert_one_file_into_a_hotlines_slot(
 def test_the_sounds_dir_defaults_to_what_the_cli_passes(tmp_path: Path) -> None:
     source = write_tone(tmp_path / "welcome.wav")
     sounds = tmp_path / "configured"
+    sounds.mkdir()
     argv = ["prompts", "convert", str(source), "--hotline", "support", "--slot", "intro"]
     assert _run(argv, default_sounds_dir=sounds) == 0
     assert custom_prompt_path(sounds, "support", "intro", WAV8).is_file()
@@ -72,6 +74,7 @@ def test_batch_by_slot_names_and_file_names_with_progress(
     hold = write_tone(tmp_path / "hold-music-intro.wav")
     goodbye = write_tone(tmp_path / "goodbye.wav", tone_s=0.5)
     sounds = tmp_path / "sounds"
+    sounds.mkdir()
     argv = ["prompts", "convert", f"please_hold={hold}", str(goodbye), "--hotline", "support"]
     assert _run([*argv, "--sounds-dir", str(sounds)]) == 0
     out = capsys.readouterr().out
@@ -90,6 +93,7 @@ def test_one_bad_file_in_a_batch_does_not_stop_the_others(
     empty = tmp_path / "goodbye.mp3"
     empty.write_bytes(b"")
     sounds = tmp_path / "sounds"
+    sounds.mkdir()
     argv = ["prompts", "convert", str(empty), str(good), "--hotline", "support"]
     assert _run([*argv, "--sounds-dir", str(sounds)]) == 1
     captured = capsys.readouterr()
@@ -108,6 +112,7 @@ def test_one_bad_file_in_a_batch_does_not_stop_the_others(
         (["a.wav"], ["--slot", "intor"], "unknown prompt slot 'intor'"),
         (["intro=a.wav", "intro.mp3"], [], "slot intro is given more than once"),
         (["intro.wav"], ["--hotline", "../x"], "hotline name '../x'"),
+        (["intro.wav"], ["--sounds-dir", "/nonexistent/sounds"], "/nonexistent/sounds does not"),
     ],
 )
 def test_usage_mistakes_are_one_line_before_anything_is_converted(
@@ -118,7 +123,8 @@ def test_usage_mistakes_are_one_line_before_anything_is_converted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     hotline = [] if "--hotline" in extra else ["--hotline", "support"]
-    argv = ["prompts", "convert", *inputs, *hotline, *extra, "--sounds-dir", str(tmp_path)]
+    sounds = [] if "--sounds-dir" in extra else ["--sounds-dir", str(tmp_path)]
+    argv = ["prompts", "convert", *inputs, *hotline, *extra, *sounds]
     assert _run(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ")

@@ -114,6 +114,17 @@ def test_a_very_long_recording_warns(tmp_path: Path) -> None:
     assert [w for w in report.warnings if "61 s long" in w]
 
 
+def test_a_wav_without_frames_is_one_line_with_or_without_ffmpeg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hollow = write_tone(tmp_path / "hollow.wav", lead_s=0, tone_s=0, tail_s=0)
+    with pytest.raises(PromptError, match=r"hollow\.wav: it contains no audio; record"):
+        convert_prompt(hollow, tmp_path / "intro")
+    monkeypatch.setattr(convert, "find_ffmpeg", lambda: None)
+    with pytest.raises(PromptError, match=r"hollow\.wav: it contains no audio; record"):
+        convert_prompt(hollow, tmp_path / "intro")
+
+
 def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
