@@ -28,6 +28,9 @@ log = get_logger()
 
 Handler = Callable[[AgiSession], Awaitable[None]]
 
+#: asyncio's default (100) makes a burst of calls beyond it wait ~1 s for SYN retries
+_BACKLOG = 1024
+
 
 class FastAgiServer:
     """Serves FastAGI connections from Asterisk on ``host:port`` (``port=0`` picks one)."""
@@ -65,7 +68,11 @@ class FastAgiServer:
             return
         self._stopped.clear()
         self._server = await asyncio.start_server(
-            self._serve_connection, self.host, self._requested_port, limit=2 * self.max_line
+            self._serve_connection,
+            self.host,
+            self._requested_port,
+            limit=2 * self.max_line,
+            backlog=_BACKLOG,
         )
         log.info("agi_server_started", host=self.host, port=self.port)
 
@@ -107,7 +114,8 @@ class FastAgiServer:
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop accepting, let running calls finish for ``drain_timeout`` s, then cancel them."""
-        if self._server is None:
+        server = self._server
+        if server is None:
             return
         self.close()
         tasks = set(self._tasks)
@@ -118,10 +126,11 @@ class FastAgiServer:
                 for task in late:
                     task.cancel()
                 await asyncio.wait(late)
-        await self._server.wait_closed()
-        self._server = None
-        self._stopped.set()
-        log.info("agi_server_stopped")
+        await server.wait_closed()
+        if self._server is server:
+            self._server = None
+            self._stopped.set()
+            log.info("agi_server_stopped")
 
     async def __aenter__(self) -> FastAgiServer:
         await self.start()

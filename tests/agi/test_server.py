@@ -312,3 +312,20 @@ async def test_context_manager_and_address() -> None:
     serving.append(server.is_serving)
     assert serving == [True, False]
     assert server.sockets == ()
+
+
+async def test_stop_twice_at_once(start_server: ServerFactory) -> None:
+    release = asyncio.Event()
+
+    async def flow(session: AgiSession) -> None:
+        await release.wait()
+
+    server = await start_server({"hotline": flow})
+    async with FakeAsterisk(server.port) as pbx:
+        await pbx.send_header()
+        first = asyncio.create_task(server.stop(drain_timeout=5))
+        second = asyncio.create_task(server.stop(drain_timeout=5))
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+        assert await pbx.wait_closed() == []
+    assert server.sockets == ()
