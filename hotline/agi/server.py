@@ -172,6 +172,8 @@ class FastAgiServer:
                         await self._run(session, peer)
                     finally:
                         await session.close()
+        except Exception:  # a bug of ours must cost one call, not the server
+            log.exception("agi_connection_failed", peer=peer)
         finally:
             try:
                 await _close(writer)

@@ -182,15 +182,19 @@ class AgiSession:
         self.hung_up = True
         self.hangup_seen.set()
 
-    def _break(self, kind: type[AgiError], message: str) -> None:
-        """Make the connection unusable: fail the pending command, close the socket."""
+    def _break(self, kind: type[AgiError], message: str, *, peer_gone: bool = False) -> None:
+        """Make the connection unusable: fail the pending command, close the socket.
+
+        ``peer_gone`` (Asterisk closed or reset the socket) also counts as a
+        hang-up; our own timeout or cancellation does not.
+        """
         first = self._broken is None
         if first:
             self._broken = (kind, message)
         pending, self._pending = self._pending, None
         if pending is not None and not pending.done():
             pending.set_exception(kind(message))
-        if first and issubclass(kind, AgiHangup) and not self._closed:
+        if first and peer_gone:
             self._note_hangup("connection_lost")
         if not self._writer.is_closing():
             self._writer.close()
@@ -218,7 +222,7 @@ class AgiSession:
                     continue  # "100 Trying": the real reply follows
                 self._deliver(reply, line)
         except AgiConnectionLost as exc:
-            self._break(AgiConnectionLost, str(exc))
+            self._break(AgiConnectionLost, str(exc), peer_gone=True)
         except AgiProtocolError as exc:
             log.warning("agi_protocol_error", problem=str(exc))
             self._break(AgiProtocolError, str(exc))
@@ -287,7 +291,9 @@ class AgiSession:
                 self._break(AgiTimeout, message)
                 raise AgiTimeout(message) from None
             except (ConnectionError, OSError) as exc:
-                self._break(AgiConnectionLost, f"AGI connection lost while sending {name}")
+                self._break(
+                    AgiConnectionLost, f"AGI connection lost while sending {name}", peer_gone=True
+                )
                 raise AgiConnectionLost(f"AGI connection lost while sending {name}") from exc
             except asyncio.CancelledError:
                 # the reply may still come and would answer the next command

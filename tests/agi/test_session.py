@@ -16,7 +16,8 @@ from hotline.agi.errors import (
     AgiProtocolError,
     AgiTimeout,
 )
-from hotline.agi.testing import DEAD_CHANNEL_REPLY
+from hotline.agi.session import AgiSession
+from hotline.agi.testing import DEAD_CHANNEL_REPLY, FakeAsterisk
 from tests.agi.conftest import SessionFactory
 
 # -- replies are never shifted by the out-of-band HANGUP line -----------------
@@ -367,6 +368,7 @@ async def test_cancellation_is_re_raised_and_closes(open_session: SessionFactory
     with pytest.raises(asyncio.CancelledError):
         await call
     assert call.cancelled()
+    assert not session.hung_up  # our own cancellation is not the caller hanging up
     # a late reply must not answer the next command: the session is closed instead
     assert await pbx.wait_closed() == []
     with pytest.raises(AgiConnectionLost):
@@ -424,3 +426,24 @@ async def test_close_is_idempotent_and_pbx_sees_it(open_session: SessionFactory)
     assert await pbx.wait_closed() == []
     with pytest.raises(AgiConnectionLost):
         await session.answer()
+
+
+async def test_open_gives_up_on_a_slow_header() -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await AgiSession.open(reader, writer, header_timeout=0.1)
+        except AgiTimeout as exc:
+            outcome.set_result(exc)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+    async with FakeAsterisk(listener.sockets[0].getsockname()[1]) as pbx:
+        await pbx.send_raw(b"agi_network: yes\n")
+        assert "AGI header" in str(await asyncio.wait_for(outcome, 5))
+        assert await pbx.wait_closed() == []
+    listener.close()
+    await listener.wait_closed()
