@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 
 import pytest
 
+from hotline.ami.backoff import Backoff
 from hotline.ami.client import AmiClient
 from hotline.ami.errors import (
     AmiActionError,
@@ -240,3 +242,32 @@ async def test_close_logs_off(sim: AmiServer) -> None:
     await client.close()
     assert sim.count("Logoff") == 1
     assert not client.connected
+
+
+async def test_refused_login_after_an_outage_keeps_retrying_quietly(
+    sim: AmiServer, make_client: ClientFactory, captured_log: CapturedLog
+) -> None:
+    """Only startup turns a refused login into an error; at run time calls must go on."""
+    client = make_client()
+    await client.start()
+    sim.state.secret = "rotated-on-the-pbx"
+    await sim.kill()
+    await sim.restart()
+    await sim.wait_until(lambda: sim.failed_logins >= 2)  # it retried, it did not give up
+    assert not client.connected
+    assert captured_log.named("ami_login_refused")
+    sim.state.secret = "hotline-secret"
+    await client.wait_connected(timeout=5)
+    assert (await client.action("Ping")).get("Ping") == "Pong"
+
+
+def test_backoff_grows_caps_and_jitters() -> None:
+    backoff = Backoff(initial=0.5, factor=2.0, cap=4.0, jitter=0.5, rng=random.Random(3))
+    bases = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    delays = [backoff.delay(n) for n in range(len(bases))]
+    for delay, base in zip(delays, bases, strict=True):
+        assert base * 0.5 <= delay <= base
+    assert len({round(d / b, 6) for d, b in zip(delays, bases, strict=True)}) > 1  # jittered
+    assert Backoff(jitter=0.0).delay(100) == 30.0
+    with pytest.raises(ValueError, match="backoff needs"):
+        Backoff(factor=0.5)
