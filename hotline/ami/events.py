@@ -354,7 +354,9 @@ class CallEventLog:
         self._max_hangups = max_hangups
         self._calls: OrderedDict[str, _Call] = OrderedDict()
         self._finished: OrderedDict[str, None] = OrderedDict()
-        self._by_channel: dict[str, DialLeg] = {}
+        self._by_channel: dict[str, DialLeg] = {}  # dest channel name (and its ;2 half)
+        self._by_dest_uniqueid: dict[str, DialLeg] = {}
+        self._by_linkedid: dict[str, set[str]] = {}  # linkedid -> call ids
         self._hangups: OrderedDict[str, HangupInfo] = OrderedDict()
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -445,6 +447,7 @@ class CallEventLog:
             leg.pending_hangups.add(sibling)
             self._by_channel[sibling] = leg
         self._by_channel[dest.channel] = leg
+        self._by_dest_uniqueid[dest.uniqueid] = leg
         call.legs.append(leg)
         self._touch(call.call_id)
 
@@ -476,6 +479,7 @@ class CallEventLog:
         if call is None:
             call = _Call(call_id, linkedid)
             self._calls[call_id] = call
+            self._by_linkedid.setdefault(linkedid, set()).add(call_id)
             while len(self._calls) > self._max_calls:
                 oldest = next(iter(self._calls))
                 self._evict(oldest)
@@ -500,6 +504,13 @@ class CallEventLog:
             for name in (leg.dest_channel, _local_sibling(leg.dest_channel)):
                 if name is not None and self._by_channel.get(name) is leg:
                     del self._by_channel[name]
+            if self._by_dest_uniqueid.get(leg.dest_uniqueid) is leg:
+                del self._by_dest_uniqueid[leg.dest_uniqueid]
+        siblings = self._by_linkedid.get(call.linkedid)
+        if siblings is not None:
+            siblings.discard(call_id)
+            if not siblings:
+                del self._by_linkedid[call.linkedid]
         self._wake(call_id)
 
     def forget(self, call_id: str) -> None:
@@ -554,6 +565,14 @@ class CallEventLog:
             if leg.matches(target):
                 return leg
         return None
+
+    def leg_of_channel(self, uniqueid: str) -> DialLeg | None:
+        """The leg whose dialled channel has this uniqueid (what the confirm AGI knows)."""
+        return self._by_dest_uniqueid.get(uniqueid)
+
+    def calls_of_linkedid(self, linkedid: str) -> list[str]:
+        """Call ids (caller uniqueids) that belong to one linked call."""
+        return sorted(self._by_linkedid.get(linkedid, ()))
 
     async def wait_leg(
         self, call_id: str, target: str, *, timeout: float = 1.0, need_hangup: bool = True

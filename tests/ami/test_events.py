@@ -150,6 +150,8 @@ async def test_hunt_legs_over_sockets(sim: AmiServer, make_client: ClientFactory
     assert done.settled
     assert done.talk_time == 160.0 - 117.7
     assert done.hangup_cause == 16
+    assert log.leg_of_channel(b1.uniqueid) is busy
+    assert log.calls_of_linkedid(caller.linkedid) == [caller.uniqueid]
     assert [leg.dial_string for leg in log.legs(caller.uniqueid)] == [
         "200@sim-agents",
         "203@sim-agents",
@@ -229,8 +231,13 @@ def test_memory_is_bounded() -> None:
         dest = SimChannel(f"PJSIP/agent-{n:08x}", f"2.{n}", f"1.{n}")
         log.feed(dict(dial_begin(caller, dest, "agent")))
     assert log.size == 10
+    assert log.calls_of_linkedid("1.149") == ["1.149"]
+    assert log.leg_of_channel("2.149") is not None
     log.forget("1.149")
     assert log.size == 9
+    assert log.calls_of_linkedid("1.149") == []
+    assert log.leg_of_channel("2.149") is None
+    assert log.calls_of_linkedid("1.0") == []  # evicted long ago, indexes cleaned too
 
 
 def test_targets_match_by_dial_string_or_channel() -> None:
