@@ -669,7 +669,7 @@ class AmiServer:
         finally:
             self._sessions.pop(session.id, None)
             self._tasks.discard(task)
-            writer.transport.abort()
+            writer.close()  # flushes a last reply (Goodbye, Authentication failed) first
 
     async def _write(self, session: _Session, headers: Headers) -> bool:
         data = format_message(headers)
