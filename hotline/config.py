@@ -539,6 +539,18 @@ def _unknown_env(env: Mapping[str, str]) -> list[str]:
     return sorted(unknown)
 
 
+def settings_from_mapping(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from already-parsed data (the demo, tests); raises :class:`ConfigError`."""
+    try:
+        settings = _build(dict(data), environ or {})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "<settings>")) from None
+    register_secrets(settings.secrets())
+    return settings
+
+
 def _build(data: dict[str, Any], env: Mapping[str, str]) -> Settings:
     """Build settings from TOML data, with ``env`` standing in for the process environment."""
     token = _ENVIRON.set(env)

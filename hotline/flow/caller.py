@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,12 @@ class FlowDeps:
     clock_factory: Callable[[str], Clock] = field(default=lambda _call_id: _monotonic)
     #: may new calls be taken (the license guard); checked when a call arrives
     call_gate: Callable[[], bool] = field(default=lambda: True)
+    #: what AMI saw of a dial leg (hangup cause, ring time), keyed by (call id, dial
+    #: string); None without AMI.  Must return promptly, and {} when it knows nothing.
+    dial_details: DialDetails | None = None
+
+
+DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
 
 
 def _monotonic() -> float:
@@ -242,8 +248,12 @@ class CallerFlow:
                 report.hangupcause,
             )
         )
+        details: Mapping[str, Any] = {}
+        if self.deps.dial_details is not None:
+            details = await self.deps.dial_details(self.call_id, planned.dial_string)
         log.info(
             "target_outcome",
+            **details,
             attempt=planned.attempt,
             number=target.number,
             label=target.label,
