@@ -81,8 +81,14 @@ class DialReport:
                 if outcome is not TargetOutcome.CONFIRMED and self.caller_hung_up:
                     return TargetOutcome.CALLER_GONE
                 return outcome
-            # The subroutine returned no verdict yet Dial bridged: a dialplan without
-            # Return(${HOTLINE_CONFIRM}). Report it as connected; the flow warns.
+            if self.caller_hung_up:
+                return TargetOutcome.CALLER_GONE
+            if self.result == 0:
+                # GOSUB_RESULT=CONTINUE was set but Return() never ran: the agent hung up
+                # during the confirm and Asterisk stopped the subroutine (recording 06).
+                return TargetOutcome.AGENT_HUNG_UP
+            # Dial bridged with no verdict: a dialplan without Return(${HOTLINE_CONFIRM}).
+            # Report it as connected; the flow warns.
             return TargetOutcome.CONFIRMED
         if self.dialstatus in _DIAL_STATUSES:
             return _DIAL_STATUSES[self.dialstatus]
@@ -93,4 +99,4 @@ class DialReport:
     @property
     def unconfirmed_bridge(self) -> bool:
         """Dial bridged although the confirm subroutine gave no verdict."""
-        return self.dialstatus == "ANSWER" and self.gosub_retval not in _CONFIRM_RESULTS
+        return self.outcome is TargetOutcome.CONFIRMED and self.gosub_retval not in _CONFIRM_RESULTS

@@ -1,0 +1,100 @@
+"""Scenario fixtures: the real runtime on a loopback port, the PBX simulator calling it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import pytest
+
+from hotline.config import Settings, settings_from_mapping
+from hotline.runtime import Runtime
+from hotline.sim.agents import AgentBehaviour, parse_agents
+from hotline.sim.caller import CallerScript
+from hotline.sim.pbx import SimulatedPbx
+from hotline.sim.records import CallRecord
+from tests.conftest import CapturedLog
+
+BASE: dict[str, Any] = {
+    "asterisk": {"sounds_dir": "/var/lib/hotline/sounds"},
+    "hotlines": [
+        {
+            "name": "support",
+            "pin": "4711",
+            "pin_attempts": 3,
+            "dial": "Local/{number}@sim-agents",
+            "ring_time": 15,
+            "targets": [{"number": "201", "label": "Anna"}, {"number": "202"}, {"number": "203"}],
+        },
+        {
+            "name": "sales",
+            "language": "de",
+            "dial": "PJSIP/{number}",
+            "ring_time": 10,
+            "targets": [{"number": "301"}, {"number": "302"}],
+        },
+    ],
+}
+
+
+def make_settings(**support: Any) -> Settings:
+    """The base config with the ``support`` hotline's keys replaced."""
+    data = copy.deepcopy(BASE)
+    data["hotlines"][0].update(support)
+    return settings_from_mapping(data)
+
+
+Call = Callable[..., Awaitable[CallRecord]]
+
+
+class Scenario:
+    """Runs calls from the simulator into a runtime serving ``settings``."""
+
+    def __init__(self, captured_log: CapturedLog) -> None:
+        self.log = captured_log
+
+    async def call(
+        self,
+        settings: Settings,
+        agents: str | Mapping[str, AgentBehaviour],
+        script: CallerScript,
+    ) -> CallRecord:
+        records = await self.calls(settings, agents, [script])
+        return records[0]
+
+    async def calls(
+        self,
+        settings: Settings,
+        agents: str | Mapping[str, AgentBehaviour],
+        scripts: list[CallerScript],
+    ) -> list[CallRecord]:
+        behaviours = parse_agents(agents) if isinstance(agents, str) else agents
+        holder: dict[str, SimulatedPbx] = {}
+        runtime = Runtime(
+            settings,
+            host="127.0.0.1",
+            port=0,
+            clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
+        )
+        async with runtime:
+            pbx = SimulatedPbx("127.0.0.1", runtime.port, behaviours)
+            holder["pbx"] = pbx
+            return list(await asyncio.gather(*(pbx.place_call(s) for s in scripts)))
+
+    def events(self, call_id: str, name: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.log.events
+            if e.get("call_id") == call_id and (name is None or e["event"] == name)
+        ]
+
+    def summary(self, call_id: str) -> dict[str, Any]:
+        (summary,) = self.events(call_id, "call_summary")
+        return summary
+
+
+@pytest.fixture
+def scenario(captured_log: CapturedLog) -> Scenario:
+    return Scenario(captured_log)
