@@ -1,0 +1,209 @@
+"""Simulated channels: state, variables, and ``${…}`` expansion like Asterisk's.
+
+A channel's hang-up time may be set ahead in virtual time (a caller who hangs
+up during the confirm is gone from that moment on, as ``CHANNEL_EXISTS`` sees
+it), so "alive" is always judged against the call's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hotline.sim.clock import VirtualClock
+
+STATE_DOWN = 0
+STATE_RING = 4
+STATE_RINGING = 5
+STATE_UP = 6
+STATE_BUSY = 7
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+
+CAUSE_NORMAL = 16
+CAUSE_BUSY = 17
+CAUSE_NO_ANSWER = 19
+CAUSE_UNAVAILABLE = 20
+CAUSE_CONGESTION = 34
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+    20: "Subscriber absent",
+    34: "Circuit/channel congestion",
+}
+
+
+@dataclass(eq=False)
+class Channel:
+    """One simulated Asterisk channel."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    clock: VirtualClock
+    context: str
+    exten: str
+    priority: str = "1"
+    callerid_num: str = "<unknown>"
+    callerid_name: str = "<unknown>"
+    connected_num: str = "<unknown>"
+    connected_name: str = "<unknown>"
+    language: str = "en"
+    accountcode: str = ""
+    state: int = STATE_DOWN
+    variables: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    answered_at: float | None = None
+    #: virtual time the channel hangs up (may lie ahead), ``None`` = up
+    hungup_at: float | None = None
+    #: the channel's hangup cause (Asterisk's HANGUPCAUSE)
+    hangup_cause: int = 0
+    #: the Hangup event was sent
+    hangup_reported: bool = False
+
+    @property
+    def tech(self) -> str:
+        return self.name.partition("/")[0]
+
+    @property
+    def state_desc(self) -> str:
+        return STATE_DESC.get(self.state, "Unknown")
+
+    def alive(self) -> bool:
+        """Up (or ringing) at the call's current virtual time."""
+        return self.hungup_at is None or self.clock.now() < self.hungup_at
+
+    def hang_up(self, cause: int = CAUSE_NORMAL, at: float | None = None) -> None:
+        """Mark the channel hung up now (or at ``at``); the earliest hang-up wins."""
+        moment = self.clock.now() if at is None else at
+        if self.hungup_at is not None and self.hungup_at <= moment:
+            return
+        self.hungup_at = moment
+        if not self.hangup_cause:
+            self.hangup_cause = cause
+
+    def answer(self) -> bool:
+        """Answer the channel; False when it was already up."""
+        if self.state == STATE_UP:
+            return False
+        self.state = STATE_UP
+        self.answered_at = self.clock.now()
+        return True
+
+    def age(self) -> float:
+        return self.clock.now() - self.created_at
+
+    def up_time(self) -> float:
+        return 0.0 if self.answered_at is None else self.clock.now() - self.answered_at
+
+
+#: looks a channel up by name or uniqueid (the PBX's registry)
+ChannelFinder = Callable[[str], "Channel | None"]
+
+
+def builtin(channel: Channel, name: str, epoch: int) -> str | None:
+    """Asterisk's built-in variables (``pbx_retrieve_variable``) we simulate."""
+    values = {
+        "CHANNEL": channel.name,
+        "UNIQUEID": channel.uniqueid,
+        "CONTEXT": channel.context,
+        "EXTEN": channel.exten,
+        "PRIORITY": channel.priority,
+        "HANGUPCAUSE": str(channel.hangup_cause),
+        "EPOCH": str(epoch + int(channel.clock.now())),
+        "CALLERIDNUM": channel.callerid_num,
+        "CALLERIDNAME": channel.callerid_name,
+    }
+    return values.get(name)
+
+
+def read_function(channel: Channel, call: str, find: ChannelFinder) -> str | None:
+    """Evaluate ``NAME(args)``; ``None`` when the function is not simulated."""
+    fname, _, rest = call.partition("(")
+    arg = rest.removesuffix(")").strip()
+    fname = fname.strip().upper()
+    if fname == "CHANNEL_EXISTS":
+        other = find(arg)
+        return "1" if other is not None and other.alive() else "0"
+    if fname == "CHANNEL":
+        items = {
+            "language": channel.language,
+            "name": channel.name,
+            "uniqueid": channel.uniqueid,
+            "linkedid": channel.linkedid,
+            "state": channel.state_desc,
+            "context": channel.context,
+            "exten": channel.exten,
+            "accountcode": channel.accountcode,
+        }
+        return items.get(arg.lower(), "")
+    if fname == "CALLERID":
+        key = arg.lower()
+        if key in ("num", "number"):
+            return channel.callerid_num
+        if key == "name":
+            return channel.callerid_name
+        if key == "all":
+            return f'"{channel.callerid_name}" <{channel.callerid_num}>'
+        return ""
+    if fname == "LEN":
+        return str(len(arg))
+    return None
+
+
+def write_function(channel: Channel, call: str, value: str) -> bool:
+    """``SET VARIABLE CHANNEL(language) de`` and friends; False if not simulated."""
+    fname, _, rest = call.partition("(")
+    arg = rest.removesuffix(")").strip().lower()
+    fname = fname.strip().upper()
+    if fname == "CHANNEL" and arg == "language":
+        channel.language = value
+        return True
+    if fname == "CALLERID" and arg in ("num", "number"):
+        channel.callerid_num = value
+        return True
+    if fname == "CALLERID" and arg == "name":
+        channel.callerid_name = value
+        return True
+    return False
+
+
+def lookup(channel: Channel, name: str, find: ChannelFinder, epoch: int) -> str | None:
+    """What ``GET VARIABLE name`` finds: a function, a variable or a built-in."""
+    if name.endswith(")"):
+        return read_function(channel, name, find)
+    if name in channel.variables:
+        return channel.variables[name]
+    return builtin(channel, name, epoch)
+
+
+def substitute(channel: Channel, text: str, find: ChannelFinder, epoch: int) -> str:
+    """Expand every ``${…}`` in ``text`` (nested ones too); unknown names become ``""``.
+
+    ``$[…]`` expressions are not simulated and stay as they are.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        start = text.find("${", i)
+        if start < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:start])
+        depth, j = 1, start + 2
+        while j < len(text) and depth:
+            if text.startswith("${", j):
+                depth += 1
+                j += 2
+                continue
+            if text[j] == "}":
+                depth -= 1
+            j += 1
+        if depth:  # unbalanced: Asterisk keeps the rest as it is
+            out.append(text[start:])
+            break
+        inner = substitute(channel, text[start + 2 : j - 1], find, epoch)
+        out.append(lookup(channel, inner, find, epoch) or "")
+        i = j
+    return "".join(out)

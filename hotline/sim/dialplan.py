@@ -1,0 +1,210 @@
+"""The bits of dialplan the simulator plays: ``Dial`` arguments and ``[hotline-confirm]``.
+
+Parsing follows Asterisk: application arguments split on ``,`` outside quotes
+and brackets (``ast_app_separate_args``), Dial options are letters with
+optional ``(…)`` arguments (``ast_app_parse_options``), and ``U(ctx^a^b)``
+becomes ``Gosub(ctx,s,1(a,b))`` on the callee channel.
+
+:func:`confirm_subroutine` is the shipped subroutine from DESIGN.md::
+
+    [hotline-confirm]
+    exten => s,1,Set(HOTLINE_CONFIRM=)
+     same => n,AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3})
+     same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)
+     same => n,Set(GOSUB_RESULT=CONTINUE)
+     same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})
+     same => n(ok),Return(ACCEPTED)
+
+with one fact from the recordings (runs 06 and 14, asterisk-full.log): when the
+agent's channel has hung up by the time the AGI ends, the subroutine stops
+right there ("Abnormal Gosub exit") — no ``Set``, no ``Return``.  Only what the
+confirm AGI itself set (``GOSUB_RESULT``) counts, and ``GOSUB_RETVAL`` on the
+caller is not touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+#: channel technologies the simulator can "dial"; others give CHANUNAVAIL
+KNOWN_TECHS = frozenset({"Local", "PJSIP", "SIP", "IAX2", "DAHDI"})
+ACCEPTED = "ACCEPTED"
+ERROR = "ERROR"
+CONTINUE = "CONTINUE"
+#: GOSUB_RESULT values app_dial acts on besides CONTINUE (not bridged)
+STOPPING_GOSUB_RESULTS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
+
+
+def separate_args(data: str, sep: str = ",") -> list[str]:
+    """Split application arguments like ``ast_app_separate_args``.
+
+    Separators inside ``"…"``, ``(…)`` or ``[…]`` do not split; quotes are
+    removed and ``\\`` keeps the next character.
+    """
+    args: list[str] = []
+    current: list[str] = []
+    paren = bracket = 0
+    quoted = escaped = False
+    for char in data:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif quoted:
+            current.append(char)
+        elif char == "(":
+            paren += 1
+            current.append(char)
+        elif char == ")" and paren:
+            paren -= 1
+            current.append(char)
+        elif char == "[":
+            bracket += 1
+            current.append(char)
+        elif char == "]" and bracket:
+            bracket -= 1
+            current.append(char)
+        elif char == sep and not paren and not bracket:
+            args.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    args.append("".join(current))
+    return args
+
+
+def parse_options(text: str) -> dict[str, str | None]:
+    """``m(default)U(hotline-confirm^a^b)tT`` → ``{"m": "default", "U": "…", "t": None, …}``."""
+    options: dict[str, str | None] = {}
+    i = 0
+    while i < len(text):
+        letter = text[i]
+        i += 1
+        if i < len(text) and text[i] == "(":
+            depth, j = 1, i + 1
+            while j < len(text) and depth:
+                if text[j] == "(":
+                    depth += 1
+                elif text[j] == ")":
+                    depth -= 1
+                j += 1
+            options[letter] = text[i + 1 : j - 1] if not depth else text[i + 1 :]
+            i = j
+        else:
+            options[letter] = None
+    return options
+
+
+@dataclass(frozen=True)
+class DialTarget:
+    """One ``Tech/resource`` of a Dial string."""
+
+    raw: str
+    tech: str
+    #: ``201@sim-agents`` for Local, ``201`` for ``PJSIP/201``
+    resource: str
+    #: the agent's number: what agent behaviours are keyed by
+    number: str
+
+    @property
+    def known_tech(self) -> bool:
+        return self.tech in KNOWN_TECHS
+
+    def channel_base(self) -> str:
+        """The channel name without its sequence number (Asterisk's naming per tech)."""
+        if self.tech == "Local":
+            local = self.resource if "@" in self.resource else f"{self.resource}@default"
+            return f"Local/{local}"
+        head = self.resource.split("/", 1)[0]
+        endpoint = head.partition("@")[2] or head
+        return f"{self.tech}/{endpoint}"
+
+
+def parse_target(text: str) -> DialTarget:
+    """``Local/201@sim-agents/n`` → tech ``Local``, resource ``201@sim-agents``, number ``201``."""
+    raw = text.strip()
+    tech, _, resource = raw.partition("/")
+    segments = resource.split("/")
+    if tech == "Local":
+        resource = segments[0]
+        number_part = resource
+    else:
+        number_part = segments[-1] if len(segments) > 1 else segments[0]
+    number = number_part.partition("@")[0]
+    return DialTarget(raw=raw, tech=tech, resource=resource, number=number)
+
+
+@dataclass(frozen=True)
+class CalleeGosub:
+    """``U(context^arg1^arg2…)``: Gosub(context,s,1(args)) on the callee channel."""
+
+    context: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    """A parsed ``Dial(targets,timeout,options)``."""
+
+    raw: str
+    targets: tuple[DialTarget, ...]
+    #: ring seconds; ``None`` = no timeout (rings until someone gives up)
+    timeout: float | None
+    options: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def gosub(self) -> CalleeGosub | None:
+        spec = self.options.get("U")
+        if not spec:
+            return None
+        context, *args = spec.split("^")
+        return CalleeGosub(context, tuple(args))
+
+    @property
+    def moh_class(self) -> str | None:
+        if "m" not in self.options:
+            return None
+        return self.options["m"] or "default"
+
+
+def parse_dial(data: str) -> DialRequest:
+    """Parse Dial's argument string (what ``EXEC Dial <data>`` passes)."""
+    args = separate_args(data)
+    targets = tuple(parse_target(t) for t in args[0].split("&") if t.strip()) if args else ()
+    timeout: float | None = None
+    if len(args) > 1 and args[1].strip():
+        try:
+            seconds = float(args[1])
+        except ValueError:
+            seconds = 0.0
+        timeout = seconds if seconds > 0 else None  # Asterisk: invalid → infinite
+    options = parse_options(args[2]) if len(args) > 2 else {}
+    return DialRequest(data, targets, timeout, MappingProxyType(options))
+
+
+@dataclass(frozen=True)
+class SubroutineResult:
+    """What ``[hotline-confirm]`` leaves behind for app_dial."""
+
+    #: GOSUB_RESULT on the agent channel (app_dial acts on it); ``None`` = unset
+    gosub_result: str | None
+    #: the ``Return(value)``, copied to the caller's GOSUB_RETVAL; ``None`` = no Return ran
+    retval: str | None
+    #: False when the subroutine stopped at the AGI because the agent hung up
+    completed: bool
+
+
+def confirm_subroutine(
+    hotline_confirm: str, gosub_result: str | None, agent_alive: bool
+) -> SubroutineResult:
+    """Run the rest of ``[hotline-confirm]`` after its AGI step ended."""
+    if not agent_alive:
+        return SubroutineResult(gosub_result, None, completed=False)
+    if hotline_confirm == ACCEPTED:
+        return SubroutineResult(gosub_result, ACCEPTED, completed=True)
+    return SubroutineResult(CONTINUE, hotline_confirm or ERROR, completed=True)
