@@ -81,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arguments(run)
     run.set_defaults(func=_cmd_run)
 
+    demo = commands.add_parser(
+        "demo",
+        help="play scripted calls against the built-in PBX simulator (no Asterisk needed)",
+        description=(
+            "Start the runtime on the configuration against the built-in PBX simulator and "
+            "play scripted calls, one per outcome; print each call's steps. No license needed."
+        ),
+    )
+    _add_config_arguments(demo)
+    demo.add_argument(
+        "--agents",
+        metavar="SPEC",
+        help='agent behaviours, e.g. "201=no-answer,202=voicemail,203=accept" '
+        "(no-answer, busy, unavailable, congestion, accept, voicemail, decline, wrong-key, "
+        "hangup); one call per hotline is placed against them",
+    )
+    demo.set_defaults(func=_cmd_demo)
+
     add_prompts_parser(commands)
     add_license_parser(commands)
 
@@ -92,6 +110,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     path, settings = _settings(args)
     return run_check(path, settings, live=args.live, out=sys.stdout, err=sys.stderr)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotline.demo import run_demo
+
+    _path, settings = _settings(args)
+    return asyncio.run(run_demo(settings, sys.stdout, agents=args.agents))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -79,7 +79,7 @@ class Scenario:
             clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
         )
         async with runtime:
-            pbx = SimulatedPbx("127.0.0.1", runtime.port, behaviours)
+            pbx = SimulatedPbx("127.0.0.1", runtime.port, behaviours, confirm_args=4)
             holder["pbx"] = pbx
             return list(await asyncio.gather(*(pbx.place_call(s) for s in scripts)))
 

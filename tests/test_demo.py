@@ -1,0 +1,38 @@
+"""``hotline demo`` on the example config: every scripted outcome, exit 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline.cli import main
+
+EXAMPLE = str(Path(__file__).parents[1] / "config" / "hotline.toml")
+
+
+def test_demo_plays_each_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--config", EXAMPLE]) == 0
+    out = capsys.readouterr().out
+    outcomes = [line.split()[1] for line in out.splitlines() if line.startswith("   outcome:")]
+    assert outcomes == ["connected", "pin_failed", "fallback", "abandoned", "connected"]
+    assert out.count("[as expected]") == 5
+    assert "no license needed" in out
+    # the steps name the prompt files they play, and the PIN is never shown
+    assert "/var/lib/hotline/sounds/en/enter_pin" in out
+    assert "/var/lib/hotline/sounds/de/intro" in out
+    assert "1234" not in out
+
+
+def test_demo_with_chosen_agents(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--config", EXAMPLE, "--agents", "200=busy,202=busy,201=accept"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert 'outcome: connected  outcome="connected" connected_to="201"' in out
+
+
+def test_demo_bad_agent_spec_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--config", EXAMPLE, "--agents", "201=dance"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "dance" in err[0]
