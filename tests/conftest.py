@@ -31,6 +31,15 @@ class CapturedLog:
         return [e for e in self.events if e.get("event") == event]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Every test starts and ends with structlog's defaults: no stream of another test leaks."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
 @pytest.fixture
 def captured_log() -> Iterator[CapturedLog]:
     """Render logs as JSON into memory at DEBUG level, as production would to a file."""
