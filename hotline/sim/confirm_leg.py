@@ -98,11 +98,11 @@ class ConfirmLeg(AgiLeg):
             extension="s",
             priority="2",
             language=channel.language,
-            request=f"agi://{pbx.agi_host}:{pbx.agi_port}/{pbx.confirm_script}",
+            request=f"agi://{pbx.agi_host}:{pbx.confirm_port}/{pbx.confirm_script}",
             args=values,
         )
         try:
-            await self.connect(header)
+            await self.connect(header, pbx.confirm_port)
         except OSError as exc:
             await self.close()
             self.leg.agi_status = channel.variables["AGISTATUS"] = "FAILURE"

@@ -45,7 +45,6 @@ from hotline.sim.dialplan import (
     CalleeGosub,
     DialTarget,
     SubroutineResult,
-    confirm_subroutine,
     parse_dial,
 )
 from hotline.sim.records import AgentLeg
@@ -295,7 +294,7 @@ class Dial:
             self.call.caller_hung_up("confirm")
             self.leg.note(f"caller hung up while {attempt.target.number} was asked to confirm")
             await self.call.hang_up_channels(self.call.caller_peer)
-        sub = confirm_subroutine(
+        sub = self.pbx.subroutine(
             agent.variables.get("HOTLINE_CONFIRM", ""),
             agent.variables.get("GOSUB_RESULT"),
             agent.alive(),

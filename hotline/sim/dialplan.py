@@ -202,9 +202,26 @@ class SubroutineResult:
 def confirm_subroutine(
     hotline_confirm: str, gosub_result: str | None, agent_alive: bool
 ) -> SubroutineResult:
-    """Run the rest of ``[hotline-confirm]`` after its AGI step ended."""
+    """Run the rest of the shipped ``[hotline-confirm]`` after its AGI step ended."""
     if not agent_alive:
         return SubroutineResult(gosub_result, None, completed=False)
     if hotline_confirm == ACCEPTED:
         return SubroutineResult(gosub_result, ACCEPTED, completed=True)
     return SubroutineResult(CONTINUE, hotline_confirm or ERROR, completed=True)
+
+
+def lab_confirm_subroutine(
+    hotline_confirm: str, gosub_result: str | None, agent_alive: bool
+) -> SubroutineResult:
+    """The recording lab's subroutine (``NoOp``, ``AGI``, ``NoOp``, ``Return()``).
+
+    It decides nothing itself: the call is bridged unless the confirm AGI set
+    ``GOSUB_RESULT``.  Used to replay the recordings byte for byte.
+    """
+    if not agent_alive:
+        return SubroutineResult(gosub_result, None, completed=False)
+    return SubroutineResult(gosub_result, "", completed=True)
+
+
+#: the subroutines :class:`~hotline.sim.pbx.SimulatedPbx` can play
+SUBROUTINES = {"design": confirm_subroutine, "lab": lab_confirm_subroutine}

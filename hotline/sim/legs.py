@@ -146,10 +146,10 @@ class AgiLeg:
 
     # -- transport ---------------------------------------------------------------
 
-    async def connect(self, header: bytes) -> None:
+    async def connect(self, header: bytes, port: int) -> None:
         """Open the FastAGI connection and send the header (``OSError`` if refused)."""
         pbx = self.call.pbx
-        conn = FakeAsterisk(pbx.agi_port, pbx.agi_host, timeout=pbx.command_timeout)
+        conn = FakeAsterisk(port, pbx.agi_host, timeout=pbx.command_timeout)
         await conn.connect()
         self._conn = conn
         await conn.send_raw(header)

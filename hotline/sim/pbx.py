@@ -27,7 +27,7 @@ from hotline.sim.caller import CallerScript, HangupLine
 from hotline.sim.caller_leg import CallerLeg
 from hotline.sim.channels import STATE_DOWN, STATE_RING, Channel
 from hotline.sim.clock import VirtualClock
-from hotline.sim.dialplan import DialTarget
+from hotline.sim.dialplan import SUBROUTINES, DialTarget
 from hotline.sim.errors import SimError
 from hotline.sim.events import EventSink, newchannel
 from hotline.sim.records import CallRecord
@@ -55,6 +55,8 @@ class SimulatedPbx:
         confirm_context: str = "hotline-confirm",
         confirm_script: str = "confirm",
         confirm_args: int = 3,
+        confirm_port: int | None = None,
+        subroutine: Literal["design", "lab"] = "design",
         say_seconds: float = 0.5,
         voicemail_seconds: float = 10.0,
     ) -> None:
@@ -68,6 +70,11 @@ class SimulatedPbx:
         or ``alternate`` (even calls next-reply, odd calls after-reply).
         ``command_timeout`` is the only real-time limit: a runtime silent that
         long on a leg makes :meth:`place_call` raise :class:`SimError`.
+
+        The confirm subroutine's AGI goes to ``confirm_port`` (default: the
+        same port) with ``confirm_args`` arguments; ``subroutine="lab"`` plays
+        the recording lab's subroutine instead of the shipped one (DESIGN.md),
+        to replay the recordings.
         """
         self.agi_host = agi_host
         self.agi_port = agi_port
@@ -86,6 +93,10 @@ class SimulatedPbx:
         self.confirm_context = confirm_context
         self.confirm_script = confirm_script
         self.confirm_args = confirm_args
+        self.confirm_port = agi_port if confirm_port is None else confirm_port
+        if subroutine not in SUBROUTINES:
+            raise SimError(f"subroutine must be one of {sorted(SUBROUTINES)}, not {subroutine!r}")
+        self.subroutine = SUBROUTINES[subroutine]
         self.say_seconds = say_seconds
         self.voicemail_seconds = voicemail_seconds
         self._call_numbers = itertools.count()
@@ -232,7 +243,7 @@ class SimulatedPbx:
         )
         try:
             try:
-                await leg.connect(header)
+                await leg.connect(header, self.agi_port)
             except OSError as exc:
                 raise SimError(
                     f"cannot reach the FastAGI runtime at {self.agi_host}:{self.agi_port} "

@@ -85,11 +85,11 @@ class RawAgiServer:
         self.failures: list[BaseException] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._port = 0
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._port
 
     def by_path(self, path: str) -> list[PeerConn]:
         return [c for c in self.conns if c.path == path]
@@ -121,6 +121,7 @@ class RawAgiServer:
 
     async def __aenter__(self) -> RawAgiServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._port = int(self._server.sockets[0].getsockname()[1])
         return self
 
     async def __aexit__(
