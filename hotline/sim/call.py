@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec
 
 from hotline.sim.caller import CallerScript, HangupLine
-from hotline.sim.channels import CAUSE_NORMAL, Channel
+from hotline.sim.channels import CAUSE_NORMAL, STATE_RING, Channel
 from hotline.sim.clock import VirtualClock
 from hotline.sim.events import Event, hangup, hangup_request
 from hotline.sim.records import CallRecord, HungUpBy
@@ -39,6 +39,7 @@ class Call:
         self.caller.context = script.context
         self.caller.exten = script.extension
         self.caller.priority = "2"
+        self.caller.state = STATE_RING  # an incoming call rings until ANSWER
         self.caller.variables.update(script.variables)
         self.channels: list[Channel] = [self.caller, self.caller_peer]
         self.record = CallRecord(
