@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Literal
 
@@ -34,6 +35,9 @@ from hotline.sim.records import CallRecord
 
 #: the epoch part of the first uniqueid (recording 01: ``1795305542.0``)
 DEFAULT_EPOCH = 1795305542
+#: clocks of this many most recent channels stay known to :meth:`SimulatedPbx.clock_for`
+#: (long load runs would otherwise keep every call's clock)
+CLOCKS_KEPT = 100_000
 HangupPlacement = Literal["next-reply", "after-reply", "alternate"]
 
 
@@ -104,7 +108,7 @@ class SimulatedPbx:
         self._sequences: dict[str, itertools.count[int]] = {}
         self._command_ids = itertools.count(1)
         self._bridges = itertools.count(1)
-        self._clocks: dict[str, VirtualClock] = {}
+        self._clocks: OrderedDict[str, VirtualClock] = OrderedDict()
         self._channels: dict[str, Channel] = {}
 
     # -- what calls and legs ask for -------------------------------------------
@@ -161,6 +165,8 @@ class SimulatedPbx:
         self._channels[channel.name] = channel
         self._channels[channel.uniqueid] = channel
         self._clocks[channel.uniqueid] = channel.clock
+        if len(self._clocks) > CLOCKS_KEPT:
+            self._clocks.popitem(last=False)
         return channel
 
     def new_local_pair(

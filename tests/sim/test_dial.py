@@ -16,7 +16,9 @@ from hotline.agi.session import AgiSession
 from hotline.sim.agents import AgentBehaviour, parse_agents
 from hotline.sim.caller import CallerScript
 from hotline.sim.pbx import SimulatedPbx
+from hotline.sim.records import CallRecord
 from tests.sim.conftest import Runtime, make_confirm, make_hunt
+from tests.sim.rawagi import PeerConn, RawAgiServer
 
 
 def _pbx(runtime: Runtime, agents: str, **options: object) -> SimulatedPbx:
@@ -192,3 +194,85 @@ async def test_agent_gone_and_nothing_set_bridges_a_dead_peer(runtime: Runtime) 
     assert dial.variables["DIALEDTIME"] == str(int(record.duration))
     assert record.bridged_to is None
     assert record.hung_up_by == "runtime"
+
+
+async def test_agent_presses_again_when_the_key_fell_on_a_deaf_prompt(runtime: Runtime) -> None:
+    # the whisper plays 2 s without escape digits: a key at 1 s is lost (finding 6),
+    # the agent presses again 3 s later, while WAIT FOR DIGIT listens
+    pbx = _pbx(runtime, "201=accept:answer=2:press=1:talk=10")
+    record = await pbx.place_call(CallerScript("sales", args=["201"]))
+    (dial,) = runtime.dials[record.uniqueid]
+    assert dial.seconds == pytest.approx(2 + 4 + 10)
+    assert record.agent_legs[0].digits == ["1"]
+
+
+async def _raw_dial(
+    dial: str, agents: str, *, confirm: bool = True, **script: object
+) -> tuple[dict[str, str], CallRecord, RawAgiServer]:
+    seen: dict[str, str] = {}
+
+    async def caller(conn: PeerConn) -> None:
+        seen["dial"] = await conn.send(f"EXEC Dial {dial.format(uid=conn.env['agi_uniqueid'])}")
+        for name in ("DIALSTATUS", "DIALEDPEERNAME", "GOSUB_RETVAL"):
+            seen[name] = await conn.send(f"GET VARIABLE {name}")
+
+    async def accept(conn: PeerConn) -> None:
+        seen["confirm_type"] = conn.env["agi_type"]
+        await conn.send("WAIT FOR DIGIT 5000")
+        await conn.send("SET VARIABLE HOTLINE_CONFIRM ACCEPTED")
+
+    routes = {"hotline/sales": caller, **({"confirm": accept} if confirm else {})}
+    async with RawAgiServer(routes) as server:
+        pbx = SimulatedPbx("127.0.0.1", server.port, parse_agents(agents))
+        record = await pbx.place_call(CallerScript("sales", **script))  # type: ignore[arg-type]
+    server.check()
+    return seen, record, server
+
+
+async def test_dial_without_confirm_gosub_bridges_at_once() -> None:
+    seen, record, server = await _raw_dial("Local/201@sim-agents,15", "201=voicemail")
+    assert seen["dial"] == "200 result=-1"
+    assert seen["GOSUB_RETVAL"] == "200 result=0"
+    assert server.by_path("confirm") == []
+    assert record.bridged_to == "201"
+
+
+async def test_dial_to_an_unknown_subroutine_bridges_like_asterisk() -> None:
+    seen, record, server = await _raw_dial("Local/201@sim-agents,15,U(other^x)", "201=accept")
+    assert seen["dial"] == "200 result=-1"
+    assert server.by_path("confirm") == []
+    assert "no such subroutine" in record.format_timeline()
+
+
+async def test_unknown_technology_is_chanunavail() -> None:
+    seen, record, _ = await _raw_dial("Foo/201,15,U(hotline-confirm^{uid})", "201=accept")
+    assert (seen["dial"], seen["DIALSTATUS"]) == ("200 result=0", "200 result=1 (CHANUNAVAIL)")
+    assert record.agent_legs[0].channel is None
+
+
+async def test_pjsip_targets_get_pjsip_channels() -> None:
+    seen, record, _ = await _raw_dial("PJSIP/201,15,U(hotline-confirm^{uid})", "201=accept")
+    assert seen["DIALEDPEERNAME"] == "200 result=1 (PJSIP/201-00000000)"
+    assert seen["confirm_type"] == "PJSIP"
+    assert record.bridged_to == "201"
+
+
+async def test_parallel_dial_first_to_answer_wins() -> None:
+    seen, record, _ = await _raw_dial(
+        "Local/201@sim-agents&Local/202@sim-agents,15,U(hotline-confirm^{uid})",
+        "201=accept:answer=5,202=accept:answer=1",
+    )
+    assert seen["DIALEDPEERNAME"].startswith("200 result=1 (Local/202@sim-agents-")
+    assert [(leg.agent, leg.status) for leg in record.agent_legs] == [
+        ("201", "CANCEL"),
+        ("202", "ANSWER"),
+    ]
+    assert record.bridged_to == "202"
+
+
+async def test_ringing_without_timeout_ends_when_the_caller_gives_up() -> None:
+    seen, record, _ = await _raw_dial(
+        "Local/201@sim-agents,,U(hotline-confirm^{uid})", "201=no-answer", patience=90.0
+    )
+    assert (seen["dial"], seen["DIALSTATUS"]) == ("200 result=-1", "200 result=1 (CANCEL)")
+    assert (record.hung_up_by, record.duration) == ("caller", 90.0)

@@ -28,9 +28,12 @@ CHANNEL_HEADERS = [
 
 async def test_events_of_a_hunt(runtime: Runtime) -> None:
     seen: list[Event] = []
+    live_at_answer: list[set[str]] = []
 
     async def sink(event: Event) -> None:
         seen.append(event)
+        if event["Event"] == "BridgeCreate":
+            live_at_answer.append({c.name for c in pbx.live_channels()})
 
     pbx = SimulatedPbx(
         "127.0.0.1",
