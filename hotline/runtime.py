@@ -1,8 +1,14 @@
-"""Lifecycle of the serving runtime: license, start, serve, drain on SIGTERM, stop.
+"""Lifecycle of the serving runtime: AMI and startup checks, license, serve, drain, stop.
 
 :class:`Runtime` owns the FastAGI server and the flows' dependencies; it is
 used by ``hotline run`` (against a real PBX, licensed) and by ``hotline demo``
 and the tests (against the simulator, which needs no license).
+
+:func:`serve` is ``hotline run``: with ``asterisk.enabled`` it logs in to AMI
+(wrong credentials end it at once), runs the startup checks (any error ends
+it), reads the PBX's identity for the license, and only then opens the
+FastAGI port.  While serving, AMI only enriches the call log: a lost AMI
+connection is re-made in the background and never stops a call.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from types import TracebackType
 from typing import Self
 
 from hotline.agi.server import FastAgiServer
+from hotline.ami.client import AmiClient
+from hotline.ami.events import CallEventLog
+from hotline.ami.identity import PbxIdentity
+from hotline.ami.wiring import connect_pbx, dial_details, pbx_identity
+from hotline.ami.wiring import installation_identity as _installation_identity
 from hotline.config import Settings
 from hotline.flow.caller import FlowDeps
 from hotline.flow.ports import Clock
@@ -42,12 +53,16 @@ class Runtime:
         clock_factory: Callable[[str], Clock] | None = None,
         host: str | None = None,
         port: int | None = None,
+        events: CallEventLog | None = None,
     ) -> None:
         self.settings = settings
+        #: AMI's view of the calls (None without AMI): target outcomes carry its fields
+        self.events = events
         self.deps = FlowDeps(
             prompts=PromptBook.from_settings(settings),
             registry=CallRegistry(),
             call_gate=call_gate,
+            dial_details=dial_details(events) if events is not None else None,
         )
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
@@ -91,18 +106,25 @@ class Runtime:
         await self.stop()
 
 
-def installation_identity(settings: Settings) -> InstallationIdentity:
-    """The installation this runtime serves, from the configured server license key."""
-    key = settings.license.server_key
-    return InstallationIdentity.of(server_key=key.get_secret_value() if key else None)
+def installation_identity(
+    settings: Settings, pbx: PbxIdentity | None = None
+) -> InstallationIdentity:
+    """The installation this runtime serves: ``license.server_key`` first, else the PBX's
+    server key variable; plus the PBX's Entity ID when AMI read it (``pbx``)."""
+    return _installation_identity(settings, pbx)
 
 
-def license_guard(settings: Settings, *, verifier: LicenseVerifier | None = None) -> LicenseGuard:
+def license_guard(
+    settings: Settings,
+    *,
+    verifier: LicenseVerifier | None = None,
+    pbx: PbxIdentity | None = None,
+) -> LicenseGuard:
     """Verify the module key now; raises a one-line LicenseError when calls may not be taken."""
     module_key = settings.license.module_key
     lic = check_license(
         module_key.get_secret_value() if module_key else None,
-        installation_identity(settings),
+        installation_identity(settings, pbx),
         verifier=verifier,
     )
     return LicenseGuard(lic)
@@ -114,23 +136,39 @@ async def serve(
     verifier: LicenseVerifier | None = None,
     stop: asyncio.Event | None = None,
     started: Callable[[Runtime], None] | None = None,
+    ami: AmiClient | None = None,
 ) -> int:
     """Serve calls until ``stop`` is set (SIGTERM/SIGINT in production); returns the exit code.
 
-    Without a valid license this raises before any port is opened, so the
-    dialplan's own fallback runs for every call.
+    Everything that can refuse happens before the FastAGI port opens, each
+    as one line (the exception's message): wrong AMI credentials
+    (``AmiAuthError``), failed startup checks (``StartupCheckError``, one
+    line per problem), no valid license (``LicenseError``).  Without a port
+    the dialplan's own fallback runs for every call.  ``ami`` replaces the
+    client built from ``[asterisk]`` (tests: a fast reconnect backoff); it
+    is closed on shutdown, after the calls in progress have drained.
     """
-    guard = license_guard(settings, verifier=verifier)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    runtime = Runtime(settings, call_gate=guard.allows_new_calls)
-    async with runtime:
-        if started is not None:
-            started(runtime)
-        await stop.wait()
+    client: AmiClient | None = None
+    events: CallEventLog | None = None
+    pbx: PbxIdentity | None = None
+    if settings.asterisk.enabled:
+        client, events, report = await connect_pbx(settings, ami)
+        pbx = pbx_identity(report)
+    try:
+        guard = license_guard(settings, verifier=verifier, pbx=pbx)
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        runtime = Runtime(settings, call_gate=guard.allows_new_calls, events=events)
+        async with runtime:
+            if started is not None:
+                started(runtime)
+            await stop.wait()
+    finally:
+        if client is not None:
+            await client.close()
     return 0
 
 

@@ -50,3 +50,17 @@ class AmiOriginateError(AmiActionError):
     def __init__(self, reason: int, message: str) -> None:
         self.reason = reason
         super().__init__("Originate", message)
+
+
+class StartupCheckError(AmiError):
+    """The PBX is not what the runtime needs; ``problems`` holds one line per problem.
+
+    The runtime refuses to serve (exit 2, like a bad configuration): every
+    line says what is missing and the snippet that fixes it.
+    """
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
