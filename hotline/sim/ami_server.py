@@ -12,7 +12,10 @@ What it is for: tests and ``hotline demo`` run the AMI client, the startup
 checks and the event log against it over real sockets.  The FastAGI side of
 the simulator turns calls into AMI events with :meth:`AmiServer.emit` and the
 event builders below, and can take over ``Originate`` with
-:attr:`AmiServer.originate_handler`.
+:attr:`AmiServer.originate_handler`; :func:`simulate_calls` wires a
+:class:`~hotline.sim.pbx.SimulatedPbx` both ways, so that an ``Originate``
+into a hotline extension (what ``hotline call`` sends) becomes a simulated
+call whose events come back over AMI.
 """
 
 # ruff: noqa: ASYNC109
@@ -26,10 +29,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hotline.ami.wire import Headers, MessageReader, format_message, header, headers_all
 from hotline.logs import get_logger
+
+if TYPE_CHECKING:
+    from hotline.sim.caller import CallerScript
+    from hotline.sim.pbx import SimulatedPbx
+    from hotline.sim.records import CallRecord
 
 log = get_logger()
 
@@ -76,7 +84,33 @@ def default_dialplan() -> dict[str, dict[str, list[str]]]:
                 "Return(ACCEPTED)",
             ],
         },
+        # the scripted caller `hotline call` originates (docker/asterisk/etc/extensions.conf)
+        "sim-caller": {
+            "s": [
+                "NoOp(sim-caller)",
+                "Answer()",
+                'Wait(${IF($["${DTMFDELAY}" = ""]?3:${DTMFDELAY})})',
+                'ExecIf($["${PIN}" != ""]?SendDTMF(${PIN}#))',
+                'Wait(${IF($["${HOLD}" = ""]?60:${HOLD})})',
+                "Hangup()",
+            ],
+        },
     }
+
+
+def hotline_dialplan(
+    hotlines: Iterable[tuple[str, str, str]], agi_base: str = "agi://127.0.0.1:4573"
+) -> dict[str, dict[str, list[str]]]:
+    """The default dialplan with an entry per ``(name, context, extension)`` instead of 100."""
+    dialplan = default_dialplan()
+    del dialplan["hotline-in"]
+    for name, context, extension in hotlines:
+        dialplan.setdefault(context, {})[extension] = [
+            f"AGI({agi_base}/hotline/{name})",
+            "Playback(ss-noservice)",
+            "Hangup()",
+        ]
+    return dialplan
 
 
 @dataclass
@@ -1128,3 +1162,188 @@ def _split_callerid(caller_id: str) -> tuple[str, str]:
     if match:
         return match.group(1) or "<unknown>", match.group(2) or "<unknown>"
     return "<unknown>", caller_id or "<unknown>"
+
+
+# --------------------------------------------------------------------------
+# Originate -> simulated call
+# --------------------------------------------------------------------------
+
+
+def _agi_path(steps: Sequence[str]) -> str | None:
+    """The FastAGI script path of the first ``AGI(agi://host:port/path,...)`` step."""
+    for step in steps:
+        app, data = _split_app(step)
+        if app.lower() != "agi":
+            continue
+        url = data.split(",")[0]
+        if url.startswith("agi://"):
+            _, _, path = url.removeprefix("agi://").partition("/")
+            return path or None
+    return None
+
+
+def _lookup(
+    dialplan: Mapping[str, Mapping[str, Sequence[str]]], context: str, exten: str
+) -> Sequence[str] | None:
+    for pattern, steps in dialplan.get(context, {}).items():
+        if _exten_matches(pattern, exten):
+            return steps
+    return None
+
+
+class PbxOriginator:
+    """The Originate handler and event sink that join an AmiServer and a SimulatedPbx.
+
+    An ``Originate`` of a Local channel (``Local/s@sim-caller``) into a
+    context/extension whose dialplan runs ``AGI(agi://.../hotline/<name>)``
+    becomes :meth:`SimulatedPbx.place_call` with a caller who types
+    ``${PIN}#``.  The simulated call runs on its own virtual clock, so the
+    lab's ``DTMFDELAY``/``HOLD`` timings do not apply as such: ``HOLD`` is how
+    long the caller stays once bridged to an agent.  Two more variables script
+    the caller like :class:`~hotline.sim.caller.CallerScript` does:
+    ``SIM_HANGUP=<step>[:<n>]`` (hang up during the n-th ``ringing``,
+    ``confirm``, ``pin``, ``prompt``...) and ``SIM_HANGUP_AFTER=<seconds>``.
+
+    Anything else (an Application, another channel type, a missing context or
+    extension) is answered like the plain simulator: Reason 0 when it cannot
+    exist.  A simulated call that fails (runtime unreachable) hangs its
+    caller's channels up, as the dialplan would after a failed AGI.
+    """
+
+    def __init__(self, ami: AmiServer, pbx: SimulatedPbx) -> None:
+        self.ami = ami
+        self.pbx = pbx
+        #: calls placed through Originate, as the simulator recorded them
+        self.records: list[CallRecord] = []
+        self.errors: list[BaseException] = []
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.Future[tuple[str, str]] | None = None
+        #: linkedid -> the caller's (channel, uniqueid) pair, ;1 first
+        self._callers: dict[str, list[tuple[str, str]]] = {}
+        self._calls: set[asyncio.Task[None]] = set()
+        self._idle: asyncio.Event | None = None
+
+    async def sink(self, event: Mapping[str, str]) -> None:
+        """The SimulatedPbx's event sink: note each call's caller channels, emit over AMI."""
+        if event.get("Event") == "Newchannel":
+            self._note_channel(event)
+        await self.ami.emit(event)
+
+    def _note_channel(self, event: Mapping[str, str]) -> None:
+        uniqueid, linkedid = event.get("Uniqueid", ""), event.get("Linkedid", "")
+        channel = event.get("Channel", "")
+        pending = self._pending
+        if uniqueid and uniqueid == linkedid and pending is not None and not pending.done():
+            pending.set_result((channel, uniqueid))  # a new call's first channel: ours
+            self._callers[uniqueid] = [(channel, uniqueid)]
+            return
+        pair = self._callers.get(linkedid)
+        if pair is not None and len(pair) == 1 and channel == pair[0][0].removesuffix("1") + "2":
+            pair.append((channel, uniqueid))
+
+    def script_for(self, request: OriginateRequest) -> CallerScript | None:
+        """The caller script an Originate stands for, or None if it is not a hotline call."""
+        from hotline.sim.caller import CallerScript
+
+        tech, _, resource = request.channel.partition("/")
+        if tech != "Local" or request.application:
+            return None
+        exten, _, context = resource.partition("@")
+        if _lookup(self.ami.state.dialplan, context.split("/")[0], exten) is None:
+            return None
+        steps = _lookup(self.ami.state.dialplan, request.context, request.exten)
+        path = _agi_path(steps) if steps is not None else None
+        if path is None or not path.startswith("hotline/"):
+            return None
+        variables = request.variables
+        pin = variables.get("PIN", "")
+        hangup_during: tuple[str, int] | None = None
+        hangup_after: float | None = None
+        if variables.get("SIM_HANGUP"):
+            step, _, nth = variables["SIM_HANGUP"].partition(":")
+            hangup_during = (step, int(nth) if nth.isdigit() else 1)
+            if variables.get("SIM_HANGUP_AFTER"):
+                hangup_after = float(variables["SIM_HANGUP_AFTER"])
+        elif variables.get("HOLD"):
+            hangup_during, hangup_after = ("bridge", 1), float(variables["HOLD"])
+        name, number = _split_callerid(request.caller_id)
+        return CallerScript(
+            hotline=path.removeprefix("hotline/"),
+            agi_path=path,
+            callerid=number if number != "<unknown>" else "5550001",
+            calleridname=name if name != "<unknown>" else "Sim Caller",
+            pin_entries=(f"{pin}#",) if pin else (),
+            hangup_during=hangup_during,
+            hangup_after=hangup_after,
+            context=request.context,
+            extension=request.exten,
+            label="AMI Originate",
+        )
+
+    async def __call__(self, request: OriginateRequest) -> OriginateOutcome:
+        script = self.script_for(request)
+        if script is None:
+            return await self.ami._default_originate(request)
+        async with self._lock:  # one call starts at a time: its first Newchannel is its own
+            loop = asyncio.get_running_loop()
+            pending: asyncio.Future[tuple[str, str]] = loop.create_future()
+            self._pending = pending
+            task = asyncio.create_task(self._run(script, pending))
+            self._calls.add(task)
+            task.add_done_callback(self._done)
+            waiting: set[asyncio.Future[Any]] = {pending, task}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            self._pending = None
+        if not pending.done():
+            pending.cancel()
+            return OriginateOutcome(reason=0)
+        channel, uniqueid = pending.result()
+        return OriginateOutcome(reason=4, channel=channel, uniqueid=uniqueid)
+
+    async def _run(self, script: CallerScript, pending: asyncio.Future[tuple[str, str]]) -> None:
+        linkedid = ""
+        try:
+            try:
+                record = await self.pbx.place_call(script)
+            finally:
+                if pending.done() and not pending.cancelled():
+                    linkedid = pending.result()[1]
+        except Exception as exc:  # noqa: BLE001 - reported like a failed AGI, kept for tests
+            self.errors.append(exc)
+            log.warning("sim_call_failed", error=str(exc))
+            # the dialplan after a failed AGI: the caller's Local pair hangs up (;1 first)
+            for channel, uniqueid in self._callers.get(linkedid, []):
+                await self.ami.emit(hangup(SimChannel(channel, uniqueid, linkedid, state=6), 16))
+        else:
+            self.records.append(record)
+        finally:
+            self._callers.pop(linkedid, None)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._calls.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sim_originate_crashed", error=repr(task.exception()))
+        if not self._calls and self._idle is not None:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every call placed through Originate has ended."""
+        if not self._calls:
+            return
+        self._idle = asyncio.Event()
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def close(self) -> None:
+        """Cancel calls still running (test teardown)."""
+        for task in list(self._calls):
+            task.cancel()
+        if self._calls:
+            await asyncio.wait(list(self._calls))
+
+
+def simulate_calls(ami: AmiServer, pbx: SimulatedPbx) -> PbxOriginator:
+    """Join the simulator's two sides: PBX events go out over AMI, Originate places calls."""
+    originator = PbxOriginator(ami, pbx)
+    pbx.event_sink = originator.sink
+    ami.originate_handler = originator
+    return originator
