@@ -143,3 +143,35 @@ def test_example_config_checks_ok(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "configuration OK, 2 hotlines" in out
     assert "1234" not in out  # the PIN is never printed
+
+
+def test_check_reports_a_missing_custom_prompt_by_hotline_and_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "custom" / "support" / "intro"
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        GOOD_HOTLINE.replace(
+            "[[hotlines.targets]]", f'[hotlines.prompts]\nintro = "{missing}"\n[[hotlines.targets]]'
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", str(config)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("hotline support, prompt intro: ")
+    assert str(missing) in line
+    assert "hotline prompts convert" in line
+
+
+def test_unknown_prompt_slot_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        GOOD_HOTLINE.replace(
+            "[[hotlines.targets]]", '[hotlines.prompts]\nintr = "/x/intro"\n[[hotlines.targets]]'
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", str(config)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "hotlines[0].prompts.intr" in line
+    assert "not a prompt slot" in line
