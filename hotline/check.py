@@ -2,16 +2,26 @@
 
 Prints a short summary of each hotline so a typo in a target list is seen,
 then the problems, one line each.  Exit 0 when everything is usable, 2 otherwise.
+With ``--live`` it also logs in to the PBX over AMI and runs the same startup
+checks as ``run`` (version, modules, dialplan, MOH classes), prints the PBX's
+version and Entity ID, and checks the license against the PBX's identity.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TextIO
 
+from hotline.ami.checks import StartupReport
+from hotline.ami.client import AmiClient
+from hotline.ami.errors import AmiAuthError
+from hotline.ami.identity import PbxIdentity
+from hotline.ami.wiring import check_pbx, client_from_settings, pbx_identity
 from hotline.config import HotlineConfig, Settings
+from hotline.errors import ConfigError
 from hotline.licensing.errors import LicenseError, MissingKeyError, NoInstallationIdentityError
-from hotline.licensing.verify import describe
+from hotline.licensing.verify import LicenseVerifier, describe
 from hotline.prompts.check import HotlinePrompts, PromptPlan, check_prompts
 from hotline.prompts.errors import PromptError
 from hotline.prompts.store import shipped_prompts_dir
@@ -83,15 +93,26 @@ def prompt_problems(settings: Settings) -> tuple[list[str], str]:
     return check_prompts(plan), str(defaults)
 
 
-def license_status(settings: Settings) -> tuple[str | None, str]:
-    """(problem or None, one line of status) for the configured module key, checked offline."""
+def license_status(
+    settings: Settings,
+    *,
+    pbx: PbxIdentity | None = None,
+    verifier: LicenseVerifier | None = None,
+) -> tuple[str | None, str]:
+    """(problem or None, one line of status) for the configured module key.
+
+    Checked offline against ``license.server_key``, or against the PBX's
+    identity when ``pbx`` (read over AMI) is given.
+    """
     from hotline.runtime import license_guard
 
     try:
-        guard = license_guard(settings)
+        guard = license_guard(settings, verifier=verifier, pbx=pbx)
     except MissingKeyError as exc:
         return None, f"license: {exc}"
-    except NoInstallationIdentityError:
+    except NoInstallationIdentityError as exc:
+        if pbx is not None:
+            return f"license: {exc}", "license: INVALID"
         return None, (
             "license: not checked offline: no license.server_key configured; "
             "`hotline check --live` reads the PBX's identity"
@@ -101,8 +122,65 @@ def license_status(settings: Settings) -> tuple[str | None, str]:
     return None, f"license: {describe(guard.license)}"
 
 
-def run_check(path: Path, settings: Settings, *, live: bool, out: TextIO, err: TextIO) -> int:
-    """Validate what can be validated and print the summary; return the exit code."""
+def _server_key_line(settings: Settings, report: StartupReport) -> str:
+    if settings.license.server_key is not None:
+        return "asterisk: server license key: configured (license.server_key), not read"
+    variable = settings.license.server_key_variable
+    if report.server_license_key:
+        return f"asterisk: server license key: set on the PBX (global variable {variable})"
+    return f"asterisk: server license key: not set on the PBX (global variable {variable})"
+
+
+async def live_check(
+    settings: Settings, *, out: TextIO, client: AmiClient | None = None
+) -> tuple[list[str], PbxIdentity | None]:
+    """Log in to AMI, run the startup checks and print what the PBX is.
+
+    Returns the problems (one line each) and the PBX's identity (None when
+    AMI could not be reached).  Warnings are printed, they are not problems.
+    """
+    cfg = settings.asterisk
+    try:
+        client = client if client is not None else client_from_settings(cfg)
+    except ConfigError as exc:
+        return list(exc.problems), None
+    try:
+        try:
+            await client.start(require=False)
+        except AmiAuthError as exc:
+            return [f"asterisk: {exc}"], None
+        reachable = client.connected
+        report = await check_pbx(client, settings)
+    finally:
+        await client.close()
+    if not reachable:
+        return [f"asterisk: {line}" for line in report.errors], None
+    print(
+        f"asterisk: Asterisk {report.version or '(version unknown)'} at {cfg.host}:{cfg.port}",
+        file=out,
+    )
+    print(f"asterisk: Entity ID {report.entity_id or '(not readable)'}", file=out)
+    print(_server_key_line(settings, report), file=out)
+    for line in report.warnings:
+        print(f"warning: {line}", file=out)
+    if not report.errors:
+        print("asterisk: startup checks passed", file=out)
+    return [f"asterisk: {line}" for line in report.errors], pbx_identity(report)
+
+
+def run_check(
+    path: Path,
+    settings: Settings,
+    *,
+    live: bool,
+    out: TextIO,
+    err: TextIO,
+    verifier: LicenseVerifier | None = None,
+) -> int:
+    """Validate what can be validated and print the summary; return the exit code.
+
+    ``verifier`` replaces the embedded vendor key (tests).
+    """
     count = len(settings.hotlines)
     print(f"{path}: configuration OK, {count} hotline{'s' if count != 1 else ''}", file=out)
     for hotline in settings.hotlines:
@@ -110,7 +188,11 @@ def run_check(path: Path, settings: Settings, *, live: bool, out: TextIO, err: T
     problems, defaults = prompt_problems(settings)
     if not problems:
         print(f"prompts: every slot in place (defaults checked in {defaults})", file=out)
-    license_problem, status = license_status(settings)
+    pbx: PbxIdentity | None = None
+    if live:
+        live_problems, pbx = asyncio.run(live_check(settings, out=out))
+        problems += live_problems
+    license_problem, status = license_status(settings, pbx=pbx, verifier=verifier)
     print(status, file=out)
     if license_problem:
         problems.append(license_problem)

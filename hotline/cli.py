@@ -99,17 +99,104 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_cmd_demo)
 
+    _add_call_parser(commands)
     add_prompts_parser(commands)
     add_license_parser(commands)
 
     return parser
 
 
+def _add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from hotline.calltest import DEFAULT_CHANNEL, DEFAULT_TIMEOUT, OUTCOMES
+
+    call = commands.add_parser(
+        "call",
+        help="place a test call into a hotline through AMI and print its outcome",
+        description=(
+            "Originate a scripted caller (a Local channel, by default Local/s@sim-caller) into "
+            "the hotline's context/extension from the configuration, follow the call's AMI "
+            "events and print which targets rang, how each ended and who was connected. "
+            "Exit 0 when the call ran, 1 when it failed, 4 when --expect does not match."
+        ),
+    )
+    call.add_argument("hotline", metavar="HOTLINE", help="name of a configured hotline")
+    call.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    call.set_defaults(config_file=None)
+    call.add_argument("--pin", metavar="DIGITS", help="digits the caller types (PIN variable)")
+    call.add_argument(
+        "--hangup-after",
+        type=float,
+        metavar="SECONDS",
+        help="seconds the caller stays on the line after typing (HOLD variable)",
+    )
+    call.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"give up (and hang the call up) after this long (default {DEFAULT_TIMEOUT:g})",
+    )
+    call.add_argument("--caller-id", metavar="NUM", help="the caller's number")
+    call.add_argument(
+        "--expect",
+        choices=OUTCOMES,
+        help="exit 4 unless the call ends this way (for test scripts)",
+    )
+    call.add_argument(
+        "--channel",
+        default=DEFAULT_CHANNEL,
+        help=f"the caller's channel to originate (default {DEFAULT_CHANNEL})",
+    )
+    call.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another variable for the caller's dialplan, e.g. DTMFDELAY=5 (repeatable)",
+    )
+    call.set_defaults(func=_cmd_call)
+
+
+def _quiet_logging() -> None:
+    """Commands that talk to AMI print their own lines; only errors are logged (stderr)."""
+    from hotline.logs import configure_logging
+
+    configure_logging(level="ERROR", fmt="console", stream=sys.stderr)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from hotline.check import run_check
 
     path, settings = _settings(args)
+    if args.live:
+        _quiet_logging()
     return run_check(path, settings, live=args.live, out=sys.stdout, err=sys.stderr)
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotline.calltest import CallOptionError, CallRequest, run_call
+
+    _path, settings = _settings(args)
+    variables: dict[str, str] = {}
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CallOptionError(f"--var {item}: use NAME=VALUE")
+        variables[name] = value
+    request = CallRequest(
+        hotline=args.hotline,
+        pin=args.pin,
+        hangup_after=args.hangup_after,
+        caller_id=args.caller_id,
+        channel=args.channel,
+        timeout=args.timeout,
+        variables=variables,
+        expect=args.expect,
+    )
+    _quiet_logging()
+    return asyncio.run(run_call(settings, request, out=sys.stdout))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -139,7 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return exc.exit_code
     except HotlineError as exc:
-        print(f"hotline: {exc}", file=sys.stderr)
+        # errors with several problems (failed startup checks) print one line each
+        problems: list[str] | None = getattr(exc, "problems", None)
+        for line in problems or [f"hotline: {exc}"]:
+            print(line, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

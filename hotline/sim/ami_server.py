@@ -1210,9 +1210,11 @@ class PbxOriginator:
     caller's channels up, as the dialplan would after a failed AGI.
     """
 
-    def __init__(self, ami: AmiServer, pbx: SimulatedPbx) -> None:
+    def __init__(self, ami: AmiServer, pbx: SimulatedPbx, *, timestamps: bool = True) -> None:
         self.ami = ami
         self.pbx = pbx
+        #: stamp events with the call's virtual time
+        self.timestamps = timestamps
         #: calls placed through Originate, as the simulator recorded them
         self.records: list[CallRecord] = []
         self.errors: list[BaseException] = []
@@ -1227,7 +1229,29 @@ class PbxOriginator:
         """The SimulatedPbx's event sink: note each call's caller channels, emit over AMI."""
         if event.get("Event") == "Newchannel":
             self._note_channel(event)
-        await self.ami.emit(event)
+        await self.ami.emit(self._stamped(event))
+
+    def _stamped(self, event: Mapping[str, str]) -> Mapping[str, str]:
+        """Add ``Timestamp:`` on the call's virtual clock (as ``timestampevents = yes`` would).
+
+        Simulated calls take no real time; with their virtual time on each
+        event, ring and talk times read from AMI are the simulated ones.
+        """
+        if not self.timestamps or "Timestamp" in event:
+            return event
+        from hotline.sim.errors import SimError
+
+        linkedid = event.get("Linkedid") or event.get("DestLinkedid") or ""
+        try:
+            clock = self.pbx.clock_for(linkedid)
+        except SimError:
+            return event
+        stamped: dict[str, str] = {}
+        for key, value in event.items():
+            stamped[key] = value
+            if key == "Privilege":
+                stamped["Timestamp"] = f"{self.pbx.epoch + clock():.6f}"
+        return stamped
 
     def _note_channel(self, event: Mapping[str, str]) -> None:
         uniqueid, linkedid = event.get("Uniqueid", ""), event.get("Linkedid", "")
@@ -1341,9 +1365,12 @@ class PbxOriginator:
             await asyncio.wait(list(self._calls))
 
 
-def simulate_calls(ami: AmiServer, pbx: SimulatedPbx) -> PbxOriginator:
-    """Join the simulator's two sides: PBX events go out over AMI, Originate places calls."""
-    originator = PbxOriginator(ami, pbx)
+def simulate_calls(ami: AmiServer, pbx: SimulatedPbx, *, timestamps: bool = True) -> PbxOriginator:
+    """Join the simulator's two sides: PBX events go out over AMI, Originate places calls.
+
+    ``timestamps`` stamps each event with its call's virtual time.
+    """
+    originator = PbxOriginator(ami, pbx, timestamps=timestamps)
     pbx.event_sink = originator.sink
     ami.originate_handler = originator
     return originator
