@@ -338,16 +338,22 @@ def classify(
     if ended_by == "caller":
         if not legs:
             return "abandoned", "the caller hung up before any target was dialled"
-        if hotline.fallback is not None and len(legs) >= planned:
+        if hotline.fallback is not None:
+            # the hunt is over and the dialplan's fallback (e.g. voicemail) kept the caller
             return "nobody", (
                 f"none of the {len(legs)} targets tried took the call; it went on to the "
                 f"fallback {hotline.fallback.context},{hotline.fallback.extension}"
             )
         return "abandoned", (
-            f"the caller hung up between targets, after {len(legs)} of {planned} were tried"
+            f"the caller hung up after {len(legs)} of {planned} planned targets were tried "
+            "(between targets or during the apology)"
         )
     if legs:
-        return "nobody", f"none of the {len(legs)} targets tried took the call"
+        reason = f"none of the {len(legs)} targets tried took the call"
+        if hotline.fallback is not None:
+            fallback = hotline.fallback
+            reason += f"; then the fallback {fallback.context},{fallback.extension}"
+        return "nobody", reason
     if hotline.pin is not None:
         return "pin_failed", (
             "the hotline hung up before dialling anyone: the PIN was wrong or not typed "

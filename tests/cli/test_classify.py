@@ -1,0 +1,103 @@
+"""How ``hotline call`` names an outcome from what AMI showed (no sockets needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hotline.calltest import NOT_SERVED, LegReport, classify
+from hotline.config import HotlineConfig
+
+
+def hotline(**changes: Any) -> HotlineConfig:
+    data: dict[str, Any] = {
+        "name": "support",
+        "extension": "100",
+        "pin": "4711",
+        "targets": [{"number": "201"}, {"number": "202"}],
+    }
+    data.update(changes)
+    return HotlineConfig.model_validate(data)
+
+
+def leg(status: str | None, *, bridged: bool = False, number: str = "201") -> LegReport:
+    return LegReport(
+        number=number,
+        label=None,
+        dial_string=f"PJSIP/{number}",
+        dial_status=status,
+        hangup_cause=16,
+        hangup_cause_txt="Normal Clearing",
+        ring_time=3.0,
+        talk_time=12.0 if bridged else None,
+        bridged=bridged,
+    )
+
+
+FALLBACK = {"fallback": {"context": "hotline-fallback", "extension": "support"}}
+
+
+@pytest.mark.parametrize(
+    ("config", "legs", "ended_by", "outcome", "reason_start"),
+    [
+        (
+            {},
+            [leg("BUSY"), leg("ANSWER", bridged=True, number="202")],
+            "caller",
+            "connected",
+            "202 took the call, talked 12.0 s",
+        ),
+        (
+            {},
+            [leg("NOANSWER"), leg("BUSY", number="202")],
+            "hotline",
+            "nobody",
+            "none of the 2 targets tried took the call",
+        ),
+        (
+            FALLBACK,
+            [leg("NOANSWER")],
+            "hotline",
+            "nobody",
+            "none of the 1 targets tried took the call; then the fallback hotline-fallback,support",
+        ),
+        (
+            FALLBACK,
+            [leg("NOANSWER"), leg("BUSY", number="202")],
+            "caller",
+            "nobody",
+            "none of the 2 targets tried took the call; it went on to the fallback",
+        ),
+        (
+            {},
+            [leg("NOANSWER"), leg("CANCEL", number="202")],
+            "caller",
+            "abandoned",
+            "the caller hung up while 202 was being tried",
+        ),
+        ({}, [leg(None)], None, "abandoned", "the caller hung up while 201 was being tried"),
+        ({}, [], "caller", "abandoned", "the caller hung up before any target was dialled"),
+        (
+            {},
+            [leg("NOANSWER")],
+            "caller",
+            "abandoned",
+            "the caller hung up after 1 of 2 planned targets were tried",
+        ),
+        ({}, [], "hotline", "pin_failed", "the hotline hung up before dialling anyone"),
+        ({"pin": None}, [], "hotline", NOT_SERVED, "the call ended before any target was dialled"),
+        ({}, [], None, "pin_failed", "the hotline hung up before dialling anyone"),
+    ],
+)
+def test_classify(
+    config: dict[str, Any],
+    legs: list[LegReport],
+    ended_by: str | None,
+    outcome: str,
+    reason_start: str,
+) -> None:
+    got, reason = classify(hotline(**config), legs, ended_by)
+    assert got == outcome
+    assert reason.startswith(reason_start), reason
+    assert "\n" not in reason
