@@ -184,6 +184,7 @@ async def test_configured_server_key_wins_over_the_pbx(ami: AmiServer, pbx_port:
         await serve(settings_from_mapping(data), verifier=vendor.verifier)
     assert ami.count("Getvar") == 0  # not even read
     assert not port_open(pbx_port)
+    assert ami.session_count == 0  # AMI closed on the way out
 
 
 def _outcomes(log: CapturedLog, call_id: str) -> list[dict[str, Any]]:

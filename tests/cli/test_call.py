@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from hotline.sim.agents import parse_agents
-from tests.ami.stack import Installation, write_config
+from hotline.sim.ami_server import AmiServer, OriginateOutcome, OriginateRequest, newchannel
+from tests.ami.stack import Installation, config_data, free_port, write_config
 from tests.cli.conftest import Background, cli
 
 
@@ -180,3 +181,23 @@ def test_bad_options_are_one_line(
     (line,) = err.splitlines()
     assert line.startswith(message)
     assert installation.ami.count("Originate") == 0
+
+
+def test_no_outcome_in_time_hangs_the_call_up_and_exits_1(
+    ami: AmiServer, config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def answered_but_never_ends(request: OriginateRequest) -> OriginateOutcome:
+        one, two = ami.new_local_pair("s", "sim-caller")
+        await ami.emit(newchannel(one))
+        await ami.emit(newchannel(two))
+        return OriginateOutcome(reason=4, channel=one.name, uniqueid=one.uniqueid)
+
+    ami.originate_handler = answered_but_never_ends
+    config = str(write_config(config_path, config_data(ami, free_port())))
+    code = cli(["call", "support", "--config", config, "--timeout", "0.3"])
+    err = capsys.readouterr().err
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("hotline: no outcome within 0.3 s: call ")
+    assert "was still up (Local/s@sim-caller-00000000;1, Local/s@sim-caller-00000000;2)" in line
+    assert ami.count("Hangup", Channel="Local/s@sim-caller-00000000;1") == 1
