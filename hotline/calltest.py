@@ -446,7 +446,7 @@ async def place_call(
     client = client if client is not None else client_from_settings(settings.asterisk)
     watch = CallWatch()
     lost = asyncio.Event()
-    client.on_event(EVENT_NAMES, watch.feed)
+    unsubscribe = client.on_event(EVENT_NAMES, watch.feed)
     client.on_connection(lambda up: None if up else lost.set())
     try:
         if own_client:
@@ -479,6 +479,7 @@ async def place_call(
             print(line, file=out)
         return report
     finally:
+        unsubscribe()
         if own_client:
             await client.close()
 
