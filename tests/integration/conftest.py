@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 import structlog
 
-from hotline.ami.client import AmiClient, OriginateResult
+from hotline.ami.client import AmiClient
 from hotline.config import Settings, load_settings
 from hotline.logs import configure_logging, forget_secrets
 from hotline.prompts.store import install_default_prompts
@@ -76,6 +78,7 @@ class Lab:
     settings: Settings | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[int] | None = None
+    _calls: list[asyncio.subprocess.Process] = field(default_factory=list)
 
     def load(self, config: Path) -> Settings:
         return load_settings(config, environ=self.env)
@@ -111,27 +114,30 @@ class Lab:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 
-    async def call(
-        self,
-        extension: str,
-        *,
-        pin: str = "",
-        dtmf_delay: float = 3,
-        hold: float = 120,
-        caller_id: str = '"Test caller" <5550001>',
-    ) -> OriginateResult:
-        """A scripted caller (``Local/s@sim-caller``) dials ``extension`` in [hotline-in]."""
-        variables = {"DTMFDELAY": f"{dtmf_delay:g}", "HOLD": f"{hold:g}"}
-        if pin:
-            variables["PIN"] = pin
-        return await self.ami.originate(
-            channel="Local/s@sim-caller",
-            context="hotline-in",
-            exten=extension,
-            caller_id=caller_id,
-            variables=variables,
-            ring_timeout=10,
+    async def hotline_call(self, config: Path, hotline: str, *args: str) -> CallProcess:
+        """Start ``hotline call HOTLINE ARGS`` (the tester's command) against the lab."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hotline",
+            "call",
+            "--config",
+            str(config),
+            hotline,
+            *args,
+            env={**os.environ, **self.env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
+        self._calls.append(process)
+        return CallProcess(process)
+
+    def caller_leg(self) -> str:
+        """The channel of the call the runtime is serving (the hotline's ``;1`` half)."""
+        started = self.log.named("call_started")
+        assert started, "the runtime has not started serving a call"
+        channel: str = started[-1]["channel"]
+        return channel
 
     async def hang_up(self, channel: str) -> None:
         await self.ami.action("Hangup", {"Channel": channel})
@@ -157,14 +163,35 @@ class Lab:
         return await self.log.event("call_summary", timeout)
 
 
+class CallProcess:
+    """A running ``hotline call``: its exit code and printed report once it is done."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output = ""
+
+    async def finished(self, timeout: float) -> tuple[int, str]:
+        """(exit code, the outcome word it printed), waiting at most ``timeout`` s."""
+        try:
+            stdout, _ = await asyncio.wait_for(self.process.communicate(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"hotline call still running after {timeout:g} s") from None
+        self.output = stdout.decode(errors="replace")
+        outcome = next(
+            (
+                line.split()[1]
+                for line in self.output.splitlines()
+                if line.startswith("outcome: ") and len(line.split()) > 1
+            ),
+            "",
+        )
+        assert self.process.returncode is not None
+        return self.process.returncode, outcome
+
+
 def phone_side(channel: str) -> str:
     """The ``;2`` half of a Local channel: the scripted caller or agent itself, its "phone"."""
     return channel.replace(";1", ";2")
-
-
-def caller_side(originated: OriginateResult) -> str:
-    """The scripted caller's own half of the originated Local channel."""
-    return phone_side(originated.channel)
 
 
 @pytest.fixture
@@ -192,6 +219,10 @@ async def lab(
         # leave no call behind for the next test, then let the runtime drain
         with contextlib.suppress(Exception):
             await asyncio.to_thread(asterisk_lab.cli, "channel request hangup all")
+        for process in the_lab._calls:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
         await the_lab.stop_runtime()
         await ami.close()
         structlog.contextvars.clear_contextvars()

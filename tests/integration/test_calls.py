@@ -1,11 +1,14 @@
 """Calls through a real Asterisk running the shipped docker/asterisk/etc, served by the runtime.
 
-Each scenario of the call flow that Local channels can express: a scripted
-caller (``[sim-caller]``) dials the hotline number in ``[hotline-in]``, the
-runtime hunts the scripted agents of ``[sim-agents]``, and the outcome is read
-from the runtime's ``call_summary`` log line.  Only the targets, ring times and
-confirm timeouts differ from config/hotline.toml, to keep each call short; one
-test runs the example config exactly as shipped.
+Each scenario of the call flow that Local channels can express is placed the
+way a tester does it, with ``hotline call`` (a scripted ``[sim-caller]`` dials
+the hotline number in ``[hotline-in]``); the runtime hunts the scripted agents
+of ``[sim-agents]``.  The outcome is asserted twice: from the runtime's
+``call_summary`` log line and from what ``hotline call`` printed (AMI events
+only).  Only the targets, ring times and confirm timeouts differ from
+config/hotline.toml, to keep each call short; one test runs the example config
+exactly as shipped.  Where the test must act at a given point (hang up while an
+agent rings, once a call is bridged), it waits for the AMI event of that point.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pytest
 
 from hotline.ami.checks import HotlineEntry, run_startup_checks
 from hotline.ami.client import header_value
-from tests.integration.conftest import Lab, caller_side, phone_side, targets_of
+from tests.integration.conftest import Lab, phone_side, targets_of
 from tests.integration.harness import hotline_toml, write_config
 from tests.integration.pbx import REPO
 
@@ -66,6 +69,17 @@ async def test_startup_checks_accept_the_shipped_dialplan(lab: Lab) -> None:
     assert report.version is not None
 
 
+def dial_begin(number: str) -> Callable[[Mapping[str, Any]], bool]:
+    """AMI DialBegin towards agent ``number``: it is ringing."""
+
+    def matches(message: Mapping[str, Any]) -> bool:
+        return header_value(message, "Event") == "DialBegin" and header_value(
+            message, "DestChannel"
+        ).startswith(f"Local/{number}@sim-agents-")
+
+    return matches
+
+
 def bridged_agent(number: str) -> Callable[[Mapping[str, Any]], bool]:
     """AMI BridgeEnter of agent ``number``'s channel: Asterisk really connected the call."""
 
@@ -77,13 +91,20 @@ def bridged_agent(number: str) -> Callable[[Mapping[str, Any]], bool]:
     return matches
 
 
-async def test_agent_accepts(lab: Lab) -> None:
-    await lab.start_runtime(support(lab.tmp, [{"number": "201", "label": "Ben"}]))
-    await lab.call("100", pin="1234")
-    bridged = await lab.events.wait_for(bridged_agent("201"), 40, "BridgeEnter of agent 201")
+async def agent_hangs_up_once_bridged(lab: Lab, number: str, within: float) -> None:
+    """Wait until agent ``number`` is bridged with the caller, then hang up the agent's phone."""
+    bridged = await lab.events.wait_for(bridged_agent(number), within, f"bridge with {number}")
     await lab.hang_up(phone_side(header_value(bridged, "Channel")))
 
-    summary = await lab.summary(15)
+
+async def test_agent_accepts(lab: Lab) -> None:
+    config = support(lab.tmp, [{"number": "201", "label": "Ben"}])
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "connected")
+    await agent_hangs_up_once_bridged(lab, "201", 40)
+
+    assert await call.finished(20) == (0, "connected"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "connected"
     assert summary["connected_to"] == "201"
     assert summary["hung_up_by"] == "agent"
@@ -100,12 +121,14 @@ async def test_agent_accepts(lab: Lab) -> None:
     strict=True,
 )
 async def test_caller_hangs_up_in_the_bridge(lab: Lab) -> None:
-    await lab.start_runtime(support(lab.tmp, [{"number": "201", "label": "Ben"}]))
-    call = await lab.call("100", pin="1234")
-    await lab.events.wait_for(bridged_agent("201"), 40, "BridgeEnter of agent 201")
-    await lab.hang_up(caller_side(call))
+    config = support(lab.tmp, [{"number": "201", "label": "Ben"}])
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "connected")
+    await lab.events.wait_for(bridged_agent("201"), 40, "bridge with 201")
+    await lab.hang_up(phone_side(lab.caller_leg()))
 
-    summary = await lab.summary(15)
+    assert await call.finished(20) == (0, "connected"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "connected"
     assert summary["hung_up_by"] == "caller"
     assert targets_of(summary) == [("201", "confirmed")]
@@ -114,12 +137,13 @@ async def test_caller_hangs_up_in_the_bridge(lab: Lab) -> None:
 
 async def test_voicemail_is_skipped_then_agent_accepts(lab: Lab) -> None:
     targets = [{"number": "202", "label": "voicemail"}, {"number": "201", "label": "Ben"}]
-    await lab.start_runtime(support(lab.tmp, targets))
-    await lab.call("100", pin="1234")
-    bridged = await lab.events.wait_for(bridged_agent("201"), 60, "BridgeEnter of agent 201")
-    await lab.hang_up(phone_side(header_value(bridged, "Channel")))
+    config = support(lab.tmp, targets)
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "connected")
+    await agent_hangs_up_once_bridged(lab, "201", 60)
 
-    summary = await lab.summary(15)
+    assert await call.finished(20) == (0, "connected"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "connected"
     assert summary["connected_to"] == "201"
     assert targets_of(summary) == [("202", "not_confirmed"), ("201", "confirmed")]
@@ -127,10 +151,12 @@ async def test_voicemail_is_skipped_then_agent_accepts(lab: Lab) -> None:
 
 
 async def test_busy_agent_then_nobody(lab: Lab) -> None:
-    await lab.start_runtime(support(lab.tmp, [{"number": "203", "label": "busy"}]))
-    await lab.call("100", pin="1234")
+    config = support(lab.tmp, [{"number": "203", "label": "busy"}])
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "nobody")
 
-    summary = await lab.summary(40)
+    assert await call.finished(40) == (0, "nobody"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "nobody_available"
     assert targets_of(summary) == [("203", "busy")]
     assert summary["hung_up_by"] == "runtime"
@@ -139,45 +165,41 @@ async def test_busy_agent_then_nobody(lab: Lab) -> None:
 async def test_nobody_answers_then_voicemail_fallback(lab: Lab) -> None:
     config = support(lab.tmp, [{"number": "200", "ring_time": 2}], fallback=FALLBACK)
     await lab.start_runtime(config)
-    call = await lab.call("100", pin="1234")
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "nobody")
 
     summary = await lab.summary(40)
     assert summary["outcome"] == "fallback"
     assert targets_of(summary) == [("200", "no_answer")]
     # the runtime handed the call back to the dialplan: [hotline-fallback] runs VoiceMail
-    line = await lab.wait_for_application(call.channel, "VoiceMail", 10)
+    leg = lab.caller_leg()
+    line = await lab.wait_for_application(leg, "VoiceMail", 10)
     assert line.split("!")[1:3] == ["hotline-fallback", "support"]
+    await lab.hang_up(phone_side(leg))  # the caller leaves no message
+    assert await call.finished(20) == (0, "nobody"), call.output
 
 
 async def test_wrong_pin(lab: Lab) -> None:
-    await lab.start_runtime(support(lab.tmp, [{"number": "201"}]))
-    await lab.call("100", pin="9999")
+    config = support(lab.tmp, [{"number": "201"}])
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "9999", "--expect", "pin_failed")
 
-    summary = await lab.summary(40)
+    assert await call.finished(40) == (0, "pin_failed"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "pin_failed"
     assert summary["targets"] == []
     rejected = lab.log.named("pin_rejected")
     assert [e["reason"] for e in rejected] == ["wrong", "no input"]
-    assert not lab.events.received or not any(
-        header_value(m, "Event") == "DialBegin" and "sim-agents" in header_value(m, "DestChannel")
-        for m in lab.events.received
-    )
 
 
 async def test_caller_hangs_up_while_agent_rings(lab: Lab) -> None:
-    await lab.start_runtime(support(lab.tmp, [{"number": "200", "ring_time": 30}]))
-    call = await lab.call("100", pin="1234")
-    await lab.events.wait_for(
-        lambda m: (
-            header_value(m, "Event") == "DialBegin"
-            and "Local/200@sim-agents" in header_value(m, "DestChannel")
-        ),
-        30,
-        "DialBegin to agent 200",
-    )
-    await lab.hang_up(caller_side(call))
+    config = support(lab.tmp, [{"number": "200", "ring_time": 30}])
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "abandoned")
+    ringing = await lab.events.wait_for(dial_begin("200"), 30, "DialBegin to agent 200")
+    await lab.hang_up(phone_side(header_value(ringing, "Channel")))
 
-    summary = await lab.summary(15)
+    assert await call.finished(20) == (0, "abandoned"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "abandoned"
     assert summary["step"] == "ringing"
     assert targets_of(summary) == [("200", "caller_gone")]
@@ -185,27 +207,25 @@ async def test_caller_hangs_up_while_agent_rings(lab: Lab) -> None:
 
 async def test_example_config_billing_busy_then_accept(lab: Lab) -> None:
     """config/hotline.toml as shipped: billing (101, German, no PIN) hunts 203 (busy), 201."""
-    await lab.start_runtime(REPO / "config" / "hotline.toml")
-    await lab.call("101")
-    bridged = await lab.events.wait_for(bridged_agent("201"), 60, "BridgeEnter of agent 201")
-    await lab.hang_up(phone_side(header_value(bridged, "Channel")))
+    config = REPO / "config" / "hotline.toml"
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "billing", "--expect", "connected")
+    await agent_hangs_up_once_bridged(lab, "201", 60)
 
-    summary = await lab.summary(15)
+    assert await call.finished(20) == (0, "connected"), call.output
+    summary = await lab.summary(5)
     assert summary["outcome"] == "connected"
     assert targets_of(summary) == [("203", "busy"), ("201", "confirmed")]
 
 
 async def test_runtime_unreachable_plays_the_dialplan_fallback(lab: Lab) -> None:
     """No runtime listening: AGI() fails and [hotline-in] goes on to its own message."""
-    call = await lab.call("100", pin="1234")
-    hangup = await lab.events.wait_for(
-        lambda m: (
-            header_value(m, "Event") == "Hangup" and header_value(m, "Channel") == call.channel
-        ),
-        30,
-        f"Hangup of {call.channel}",
-    )
-    assert header_value(hangup, "Context") == "hotline-in"
+    config = support(lab.tmp, [{"number": "201"}])
+    call = await lab.hotline_call(config, "support", "--pin", "1234")
+
+    code, outcome = await call.finished(30)
+    assert (code, outcome) == (0, "pin_failed"), call.output  # AMI alone cannot tell why
+    assert "no target was dialled" in call.output
     full_log = lab.pbx.full_log.read_text(encoding="utf-8", errors="replace")
     assert "hotline runtime did not take the call: AGISTATUS=FAILURE" in full_log
-    assert f'Playback("{call.channel}", "ss-noservice")' in full_log
+    assert '"ss-noservice")' in full_log
