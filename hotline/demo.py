@@ -17,11 +17,15 @@ from typing import Any, TextIO
 
 import structlog
 
+from hotline.ami.client import AmiClient
+from hotline.ami.events import CallEventLog
+from hotline.ami.wiring import agi_base, check_pbx
 from hotline.config import HotlineConfig, Settings
 from hotline.errors import HotlineError
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour, parse_agents, parse_behaviour
+from hotline.sim.ami_server import AmiServer, AmiSimState, hotline_dialplan, simulate_calls
 from hotline.sim.caller import CallerScript
 from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
@@ -142,30 +146,69 @@ def _script(
     )
 
 
+async def _start_pbx_ami(settings: Settings, out: TextIO) -> tuple[AmiServer, AmiClient]:
+    """The simulator's AMI side, the runtime's AMI client on it, and the startup checks."""
+    state = AmiSimState(
+        dialplan=hotline_dialplan(
+            [(h.name, h.context, h.extension or "100") for h in settings.hotlines],
+            agi_base=agi_base(settings),
+        ),
+        moh_classes={h.moh_class: "files" for h in settings.hotlines},
+    )
+    ami = AmiServer(state, host="127.0.0.1", port=0)
+    await ami.start()
+    client = AmiClient(
+        host="127.0.0.1", port=ami.port, username=state.username, secret=state.secret
+    )
+    await client.start()
+    report = await check_pbx(client, settings)
+    print(
+        f"simulated PBX: Asterisk {report.version}, Entity ID {report.entity_id}; startup "
+        f"checks over AMI: {len(report.errors)} errors, {len(report.warnings)} warnings",
+        file=out,
+    )
+    for line in (*report.errors, *report.warnings):
+        print(f"  {line}", file=out)
+    return ami, client
+
+
 async def run_calls(
     settings: Settings, calls: Sequence[DemoCall], out: TextIO
 ) -> list[tuple[DemoCall, CallRecord, dict[str, Any]]]:
-    """Serve ``settings`` on loopback and place ``calls`` one after another; print each."""
+    """Serve ``settings`` on loopback and place ``calls`` one after another; print each.
+
+    The simulator plays both of Asterisk's sides: FastAGI towards the runtime
+    and AMI (startup checks, dial events that enrich each target's log line).
+    """
     logs = io.StringIO()
     configure_logging(level="INFO", fmt="json", stream=logs)
     results = []
+    ami, client = await _start_pbx_ami(settings, out)
     pbx: SimulatedPbx | None = None
+    events = CallEventLog(clock=lambda: 0.0)
+    events.attach(client)
     runtime = Runtime(
         settings,
         host="127.0.0.1",
         port=0,
         clock_factory=lambda call_id: _pbx(pbx).clock_for(call_id),
+        events=events,
     )
-    async with runtime:
-        pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=CONFIRM_ARGS)
-        for number, call in enumerate(calls, start=1):
-            pbx.agents = dict(call.agents)
-            record = await pbx.place_call(call.script)
-            events = _call_events(logs.getvalue(), record.uniqueid)
-            summary = next((e for e in events if e["event"] == "call_summary"), {})
-            _print_call(out, number, call, record, events, summary)
-            results.append((call, record, summary))
-    structlog.contextvars.clear_contextvars()
+    try:
+        async with runtime:
+            pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=CONFIRM_ARGS)
+            simulate_calls(ami, pbx)
+            for number, call in enumerate(calls, start=1):
+                pbx.agents = dict(call.agents)
+                record = await pbx.place_call(call.script)
+                events_of_call = _call_events(logs.getvalue(), record.uniqueid)
+                summary = next((e for e in events_of_call if e["event"] == "call_summary"), {})
+                _print_call(out, number, call, record, events_of_call, summary)
+                results.append((call, record, summary))
+    finally:
+        await client.close()
+        await ami.close()
+        structlog.contextvars.clear_contextvars()
     return results
 
 

@@ -16,6 +16,9 @@ def test_demo_plays_each_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     outcomes = [line.split()[1] for line in out.splitlines() if line.startswith("   outcome:")]
     assert outcomes == ["connected", "pin_failed", "fallback", "abandoned", "connected"]
+    # the simulator also plays AMI: startup checks pass and dial events enrich the log
+    assert "startup checks over AMI: 0 errors" in out
+    assert 'hangup_cause_txt="User alerting, no answer"' in out
     assert out.count("[as expected]") == 5
     assert "no license needed" in out
     # the steps name the prompt files they play, and the PIN is never shown
