@@ -90,11 +90,12 @@ def confirm_snippet(context: str, agi_base: str) -> str:
         [
             f"[{context}]",
             "exten => s,1,Set(HOTLINE_CONFIRM=)",
-            f" same => n,AGI({agi_base}/confirm,${{ARG1}},${{ARG2}})",
+            f" same => n,AGI({agi_base}/confirm,${{ARG1}},${{ARG2}},${{ARG3}},${{ARG4}})",
             ' same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
             " same => n,Set(GOSUB_RESULT=CONTINUE)",
             ' same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
-            " same => n(ok),Return(ACCEPTED)",
+            " same => n(ok),Set(GOSUB_RESULT=ACCEPTED)",
+            " same => n,Return(ACCEPTED)",
         ]
     )
 

@@ -115,9 +115,18 @@ class ConfirmFlow:
         return CALLER_GONE
 
     async def _leave_verdict(self, verdict: str) -> None:
-        """Set the variables the subroutine reads; SET VARIABLE works on a dead channel too."""
-        if verdict != ACCEPTED:
-            await self.session.set_variable("GOSUB_RESULT", "CONTINUE")
+        """Set the variables the subroutine reads; SET VARIABLE works on a dead channel too.
+
+        ``GOSUB_RESULT`` is set for every verdict: CONTINUE drops the agent, and
+        ACCEPTED (a value app_dial does not act on) lets Dial bridge.  app_dial
+        copies the subroutine's ``Return()`` value to the caller's
+        ``GOSUB_RETVAL`` only when the agent's channel has a ``GOSUB_RESULT``
+        (app_dial.c; seen on Asterisk 22), so without it the caller leg could
+        not read the verdict.
+        """
+        await self.session.set_variable(
+            "GOSUB_RESULT", "ACCEPTED" if verdict == ACCEPTED else "CONTINUE"
+        )
         await self.session.set_variable("HOTLINE_CONFIRM", verdict)
         if verdict == ACCEPTED:
             self.deps.registry.accepted(self.call_id, self.target)

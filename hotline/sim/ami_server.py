@@ -77,10 +77,11 @@ def default_dialplan() -> dict[str, dict[str, list[str]]]:
         "hotline-confirm": {
             "s": [
                 "Set(HOTLINE_CONFIRM=)",
-                "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2})",
+                "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3},${ARG4})",
                 'GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
                 "Set(GOSUB_RESULT=CONTINUE)",
                 'Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
+                "Set(GOSUB_RESULT=ACCEPTED)",
                 "Return(ACCEPTED)",
             ],
         },

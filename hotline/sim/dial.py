@@ -303,9 +303,15 @@ class Dial:
             await self.leg.set_var("GOSUB_RESULT", sub.gosub_result or "", agent)
         attempt.leg.gosub_result = sub.gosub_result
         attempt.leg.gosub_retval = sub.retval
-        if sub.retval is not None:
+        if sub.retval is not None and sub.completed and sub.gosub_result:
+            # app_dial copies the Return value only when the agent has a GOSUB_RESULT
             await self.leg.set_var("GOSUB_RETVAL", sub.retval)
             self.leg.note(f"[{attempt.target.number}] subroutine returned {sub.retval}")
+        elif sub.retval is not None:
+            self.leg.note(
+                f"[{attempt.target.number}] subroutine returned {sub.retval}, not seen by the "
+                "caller (no GOSUB_RESULT on the agent's channel)"
+            )
         else:
             self.leg.note(
                 f"[{attempt.target.number}] subroutine ended at the AGI (agent channel gone): "

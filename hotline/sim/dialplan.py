@@ -13,9 +13,15 @@ becomes ``Gosub(ctx,s,1(a,b))`` on the callee channel.
      same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)
      same => n,Set(GOSUB_RESULT=CONTINUE)
      same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})
-     same => n(ok),Return(ACCEPTED)
+     same => n(ok),Set(GOSUB_RESULT=ACCEPTED)
+     same => n,Return(ACCEPTED)
 
-with one fact from the recordings (runs 06 and 14, asterisk-full.log): when the
+``GOSUB_RESULT=ACCEPTED`` is no value app_dial acts on, so the agent is bridged;
+it is set because app_dial copies the subroutine's ``GOSUB_RETVAL`` to the
+caller only when the agent's channel has a ``GOSUB_RESULT`` (app_dial.c,
+checked on a real Asterisk 22) — without it the caller would read no verdict.
+
+And one fact from the recordings (runs 06 and 14, asterisk-full.log): when the
 agent's channel has hung up by the time the AGI ends, the subroutine stops
 right there ("Abnormal Gosub exit") — no ``Set``, no ``Return``.  Only what the
 confirm AGI itself set (``GOSUB_RESULT``) counts, and ``GOSUB_RETVAL`` on the
@@ -206,7 +212,7 @@ def confirm_subroutine(
     if not agent_alive:
         return SubroutineResult(gosub_result, None, completed=False)
     if hotline_confirm == ACCEPTED:
-        return SubroutineResult(gosub_result, ACCEPTED, completed=True)
+        return SubroutineResult(ACCEPTED, ACCEPTED, completed=True)
     return SubroutineResult(CONTINUE, hotline_confirm or ERROR, completed=True)
 
 

@@ -43,7 +43,8 @@ async def test_missing_confirm_context(sim: AmiServer, client: AmiClient) -> Non
     assert "\n" not in line
     assert line.startswith("dialplan context [hotline-confirm] (the agent confirm subroutine)")
     assert "[hotline-confirm] | exten => s,1,Set(HOTLINE_CONFIRM=)" in line
-    assert "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2})" in line
+    assert "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3},${ARG4})" in line
+    assert "Set(GOSUB_RESULT=ACCEPTED)" in line
     assert "Set(GOSUB_RESULT=CONTINUE)" in line
 
 

@@ -206,7 +206,7 @@ async def test_split_replies_are_reassembled(sim: AmiServer, make_client: Client
     lines = await client.command("core show settings")
     assert any("Entity ID:" in line for line in lines)
     listing = await client.action("ShowDialPlan", {"Context": "hotline-confirm"})
-    assert len(listing.events) == 7  # 6 priorities + ShowDialPlanComplete
+    assert len(listing.events) == 8  # 7 priorities + ShowDialPlanComplete
 
 
 async def test_event_callbacks_and_isolation(

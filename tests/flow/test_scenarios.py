@@ -295,3 +295,16 @@ async def test_runtime_refusing_calls_leaves_them_to_the_dialplan(
     assert record.commands == []
     assert record.dialed == []
     assert scenario.log.named("call_refused")
+
+
+async def test_caller_hanging_up_in_the_bridge_is_a_connected_call(scenario: Scenario) -> None:
+    record = await scenario.call(
+        make_settings(pin=None), "201=accept", support(hangup_during=("bridge", 1))
+    )
+    assert record.bridged_to == "201"
+    summary = scenario.summary(record.uniqueid)
+    assert (summary["outcome"], summary["hung_up_by"]) == ("connected", "caller")
+    assert outcomes(scenario, record.uniqueid) == [("201", "confirmed")]
+    # the verdict reached the caller: no "subroutine gave no verdict" warning
+    assert not scenario.events(record.uniqueid, "confirm_subroutine_gave_no_verdict")
+    assert record.agent_legs[0].gosub_result == "ACCEPTED"

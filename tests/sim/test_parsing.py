@@ -150,7 +150,7 @@ def test_separate_args_respects_brackets_and_quotes() -> None:
 
 def test_confirm_subroutine_is_fail_closed() -> None:
     accepted = confirm_subroutine("ACCEPTED", None, agent_alive=True)
-    assert (accepted.gosub_result, accepted.retval) == (None, "ACCEPTED")
+    assert (accepted.gosub_result, accepted.retval) == ("ACCEPTED", "ACCEPTED")
     declined = confirm_subroutine("DECLINED", None, agent_alive=True)
     assert (declined.gosub_result, declined.retval) == ("CONTINUE", "DECLINED")
     unset = confirm_subroutine("", None, agent_alive=True)
