@@ -113,13 +113,6 @@ async def test_agent_accepts(lab: Lab) -> None:
     assert lab.log.named("pin_accepted")
 
 
-@pytest.mark.xfail(
-    reason="runtime: app_dial copies GOSUB_RETVAL to the caller only when the agent's channel "
-    "has GOSUB_RESULT set, so after Return(ACCEPTED) the caller reads GOSUB_RETVAL='' and "
-    "DialReport calls a bridged call that the caller ends caller_gone/abandoned (and warns "
-    "confirm_subroutine_gave_no_verdict on every accepted call)",
-    strict=True,
-)
 async def test_caller_hangs_up_in_the_bridge(lab: Lab) -> None:
     config = support(lab.tmp, [{"number": "201", "label": "Ben"}])
     await lab.start_runtime(config)
