@@ -135,6 +135,16 @@ def test_published_media_ports_are_rtp_conf_range() -> None:
     assert not any("5038" in p for p in ports)  # AMI stays on the compose network
 
 
+def test_server_key_reaches_the_pbx_global_the_runtime_reads() -> None:
+    """docker/.env's HOTLINE_SERVER_KEY -> asterisk's environment -> [globals] -> AMI Getvar."""
+    assert service_env("asterisk", SAMPLE_ENV)["HOTLINE_SERVER_KEY"] == "LAB-SERVER-KEY"
+    variable = load_settings(REPO / "config" / "hotline.toml", environ={}).license
+    globals_ = (ETC / "extensions.conf").read_text(encoding="utf-8")
+    line = f"{variable.server_key_variable} = ${{ENV(HOTLINE_SERVER_KEY)}}"
+    assert line in globals_.splitlines()
+    assert variable.server_key is None  # else the PBX's key would not be asked for
+
+
 def test_license_is_never_baked_into_an_image() -> None:
     for dockerfile in DOCKER.glob("*/Dockerfile"):
         text = dockerfile.read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ from hotline.logs import configure_logging, forget_secrets
 from hotline.prompts.store import install_default_prompts
 from hotline.runtime import Runtime, serve
 from tests.integration.harness import (
+    LAB_SERVER_KEY,
     AmiEvents,
     LabLicense,
     LogWatcher,
@@ -52,7 +53,7 @@ def asterisk_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskL
     )
     lab.prepare()
     install_default_prompts(lab.sounds_dir)
-    lab.start()
+    lab.start(env={"HOTLINE_SERVER_KEY": LAB_SERVER_KEY})
     try:
         yield lab
     finally:

@@ -151,7 +151,7 @@ def lab_environment(lab: AsteriskLab, module_key: str) -> dict[str, str]:
         "HOTLINE_AGI__PORT": str(lab.agi_port),
         "HOTLINE_AGI__DRAIN_TIMEOUT": "5",
         "HOTLINE_LICENSE__MODULE_KEY": module_key,
-        "HOTLINE_LICENSE__SERVER_KEY": LAB_SERVER_KEY,
+        # no server key here: the runtime reads it from the PBX, as in docker/compose.yaml
     }
 
 

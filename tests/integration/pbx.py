@@ -202,11 +202,15 @@ class AsteriskLab:
             return "(no console output)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def start(self) -> None:
-        """Start Asterisk and return once it is fully booted (or raise with its output)."""
+    def start(self, env: dict[str, str] | None = None) -> None:
+        """Start Asterisk and return once it is fully booted (or raise with its output).
+
+        ``env`` adds to Asterisk's environment, as compose.yaml's ``environment:`` does.
+        """
         with self.console_log.open("wb") as console:
             self.process = subprocess.Popen(
                 [self.binary, "-f", "-n", "-C", str(self.config_file)],
+                env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,

@@ -69,6 +69,14 @@ async def test_startup_checks_accept_the_shipped_dialplan(lab: Lab) -> None:
     assert report.version is not None
 
 
+async def test_license_is_bound_to_the_pbx_server_key(lab: Lab) -> None:
+    """The runtime reads the server key from the PBX's global (compose's HOTLINE_SERVER_KEY)."""
+    await lab.start_runtime(support(lab.tmp, [{"number": "201"}]))
+    checked = await lab.log.event("pbx_checked", 5)
+    assert checked["server_key_on_pbx"] is True
+    assert lab.log.named("license_valid")
+
+
 def dial_begin(number: str) -> Callable[[Mapping[str, Any]], bool]:
     """AMI DialBegin towards agent ``number``: it is ringing."""
 
