@@ -1,0 +1,474 @@
+"""``python -m benchmarks.load``: how many calls one runtime carries, what each costs.
+
+For each N (default 10, 100, 500, 1000) and each run, every server under test
+— the hotline runtime, a bare asyncio FastAGI responder and panoramisk 1.4's
+``fast_agi.Application`` — is started fresh in its own process
+(:mod:`benchmarks.server`), warmed up, then sent N simultaneous full calls by
+the PBX simulator in another process (``python -m hotline.sim``).  Then a
+leak check pushes ``--leak-calls`` calls through one runtime, and the startup
+of ``hotline run`` and ``hotline check`` is timed.  Prints Markdown tables and
+writes everything as JSON (``--json``).  Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+from benchmarks.errors import BenchmarkError
+from benchmarks.exchange import Exchange, capture_exchange
+from benchmarks.logcheck import read_log
+from benchmarks.procs import DriveResult, Load, ServerProcess, drive, machine_busy_seconds
+from benchmarks.server import KINDS
+from benchmarks.startup import measure_startup
+from benchmarks.tweaks import TWEAKS
+
+DEFAULT_SIZES = (10, 100, 500, 1000)
+MODES = ("burst", "paced")
+MODE_NOTES = {
+    "burst": "all N calls at once on virtual time: capacity, runtime saturated",
+    "paced": "calls arrive at --rate per second, media in scaled real time, all N up together",
+}
+#: paced calls stay bridged this long after the last one arrived, so all N overlap
+PACED_OVERLAP = 1.0
+LEAK_TOLERANCE_KB = 1024
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write sizes like 10,100,500") from None
+    if not sizes or any(s < 1 or s > 5000 for s in sizes):
+        raise argparse.ArgumentTypeError("sizes must be between 1 and 5000")
+    return sizes
+
+
+def _kinds(text: str) -> list[str]:
+    """``hotline,bare,panoramisk``; ``hotline+tweak+…`` adds a runtime with candidate fixes."""
+    specs = [x.strip() for x in text.split(",") if x.strip()]
+    for spec in specs:
+        kind, *tweaks = spec.split("+")
+        if kind not in KINDS:
+            raise argparse.ArgumentTypeError(f"servers are {', '.join(KINDS)}; not {kind!r}")
+        if tweaks and kind != "hotline":
+            raise argparse.ArgumentTypeError(f"{spec!r}: only hotline takes tweaks")
+        unknown = sorted(set(tweaks) - TWEAKS)
+        if unknown:
+            raise argparse.ArgumentTypeError(f"{spec!r}: tweaks are {', '.join(sorted(TWEAKS))}")
+    if not specs:
+        raise argparse.ArgumentTypeError("name at least one server")
+    return specs
+
+
+def _modes(text: str) -> list[str]:
+    modes = [x.strip() for x in text.split(",") if x.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        raise argparse.ArgumentTypeError(f"modes are {', '.join(MODES)}")
+    return modes
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.load",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES), help="concurrent N")
+    parser.add_argument("--runs", type=int, default=3, help="runs per server and N (median)")
+    parser.add_argument("--servers", type=_kinds, default=list(KINDS))
+    parser.add_argument(
+        "--modes", type=_modes, default=list(MODES), help="burst (virtual time) and/or paced"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="paced: calls arriving per second"
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=0.1, help="paced: real seconds per virtual second"
+    )
+    parser.add_argument("--warmup", type=int, default=50, help="calls before each measured run")
+    parser.add_argument("--leak-calls", type=int, default=20_000, help="0 skips the leak check")
+    parser.add_argument("--leak-batch", type=int, default=2_000)
+    parser.add_argument("--leak-concurrency", type=int, default=100)
+    parser.add_argument("--leak-warmup", type=int, default=1_000)
+    parser.add_argument("--startup-runs", type=int, default=5, help="0 skips startup timing")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--keep", type=Path, help="keep logs and the exchange in this folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers come from."""
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "hotline": version("hotline"),
+        "panoramisk": version("panoramisk"),
+        "loadavg_start": list(os.getloadavg()),
+    }
+
+
+class Bench:
+    """One benchmark session: its folder, the reference exchange, progress output."""
+
+    def __init__(self, args: argparse.Namespace, folder: Path, exchange: Exchange) -> None:
+        self.args = args
+        self.folder = folder
+        self.exchange = exchange
+        self.exchange_file = folder / "exchange.json"
+        self.exchange_file.write_text(exchange.to_json())
+        self.caller_commands = len(exchange.caller)
+
+    def say(self, text: str) -> None:
+        if not self.args.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def server(self, spec: str, name: str) -> ServerProcess:
+        kind, *tweaks = spec.split("+")
+        return ServerProcess(
+            kind,
+            tweaks=tweaks,
+            exchange=self.exchange_file,
+            log_file=self.folder / f"{name.replace('+', '_')}.jsonl",
+        )
+
+    def _drop_log(self, server: ServerProcess) -> None:
+        if self.args.keep is None:
+            server.log_file.unlink(missing_ok=True)
+
+    def load_for(self, mode: str, size: int) -> Load:
+        if mode == "burst":
+            return Load(calls=size, concurrency=size)
+        ramp = round(size / self.args.rate, 3)
+        return Load(
+            calls=size, ramp=ramp, time_scale=self.args.time_scale, talk=ramp + PACED_OVERLAP
+        )
+
+    async def one_run(self, kind: str, mode: str, size: int, index: int) -> dict[str, Any]:
+        """A fresh server, a warm-up, then N calls measured."""
+        server = self.server(kind, f"{kind}-{mode}-n{size}-run{index}")
+        await server.start()
+        try:
+            if self.args.warmup > 0:
+                warm = await drive(
+                    server.port,
+                    Load(self.args.warmup, concurrency=min(self.args.warmup, size)),
+                    caller_commands=self.caller_commands,
+                )
+                if warm.correct != warm.calls:
+                    raise BenchmarkError(f"{kind}: warm-up calls went wrong: {warm.errors}")
+            base = await server.command("reset")
+            busy = machine_busy_seconds()
+            window = time.perf_counter()
+            load = self.load_for(mode, size)
+            result = await drive(server.port, load, caller_commands=self.caller_commands)
+            window = time.perf_counter() - window
+            busy = machine_busy_seconds() - busy
+            stats = await server.command("stats")
+        finally:
+            await server.stop()
+        run = self._metrics(kind, mode, size, index, load, result, base, stats)
+        run["other_cpu_s"] = round(max(0.0, busy - float(stats["cpu_s"]) - result.driver_cpu_s), 3)
+        run["window_s"] = round(window, 3)
+        if server.kind == "hotline":
+            run["runtime_log"] = read_log(server.log_file)
+            self._drop_log(server)
+        self.say(
+            f"  {kind:<10} {mode} N={size:<5} run {index}: {run['calls_per_s']} calls/s, "
+            f"{run['correct_pct']:g} % correct, p99 {run['turnaround_p99_ms']} ms, "
+            f"{run['cpu_us_per_command']} µs CPU/cmd, lag max {run['loop_lag_max_ms']} ms "
+            f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
+            f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s"
+        )
+        return run
+
+    def _metrics(
+        self,
+        kind: str,
+        mode: str,
+        size: int,
+        index: int,
+        load: Load,
+        result: DriveResult,
+        base: dict[str, Any],
+        stats: dict[str, Any],
+    ) -> dict[str, Any]:
+        # CPU of the active window (first connection to last close), less what
+        # the idle server (heartbeat) burns in that time
+        active_cpu = float(stats["active_cpu_s"])
+        active_wall = float(stats["active_wall_s"])
+        idle_rate = stats.get("idle_cpu_per_s") or 0.0
+        cpu = max(0.0, active_cpu - idle_rate * active_wall)
+        commands = int(stats["commands"])
+        turnaround = stats["turnaround_ms"]
+        return {
+            "server": kind,
+            "mode": mode,
+            "n": size,
+            "run": index,
+            "load": {
+                "calls": load.calls,
+                "concurrency": load.concurrency or load.calls,
+                "ramp_s": load.ramp,
+                "time_scale": load.time_scale,
+                "talk_s": load.talk if load.time_scale else None,
+            },
+            "calls": result.calls,
+            "correct": result.correct,
+            "correct_pct": result.correct_pct,
+            "errors": result.errors,
+            "outcomes": result.outcomes,
+            "wall_s": result.wall_s,
+            "calls_per_s": round(size / result.wall_s, 2) if result.wall_s else None,
+            "max_in_flight": result.max_in_flight,
+            "commands": commands,
+            "commands_expected": size * self.exchange.commands_per_call,
+            "connections": stats["connections"],
+            "turnaround_ms": turnaround,
+            "turnaround_p50_ms": turnaround["p50"],
+            "turnaround_p99_ms": turnaround["p99"],
+            "turnaround_max_ms": turnaround["max"],
+            "cpu_s": round(cpu, 4),
+            "active_cpu_s": active_cpu,
+            "active_wall_s": active_wall,
+            "idle_cpu_per_s": idle_rate,
+            "cpu_total_s": stats["cpu_s"],
+            "cpu_user_s": stats["cpu_user_s"],
+            "cpu_system_s": stats["cpu_system_s"],
+            "cpu_ms_per_call": round(cpu / size * 1000, 4),
+            "cpu_us_per_command": round(cpu / commands * 1e6, 3) if commands else None,
+            "cpu_utilisation": round(active_cpu / active_wall, 3) if active_wall else None,
+            "rss_base_kb": base["rss_kb"],
+            "rss_peak_kb": stats["peak_rss_kb"],
+            "rss_end_kb": stats["rss_kb"],
+            "rss_per_call_kb": round((stats["peak_rss_kb"] - base["rss_kb"]) / size, 2),
+            "max_open_connections": stats["max_open_connections"],
+            "loop_lag_ms": stats["loop_lag_ms"],
+            "loop_lag_max_ms": stats["loop_lag_ms"]["max"],
+            "loop_lag_p99_ms": stats["loop_lag_ms"]["p99"],
+            "loop_cpu_lag_max_ms": stats["loop_cpu_lag_ms"]["max"],
+            "gc": stats["gc"],
+            "gc_max_ms": stats["gc"]["max_cpu_ms"],
+            "gc_cpu_share": round(stats["gc"]["total_cpu_ms"] / 1000 / active_cpu, 3)
+            if active_cpu
+            else None,
+            "driver_cpu_s": result.driver_cpu_s,
+            "sim_latency_ms": result.sim_latency_ms,
+        }
+
+    async def load(self) -> dict[str, Any]:
+        """Every mode x N x run x server; servers interleaved so that noise hits them alike."""
+        found: dict[str, Any] = {}
+        for mode in self.args.modes:
+            runs: dict[str, dict[int, list[dict[str, Any]]]] = {k: {} for k in self.args.servers}
+            for size in self.args.sizes:
+                self.say(f"{mode}, N = {size}")
+                for index in range(1, self.args.runs + 1):
+                    for kind in self.args.servers:
+                        run = await self.one_run(kind, mode, size, index)
+                        runs[kind].setdefault(size, []).append(run)
+            medians = {
+                kind: {size: report.median_of(rs) for size, rs in sizes.items()}
+                for kind, sizes in runs.items()
+            }
+            found[mode] = {"medians": medians, "ratios": report.ratios(medians), "runs": runs}
+        return found
+
+    async def leak(self) -> dict[str, Any]:
+        """RSS of one runtime after warm-up, then after each batch up to ``--leak-calls``."""
+        args = self.args
+        server = self.server("hotline", "hotline-leak")
+        await server.start()
+        series: list[dict[str, Any]] = []
+        correct = 0
+        done = 0
+        try:
+            self.say(f"leak check: {args.leak_warmup} warm-up calls, then {args.leak_calls}")
+            if args.leak_warmup > 0:
+                await drive(
+                    server.port,
+                    Load(args.leak_warmup, concurrency=args.leak_concurrency),
+                    caller_commands=self.caller_commands,
+                )
+            await server.command("reset")
+            baseline = stats = await server.command("stats-gc")
+            while done < args.leak_calls:
+                batch = min(args.leak_batch, args.leak_calls - done)
+                result = await drive(
+                    server.port,
+                    Load(batch, concurrency=args.leak_concurrency),
+                    caller_commands=self.caller_commands,
+                )
+                done += batch
+                correct += result.correct
+                stats = await server.command("stats-gc")
+                series.append(
+                    {
+                        "calls": done,
+                        "rss_kb": stats["rss_kb"],
+                        "gc_objects": stats["gc_objects"],
+                        "correct": result.correct,
+                        "calls_per_s": round(batch / result.wall_s, 1) if result.wall_s else None,
+                    }
+                )
+                self.say(f"  {done} calls: RSS {stats['rss_kb']} KB, {stats['gc_objects']} objects")
+        finally:
+            await server.stop()
+        log = read_log(server.log_file)
+        self._drop_log(server)
+        first = series[0] if series else baseline
+        last = series[-1] if series else baseline
+        growth_after_first = int(last["rss_kb"]) - int(first["rss_kb"])
+        return {
+            "calls": done,
+            "warmup_calls": args.leak_warmup,
+            "concurrency": args.leak_concurrency,
+            "batch": args.leak_batch,
+            "correct": correct,
+            "correct_pct": round(100.0 * correct / done, 3) if done else 0.0,
+            "baseline_rss_kb": baseline["rss_kb"],
+            "baseline_gc_objects": baseline["gc_objects"],
+            "final_rss_kb": last["rss_kb"],
+            "final_gc_objects": last["gc_objects"],
+            "growth_kb": int(last["rss_kb"]) - int(baseline["rss_kb"]),
+            "growth_after_first_batch_kb": growth_after_first,
+            "gc_objects_growth": int(last["gc_objects"]) - int(baseline["gc_objects"]),
+            "tolerance_kb": LEAK_TOLERANCE_KB,
+            "leak_free": growth_after_first <= LEAK_TOLERANCE_KB,
+            "cpu_ms_per_call": round(float(stats["cpu_s"]) / done * 1000, 4) if done else None,
+            "turnaround_ms": stats["turnaround_ms"] if series else None,
+            "loop_lag_ms": stats["loop_lag_ms"] if series else None,
+            "series": series,
+            "runtime_log": log,
+        }
+
+
+async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    info = machine()
+    exchange = await capture_exchange()
+    bench = Bench(args, folder, exchange)
+    bench.say(
+        f"exchange: {exchange.commands_per_call} AGI commands on "
+        f"{exchange.connections_per_call} connections per call"
+    )
+    load = await bench.load()
+    leak = await bench.leak() if args.leak_calls > 0 else None
+    startup = None
+    if args.startup_runs > 0:
+        bench.say(f"startup: {args.startup_runs} runs")
+        startup = await measure_startup(folder, args.startup_runs)
+    info["loadavg_end"] = list(os.getloadavg())
+    return {
+        "command": "python -m benchmarks.load " + " ".join(sys.argv[1:]),
+        "machine": info,
+        "exchange": {
+            "commands_per_call": exchange.commands_per_call,
+            "connections_per_call": exchange.connections_per_call,
+            "caller_leg_commands": len(exchange.caller),
+            "confirm_leg_commands": {k: len(v) for k, v in exchange.confirm.items()},
+        },
+        "settings": {
+            "sizes": args.sizes,
+            "runs": args.runs,
+            "servers": args.servers,
+            "modes": args.modes,
+            "paced_rate_calls_per_s": args.rate,
+            "paced_time_scale": args.time_scale,
+            "paced_overlap_s": PACED_OVERLAP,
+            "warmup_calls": args.warmup,
+        },
+        "targets": report.targets(load, leak, startup),
+        "modes": load,
+        "leak": leak,
+        "startup": startup,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown tables for a terminal or RESULTS.md."""
+    m = results["machine"]
+    parts = [
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['implementation']} {m['python']}, "
+        f"{m['platform']}; load average {m['loadavg_start'][0]:.2f} at start, "
+        f"{m['loadavg_end'][0]:.2f} at end; hotline {m['hotline']}, panoramisk {m['panoramisk']}.",
+        f"Exchange per call: {results['exchange']['commands_per_call']} AGI commands on "
+        f"{results['exchange']['connections_per_call']} connections. "
+        f"Medians of {results['settings']['runs']} runs.",
+    ]
+    for mode, found in results["modes"].items():
+        parts.append(f"**{mode}** ({MODE_NOTES[mode]})")
+        parts.append(report.load_table(found["medians"]))
+        if found["ratios"]:
+            parts.append(report.ratio_table(found["ratios"]))
+    leak = results.get("leak")
+    if leak:
+        parts.append(
+            f"Leak check: {leak['calls']} calls after {leak['warmup_calls']} warm-up "
+            f"(concurrency {leak['concurrency']}), {leak['correct_pct']:g} % correct; RSS "
+            f"{leak['baseline_rss_kb']} KB after warm-up, {leak['series'][0]['rss_kb']} KB after "
+            f"the first batch, {leak['final_rss_kb']} KB at the end "
+            f"({leak['growth_after_first_batch_kb']:+d} KB); live objects "
+            f"{leak['baseline_gc_objects']} -> {leak['final_gc_objects']}."
+        )
+    startup = results.get("startup")
+    if startup:
+        run_s = startup["hotline_run_to_serving"]["median_s"]
+        check_s = startup["hotline_check"]["median_s"]
+        python_s = startup["python_startup"]["median_s"]
+        parts.append(
+            f"Startup (median): hotline run to serving {run_s:.3f} s, hotline check "
+            f"{check_s:.3f} s, bare python {python_s:.3f} s."
+        )
+    parts.append(report.target_table(results["targets"]))
+    return "\n\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.runs < 1 or args.leak_batch < 1 or args.leak_concurrency < 1:
+        print(
+            "benchmarks.load: --runs, --leak-batch and --leak-concurrency must be >= 1",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            results = asyncio.run(run(args, args.keep))
+        else:
+            with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+                results = asyncio.run(run(args, Path(tmp)))
+    except BenchmarkError as exc:
+        print(f"benchmarks.load: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

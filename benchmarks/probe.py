@@ -1,0 +1,257 @@
+"""Measurements taken inside the server process: turnaround, loop lag, CPU, memory.
+
+Turnaround is measured at the transport, not in the server's code, so the
+runtime, the bare responder and panoramisk are measured the same way and none
+of them is edited: :func:`install` swaps the ``StreamReader``/``StreamWriter``
+classes ``asyncio.start_server`` builds for subclasses that note when bytes
+from the PBX arrive (``feed_data``, called by the protocol as soon as the
+socket is read) and, at the next ``write``, add the time since then to a
+histogram.  The first command of a connection counts from the header's arrival.
+Nothing is logged, so production logging stays as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.streams
+import contextlib
+import gc
+import resource
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, SupportsIndex
+
+from benchmarks.histogram import LogHistogram
+
+_PROC = Path("/proc/self")
+
+
+class Probe:
+    """Counters shared by every instrumented connection of the process.
+
+    The *active window* runs from the first connection opened after a reset
+    to the last moment no connection was open: CPU spent in it is the cost of
+    the calls, without the idle time around a run (heartbeat, process start
+    of the load generator).
+    """
+
+    def __init__(self) -> None:
+        self.turnaround = LogHistogram()
+        #: commands written (one ``write`` per AGI command in all three servers)
+        self.commands = 0
+        self.connections = 0
+        self.open_connections = 0
+        self.max_open_connections = 0
+        self.active_start: tuple[float, float] | None = None
+        self.active_end: tuple[float, float] | None = None
+
+    def reset(self) -> None:
+        self.turnaround.clear()
+        self.commands = 0
+        self.connections = 0
+        self.max_open_connections = self.open_connections
+        self.active_start = self.active_end = None
+
+    def opened(self) -> None:
+        self.connections += 1
+        self.open_connections += 1
+        self.max_open_connections = max(self.max_open_connections, self.open_connections)
+        if self.active_start is None:
+            self.active_start = (time.perf_counter(), sum(cpu_seconds()))
+
+    def closed(self) -> None:
+        self.open_connections -= 1
+        if self.open_connections == 0:
+            self.active_end = (time.perf_counter(), sum(cpu_seconds()))
+
+    def active(self) -> dict[str, float]:
+        """Wall and CPU seconds of the active window (zero before any call ended)."""
+        start, end = self.active_start, self.active_end
+        if start is None or end is None or end[0] < start[0]:
+            return {"active_wall_s": 0.0, "active_cpu_s": 0.0}
+        return {
+            "active_wall_s": round(end[0] - start[0], 4),
+            "active_cpu_s": round(end[1] - start[1], 4),
+        }
+
+
+PROBE = Probe()
+
+
+class TimedStreamReader(asyncio.StreamReader):
+    """Notes when the first bytes after our last command (or the header) arrive."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived_at: float | None = None
+        self._waiting = True
+        self._counted_closed = False
+        PROBE.opened()
+
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        if self._waiting and data:
+            self.arrived_at = time.perf_counter()
+            self._waiting = False
+        super().feed_data(data)
+
+    def command_sent(self, now: float) -> None:
+        arrived = self.arrived_at
+        if arrived is not None:
+            PROBE.turnaround.add(now - arrived)
+            self.arrived_at = None
+        PROBE.commands += 1
+        self._waiting = True
+
+    def _count_closed(self) -> None:
+        if not self._counted_closed:
+            self._counted_closed = True
+            PROBE.closed()
+
+    def feed_eof(self) -> None:
+        self._count_closed()
+        super().feed_eof()
+
+    def set_exception(self, exc: Exception) -> None:
+        self._count_closed()
+        super().set_exception(exc)
+
+
+class TimedStreamWriter(asyncio.StreamWriter):
+    """Adds the reply-to-command time to the histogram at each command written."""
+
+    def __init__(
+        self,
+        transport: asyncio.WriteTransport,
+        protocol: asyncio.BaseProtocol,
+        reader: asyncio.StreamReader | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(transport, protocol, reader, loop)
+        self.timed_reader = reader if isinstance(reader, TimedStreamReader) else None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.timed_reader is not None:
+            self.timed_reader.command_sent(time.perf_counter())
+        super().write(data)
+
+
+def install() -> None:
+    """Make ``asyncio.start_server`` build timed streams in this process (servers only)."""
+    asyncio.streams.StreamReader = TimedStreamReader  # type: ignore[misc]
+    asyncio.streams.StreamWriter = TimedStreamWriter  # type: ignore[misc]
+
+
+class Heartbeat:
+    """A task that wakes every ``interval`` s and records how late it woke (loop lag).
+
+    A late wake-up is the loop being busy *or* the process not being scheduled
+    (the machine is shared).  ``cpu_lag`` keeps, per beat, the lateness this
+    process's own CPU time accounts for (``min(lag, CPU used meanwhile)``), so
+    a loop blocked by our own work is told apart from a preempted process.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.lag = LogHistogram()
+        self.cpu_lag = LogHistogram()
+        self._task: asyncio.Task[None] | None = None
+
+    def clear(self) -> None:
+        self.lag.clear()
+        self.cpu_lag.clear()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat(), name="bench-heartbeat")
+
+    async def stop(self) -> None:
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            cpu = time.process_time()
+            due = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            lag = max(0.0, loop.time() - due)
+            self.lag.add(lag)
+            self.cpu_lag.add(min(lag, time.process_time() - cpu))
+
+
+class GcPauses:
+    """Every garbage collection: pause (wall and CPU), per generation, and what it freed.
+
+    ``collected`` counts objects only the cycle collector could free (garbage
+    in reference cycles); a high count per call means work the collector does
+    that reference counting could have done.
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+        self._started = (0.0, 0.0)
+
+    def install(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def clear(self) -> None:
+        self.by_generation = [0, 0, 0]
+        self.max_by_generation = [0.0, 0.0, 0.0]
+        self.max_cpu = 0.0
+        self.total = 0.0
+        self.total_cpu = 0.0
+        self.collected = 0
+        #: (generation, CPU ms, objects freed) of collections over 10 ms, first 20
+        self.slow: list[tuple[int, float, int]] = []
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = (time.perf_counter(), time.process_time())
+            return
+        pause = time.perf_counter() - self._started[0]
+        cpu = time.process_time() - self._started[1]
+        generation = info.get("generation", 2)
+        self.by_generation[generation] += 1
+        self.max_by_generation[generation] = max(self.max_by_generation[generation], pause)
+        self.max_cpu = max(self.max_cpu, cpu)
+        self.total += pause
+        self.total_cpu += cpu
+        self.collected += info.get("collected", 0)
+        if cpu > 0.010 and len(self.slow) < 20:
+            self.slow.append((generation, round(cpu * 1000, 2), info.get("collected", 0)))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "collections": list(self.by_generation),
+            "max_ms": [round(x * 1000, 3) for x in self.max_by_generation],
+            "max_cpu_ms": round(self.max_cpu * 1000, 3),
+            "total_ms": round(self.total * 1000, 3),
+            "total_cpu_ms": round(self.total_cpu * 1000, 3),
+            "collected": self.collected,
+            "slow": self.slow,
+        }
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def memory_kb() -> dict[str, int]:
+    """Current and peak resident set size (``VmRSS``, ``VmHWM``) in KiB."""
+    values: dict[str, int] = {}
+    for line in (_PROC / "status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return {"rss_kb": values.get("VmRSS", 0), "peak_rss_kb": values.get("VmHWM", 0)}
+
+
+def reset_peak_rss() -> None:
+    """Start the kernel's peak-RSS (``VmHWM``) over from the current RSS (Linux ≥ 4.0)."""
+    with contextlib.suppress(OSError):
+        (_PROC / "clear_refs").write_text("5")

@@ -1,0 +1,211 @@
+"""The benchmark's child processes: a server under test, and the simulator driving it.
+
+Every wait is bounded: a server that does not answer a control command, or a
+simulator run that outlives its deadline, is killed and reported as a
+:class:`BenchmarkError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.errors import BenchmarkError
+from benchmarks.scenario import driver_command
+
+#: the repository root: child processes run ``python -m benchmarks.…`` from here
+ROOT = Path(__file__).resolve().parent.parent
+CONTROL_TIMEOUT = 60.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on the machine have spent so far (``/proc/stat``)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of every child this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class ServerProcess:
+    """``python -m benchmarks.server`` with its stdin/stdout control channel."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        exchange: Path,
+        log_file: Path,
+        log_level: str = "INFO",
+        tweaks: Sequence[str] = (),
+    ) -> None:
+        self.kind = kind
+        self.tweaks = tuple(tweaks)
+        self.exchange = exchange
+        self.log_file = log_file
+        self.log_level = log_level
+        self.port = 0
+        self.pid = 0
+        self.ready: dict[str, Any] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> dict[str, Any]:
+        command = [sys.executable, "-m", "benchmarks.server", "--kind", self.kind]
+        if self.kind == "hotline":
+            command += ["--log-file", str(self.log_file), "--log-level", self.log_level]
+            for tweak in self.tweaks:
+                command += ["--tweak", tweak]
+        else:
+            command += ["--exchange", str(self.exchange)]
+        self._proc = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self.pid = self._proc.pid
+        self.ready = await self._read()
+        if not self.ready.get("ready"):
+            raise BenchmarkError(f"{self.kind} server did not start: {self.ready}")
+        self.port = int(self.ready["port"])
+        return self.ready
+
+    async def _read(self) -> dict[str, Any]:
+        proc = self._proc
+        assert proc is not None
+        assert proc.stdout is not None
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                line = await proc.stdout.readline()
+        except TimeoutError:
+            await self.kill()
+            raise BenchmarkError(f"{self.kind} server silent for {CONTROL_TIMEOUT:g} s") from None
+        if not line:
+            await self.kill()
+            raise BenchmarkError(f"{self.kind} server exited (code {proc.returncode})")
+        try:
+            data: dict[str, Any] = json.loads(line)
+        except ValueError:
+            raise BenchmarkError(f"{self.kind} server wrote {line[:80]!r}") from None
+        return data
+
+    async def command(self, name: str) -> dict[str, Any]:
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise BenchmarkError(f"{self.kind} server is not running")
+        proc.stdin.write(f"{name}\n".encode())
+        await proc.stdin.drain()
+        return await self._read()
+
+    async def stop(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(BenchmarkError, ConnectionError):
+            await self.command("quit")
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                await proc.wait()
+        except TimeoutError:
+            await self.kill()
+        self._proc = None
+
+    async def kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass(frozen=True)
+class Load:
+    """How calls are placed: all at once on virtual time, or paced in real time."""
+
+    calls: int
+    concurrency: int = 0
+    ramp: float = 0.0
+    time_scale: float = 0.0
+    talk: float = 1.0
+
+    @property
+    def deadline(self) -> float:
+        """A generous bound on the run's real duration."""
+        return 60.0 + self.calls * 0.05 + self.ramp + self.talk * 2
+
+
+@dataclass
+class DriveResult:
+    """What the simulator process saw of one load run."""
+
+    calls: int
+    correct: int
+    errors: list[Any]
+    wall_s: float
+    driver_cpu_s: float
+    max_in_flight: int
+    #: what the PBX side measured: header/reply sent → next command received
+    sim_latency_ms: dict[str, Any]
+    outcomes: dict[str, int]
+
+    @property
+    def correct_pct(self) -> float:
+        return round(100.0 * self.correct / self.calls, 3) if self.calls else 0.0
+
+
+async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
+    """Run the load generator (:mod:`benchmarks.driver`) against ``port``; bounded in time."""
+    before = children_cpu_seconds()
+    proc = await asyncio.create_subprocess_exec(
+        *driver_command(
+            port,
+            load.calls,
+            caller_commands=caller_commands,
+            concurrency=load.concurrency,
+            ramp=load.ramp,
+            time_scale=load.time_scale,
+            talk=load.talk,
+        ),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(load.deadline):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise BenchmarkError(
+            f"load generator run of {load.calls} calls exceeded {load.deadline:g} s"
+        ) from None
+    driver_cpu = children_cpu_seconds() - before
+    try:
+        data = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        raise BenchmarkError(
+            f"load generator exited {proc.returncode}: {' | '.join(tail)}"
+        ) from None
+    return DriveResult(
+        calls=int(data["calls"]),
+        correct=int(data["correct"]),
+        errors=list(data["wrong"]),
+        wall_s=float(data["wall_seconds"]),
+        driver_cpu_s=round(driver_cpu, 4),
+        max_in_flight=int(data["max_in_flight"]),
+        sim_latency_ms=data.get("sim_latency_ms", {}),
+        outcomes=data.get("outcomes", {}),
+    )

@@ -1,0 +1,202 @@
+"""Medians over runs, the headline ratios, the targets, and the Markdown tables."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+Run = Mapping[str, Any]
+
+#: per-run metrics whose median is reported
+METRICS = (
+    "calls_per_s",
+    "correct_pct",
+    "turnaround_p50_ms",
+    "turnaround_p99_ms",
+    "turnaround_max_ms",
+    "cpu_s",
+    "cpu_ms_per_call",
+    "cpu_us_per_command",
+    "cpu_utilisation",
+    "rss_base_kb",
+    "rss_peak_kb",
+    "rss_per_call_kb",
+    "max_open_connections",
+    "loop_lag_max_ms",
+    "loop_lag_p99_ms",
+    "loop_cpu_lag_max_ms",
+    "gc_max_ms",
+    "wall_s",
+    "driver_cpu_s",
+    "other_cpu_s",
+    "commands",
+)
+
+
+def median_of(runs: Sequence[Run]) -> dict[str, float]:
+    """The median of each metric over the runs (``None`` values skipped)."""
+    out: dict[str, float] = {}
+    for key in METRICS:
+        values = [float(r[key]) for r in runs if r.get(key) is not None]
+        if values:
+            out[key] = round(statistics.median(values), 4)
+    return out
+
+
+def ratios(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> dict[str, dict[int, float]]:
+    """Each hotline's CPU per command over the bare responder's and panoramisk's, per N."""
+    result: dict[str, dict[int, float]] = {}
+    for spec, mine in medians.items():
+        if not spec.startswith("hotline"):
+            continue
+        for other in ("bare", "panoramisk"):
+            peer = medians.get(other, {})
+            per_size = {
+                size: round(mine[size]["cpu_us_per_command"] / peer[size]["cpu_us_per_command"], 3)
+                for size in mine
+                if size in peer and peer[size].get("cpu_us_per_command")
+            }
+            if per_size:
+                result[f"{spec}_over_{other}"] = per_size
+    return result
+
+
+def _target(name: str, goal: str, measured: str, met: bool | None) -> dict[str, Any]:
+    return {"target": name, "goal": goal, "measured": measured, "met": met}
+
+
+def targets(
+    modes: Mapping[str, Mapping[str, Any]],
+    leak: Mapping[str, Any] | None,
+    startup: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The issue's targets at the largest N measured (paced load where measured)."""
+    found: list[dict[str, Any]] = []
+    primary = "paced" if "paced" in modes else next(iter(modes), None)
+    hotline = modes[primary]["medians"].get("hotline", {}) if primary else {}
+    if primary and hotline:
+        top = max(hotline)
+        m = hotline[top]
+        ratio = modes[primary]["ratios"]
+        found.append(
+            _target(
+                f"{top} concurrent calls, 100 % correct ({primary})",
+                "100 %",
+                f"{m['correct_pct']:g} %",
+                m["correct_pct"] == 100.0,
+            )
+        )
+        found.append(
+            _target(
+                f"p99 turnaround at N={top} ({primary})",
+                "< 5 ms",
+                f"{m['turnaround_p99_ms']:.3f} ms",
+                m["turnaround_p99_ms"] < 5.0,
+            )
+        )
+        for mode, results in modes.items():
+            for other, goal, limit in (("bare", "<= 2x", 2.0), ("panoramisk", "<= 1x", 1.0)):
+                per = results["ratios"].get(f"hotline_over_{other}", {})
+                if top in per:
+                    found.append(
+                        _target(
+                            f"CPU per command / {other}'s at N={top} ({mode})",
+                            goal,
+                            f"{per[top]:.2f}x",
+                            per[top] <= limit,
+                        )
+                    )
+        del ratio
+        worst_lag = max(v["loop_cpu_lag_max_ms"] for v in hotline.values())
+        found.append(
+            _target(
+                f"longest event-loop block, any N ({primary}; heartbeat lag our CPU accounts for)",
+                "< 20 ms",
+                f"{worst_lag:.2f} ms",
+                worst_lag < 20.0,
+            )
+        )
+        found.append(
+            _target(
+                f"RSS per active call at N={top} ({primary})",
+                "< 100 KB",
+                f"{m['rss_per_call_kb']:.1f} KB",
+                m["rss_per_call_kb"] < 100.0,
+            )
+        )
+    if leak:
+        found.append(
+            _target(
+                f"no RSS growth after warm-up over {leak['calls']} calls",
+                f"< {leak['tolerance_kb']} KB",
+                f"{leak['growth_after_first_batch_kb']:+d} KB",
+                leak["leak_free"],
+            )
+        )
+    if startup:
+        seconds = startup["hotline_run_to_serving"]["median_s"]
+        found.append(
+            _target("startup of hotline run to serving", "< 1 s", f"{seconds:.3f} s", seconds < 1.0)
+        )
+    return found
+
+
+def _row(cells: Iterable[object]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> str:
+    header = (
+        "server",
+        "N",
+        "calls/s",
+        "correct",
+        "turnaround p50 / p99 / max (ms)",
+        "CPU ms/call",
+        "CPU µs/cmd",
+        "CPU used",
+        "peak RSS MB",
+        "RSS KB/call",
+        "loop lag max (ms)",
+    )
+    lines = [_row(header), _row("---" for _ in header)]
+    for kind, sizes in medians.items():
+        for size, m in sorted(sizes.items()):
+            lines.append(
+                _row(
+                    (
+                        kind,
+                        size,
+                        f"{m['calls_per_s']:.0f}",
+                        f"{m['correct_pct']:g} %",
+                        f"{m['turnaround_p50_ms']:.3f} / {m['turnaround_p99_ms']:.3f} / "
+                        f"{m['turnaround_max_ms']:.2f}",
+                        f"{m['cpu_ms_per_call']:.2f}",
+                        f"{m['cpu_us_per_command']:.0f}",
+                        f"{m['cpu_utilisation'] * 100:.0f} %",
+                        f"{m['rss_peak_kb'] / 1024:.1f}",
+                        f"{m['rss_per_call_kb']:.1f}",
+                        f"{m['loop_lag_max_ms']:.2f}",
+                    )
+                )
+            )
+    return "\n".join(lines)
+
+
+def ratio_table(ratio: Mapping[str, Mapping[int, float]]) -> str:
+    sizes = sorted({s for per in ratio.values() for s in per})
+    lines = [_row(("CPU per AGI command", *(f"N={s}" for s in sizes)))]
+    lines.append(_row("---" for _ in range(len(sizes) + 1)))
+    for name, per in ratio.items():
+        label = name.replace("_over_", " / ")
+        lines.append(_row((label, *(f"{per[s]:.2f}x" if s in per else "-" for s in sizes))))
+    return "\n".join(lines)
+
+
+def target_table(found: Sequence[Mapping[str, Any]]) -> str:
+    lines = [_row(("target", "goal", "measured", "met")), _row(("---",) * 4)]
+    for t in found:
+        met = {True: "yes", False: "**no**", None: "-"}[t["met"]]
+        lines.append(_row((t["target"], t["goal"], t["measured"], met)))
+    return "\n".join(lines)

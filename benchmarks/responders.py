@@ -1,0 +1,80 @@
+"""The two servers the runtime is compared with, replaying the same :class:`Exchange`.
+
+* :func:`start_bare` — the least an asyncio FastAGI server can do: read the
+  header, send each command, read its reply (skipping ``100 Trying`` and the
+  out-of-band ``HANGUP`` line), close.  No parsing, no logging, no timeouts.
+* :func:`start_panoramisk` — panoramisk 1.4's ``fast_agi.Application``, the
+  peer a user would otherwise pick, with one route per AGI path that sends
+  the same lines through ``Request.send_command``.  Its known defects
+  (DESIGN.md) do not bite in this exchange: every reply is one line, and the
+  only out-of-band ``HANGUP`` comes after the last reply (after our own
+  ``HANGUP`` command), so its off-by-one reading never shifts a reply; the
+  header always arrives complete, so its EOF spin never starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from benchmarks.exchange import Exchange
+from benchmarks.scenario import CALLER_ROUTE, CONFIRM_ROUTE
+
+BACKLOG = 1024
+_HANGUP = b"HANGUP\n"
+
+
+async def _bare_connection(
+    exchange: Exchange, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    try:
+        header: dict[str, str] = {}
+        while True:
+            raw = await reader.readline()
+            if not raw:
+                return
+            line = raw.decode().rstrip("\r\n")
+            if not line:
+                break
+            key, _, value = line.partition(": ")
+            header[key] = value
+        for command in exchange.commands_for(header):
+            writer.write(f"{command}\n".encode())
+            await writer.drain()
+            while True:
+                reply = await reader.readline()
+                if not reply:
+                    return
+                if reply != _HANGUP and not reply.startswith(b"100 "):
+                    break
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def start_bare(exchange: Exchange, host: str = "127.0.0.1") -> asyncio.Server:
+    """The bare asyncio responder on a free port."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _bare_connection(exchange, reader, writer)
+
+    return await asyncio.start_server(handle, host, 0, backlog=BACKLOG)
+
+
+async def start_panoramisk(exchange: Exchange, host: str = "127.0.0.1") -> asyncio.Server:
+    """panoramisk 1.4's FastAGI ``Application`` on a free port, replaying the exchange."""
+    from panoramisk.fast_agi import Application
+
+    async def route(request: object) -> None:
+        headers = getattr(request, "headers", {})
+        send = getattr(request, "send_command")  # noqa: B009 - panoramisk ships no types
+        for command in exchange.commands_for(headers):
+            await send(command)
+
+    app = Application(loop=asyncio.get_running_loop())
+    app.add_route(CALLER_ROUTE, route)
+    app.add_route(CONFIRM_ROUTE, route)
+    return await asyncio.start_server(app.handler, host, 0, backlog=BACKLOG)

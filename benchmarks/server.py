@@ -1,0 +1,218 @@
+"""``python -m benchmarks.server``: one server under test, in its own process.
+
+``--kind hotline`` is the real :class:`hotline.runtime.Runtime` on the
+benchmark config with production logging (INFO, JSON lines, appended
+line-buffered to ``--log-file``, as ``hotline run`` does); ``bare`` and
+``panoramisk`` replay ``--exchange`` (see :mod:`benchmarks.responders`).
+
+The process prints ``{"ready": …, "port": …}`` on stdout, then obeys one JSON
+command per stdin line and answers each with one JSON line:
+
+* ``reset`` — start a measurement: zero the counters, restart the peak RSS;
+* ``stats`` — what happened since the reset (CPU, turnaround, loop lag, RSS);
+* ``stats-gc`` — the same after ``gc.collect()``, with the live object count;
+* ``types`` — the most common live object types (to see what a call keeps);
+* ``quit`` — stop the server (draining calls) and exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from benchmarks import probe
+from benchmarks.errors import BenchmarkError
+from benchmarks.exchange import Exchange
+from benchmarks.responders import start_bare, start_panoramisk
+from benchmarks.scenario import CONFIG
+from benchmarks.tweaks import TWEAKS, apply_after_start, apply_before_start
+
+KINDS = ("hotline", "bare", "panoramisk")
+
+Stop = Callable[[], Awaitable[None]]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.server")
+    parser.add_argument("--kind", choices=KINDS, required=True)
+    parser.add_argument("--exchange", type=Path, help="exchange JSON (bare, panoramisk)")
+    parser.add_argument("--log-file", type=Path, help="hotline's JSON log file")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--heartbeat", type=float, default=0.005, help="seconds between beats")
+    parser.add_argument(
+        "--tweak",
+        action="append",
+        default=[],
+        choices=sorted(TWEAKS),
+        help="hotline only: try a candidate fix (experiments, see benchmarks.tweaks)",
+    )
+    return parser
+
+
+async def _start_hotline(log_file: Path, level: str) -> tuple[int, Stop, TextIO]:
+    from hotline.config import settings_from_mapping
+    from hotline.logs import configure_logging
+    from hotline.runtime import Runtime
+
+    # as hotline.runtime.run_forever: line-buffered append, JSON renderer
+    stream = log_file.open("a", encoding="utf-8", buffering=1)
+    configure_logging(level=level, fmt="json", stream=stream)
+    runtime = Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0)
+    await runtime.start()
+    return runtime.port, runtime.stop, stream
+
+
+async def _start_replayer(kind: str, exchange_file: Path) -> tuple[int, Stop]:
+    exchange = Exchange.load(exchange_file)
+    server = await (start_bare if kind == "bare" else start_panoramisk)(exchange)
+    port = int(server.sockets[0].getsockname()[1])
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return port, stop
+
+
+class Meter:
+    """CPU, wall and memory since the last :meth:`reset`."""
+
+    def __init__(self, heartbeat: probe.Heartbeat, gc_pauses: probe.GcPauses) -> None:
+        self.heartbeat = heartbeat
+        self.gc_pauses = gc_pauses
+        self.reset()
+
+    def reset(self) -> dict[str, Any]:
+        probe.PROBE.reset()
+        self.heartbeat.clear()
+        self.gc_pauses.clear()
+        probe.reset_peak_rss()
+        self.cpu = probe.cpu_seconds()
+        self.wall = time.perf_counter()
+        return probe.memory_kb()
+
+    def idle_cpu_rate(self) -> float | None:
+        """CPU seconds per second spent while no call was up (reset to the first call)."""
+        start = probe.PROBE.active_start
+        if start is None or start[0] - self.wall < 0.05:
+            return None
+        return max(0.0, (start[1] - sum(self.cpu)) / (start[0] - self.wall))
+
+    def stats(self, *, objects: bool = False) -> dict[str, Any]:
+        user, system = probe.cpu_seconds()
+        found = probe.PROBE
+        result: dict[str, Any] = {
+            "wall_s": round(time.perf_counter() - self.wall, 4),
+            "cpu_user_s": round(user - self.cpu[0], 4),
+            "cpu_system_s": round(system - self.cpu[1], 4),
+            "cpu_s": round(user + system - sum(self.cpu), 4),
+            **found.active(),
+            "idle_cpu_per_s": self.idle_cpu_rate(),
+            "commands": found.commands,
+            "connections": found.connections,
+            "open_connections": found.open_connections,
+            "max_open_connections": found.max_open_connections,
+            "turnaround_ms": found.turnaround.summary_ms(),
+            "loop_lag_ms": self.heartbeat.lag.summary_ms(),
+            "loop_cpu_lag_ms": self.heartbeat.cpu_lag.summary_ms(),
+            "gc": self.gc_pauses.summary(),
+            **probe.memory_kb(),
+        }
+        if objects:
+            result["gc_objects"] = len(gc.get_objects())
+        return result
+
+
+def _object_types(top: int = 40) -> dict[str, int]:
+    """The most common live object types (diagnosis of memory per call)."""
+    counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+    return dict(counts.most_common(top))
+
+
+def _reply(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+async def _control(meter: Meter) -> None:
+    """Obey stdin commands until ``quit`` or end of input."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        raw = await reader.readline()
+        command = raw.decode().strip()
+        if command in ("", "quit"):
+            return
+        if command == "reset":
+            _reply({"reset": True, **meter.reset()})
+        elif command == "stats":
+            _reply(meter.stats())
+        elif command == "types":
+            _reply({"types": _object_types()})
+        elif command == "stats-gc":
+            gc.collect()
+            _reply(meter.stats(objects=True))
+        else:
+            _reply({"error": f"unknown command {command!r}"})
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    probe.install()
+    stream: TextIO | None = None
+    if args.kind == "hotline":
+        if args.log_file is None:
+            raise BenchmarkError("--kind hotline needs --log-file")
+        apply_before_start(args.tweak)
+        level = "WARNING" if "log-off" in args.tweak else args.log_level
+        port, stop, stream = await _start_hotline(args.log_file, level)
+        apply_after_start(args.tweak)
+    else:
+        if args.exchange is None:
+            raise BenchmarkError(f"--kind {args.kind} needs --exchange")
+        port, stop = await _start_replayer(args.kind, args.exchange)
+    heartbeat = probe.Heartbeat(args.heartbeat)
+    heartbeat.start()
+    gc_pauses = probe.GcPauses()
+    gc_pauses.install()
+    meter = Meter(heartbeat, gc_pauses)
+    _reply(
+        {
+            "ready": True,
+            "kind": args.kind,
+            "tweaks": args.tweak,
+            "port": port,
+            "gc_objects": len(gc.get_objects()),
+            **probe.memory_kb(),
+        }
+    )
+    try:
+        await _control(meter)
+    finally:
+        await heartbeat.stop()
+        await stop()
+        if stream is not None:
+            stream.close()
+    _reply({"bye": True})
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_serve(args))
+    except BenchmarkError as exc:
+        print(f"benchmarks.server: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
