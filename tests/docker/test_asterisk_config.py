@@ -97,11 +97,14 @@ def test_every_example_target_is_a_scripted_agent() -> None:
 def test_scripted_agents_behave_as_documented() -> None:
     agents = extensions(DIALPLAN["sim-agents"])
     assert "Answer()" not in agents["200"]  # never answers
-    assert agents["201"][1:4] == ["Answer()", "Wait(2)", "SendDTMF(1)"]
+    assert agents["201"][2:5] == ["Answer()", "Wait(2)", "SendDTMF(1)"]
     assert "SendDTMF" not in " ".join(agents["202"])  # answers silently
     assert agents["203"][-1].startswith("Busy(")
-    assert agents["204"][1:4] == ["Answer()", "Wait(1)", "Hangup()"]
-    assert agents["205"][1:4] == ["Answer()", "Wait(2)", "SendDTMF(2)"]
+    assert agents["204"][2:5] == ["Answer()", "Wait(1)", "Hangup()"]
+    assert agents["205"][2:5] == ["Answer()", "Wait(2)", "SendDTMF(2)"]
+    # each one that answers can be sent away for a test call (AGENTS_AWAY)
+    for number in ("201", "202", "203", "204", "205"):
+        assert agents[number][1] == "Gosub(sim-agent-away,s,1(${EXTEN}))", number
 
 
 def test_music_on_hold_classes_exist() -> None:

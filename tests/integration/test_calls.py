@@ -219,6 +219,20 @@ async def test_example_config_billing_busy_then_accept(lab: Lab) -> None:
     assert targets_of(summary) == [("203", "busy"), ("201", "confirmed")]
 
 
+async def test_example_config_billing_nobody_when_agent_is_away(lab: Lab) -> None:
+    """The tester's way to "nobody available": send 201 away for one call (AGENTS_AWAY)."""
+    config = REPO / "config" / "hotline.toml"
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(
+        config, "billing", "--var", "__AGENTS_AWAY=201", "--expect", "nobody"
+    )
+
+    assert await call.finished(60) == (0, "nobody"), call.output
+    summary = await lab.summary(5)
+    assert summary["outcome"] == "nobody_available"
+    assert targets_of(summary) == [("203", "busy"), ("201", "no_answer")]
+
+
 async def test_runtime_unreachable_plays_the_dialplan_fallback(lab: Lab) -> None:
     """No runtime listening: AGI() fails and [hotline-in] goes on to its own message."""
     config = support(lab.tmp, [{"number": "201"}])
