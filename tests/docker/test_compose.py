@@ -174,6 +174,15 @@ def test_dockerfiles_copy_files_that_exist(service: str) -> None:
         assert (context / source).exists(), f"{dockerfile}: COPY {source}: missing in {context}"
 
 
+def test_hotline_build_context_sends_only_what_the_image_copies() -> None:
+    """The context is the repository root: its ignore file must let the COPY sources in."""
+    ignore = (DOCKER / "hotline" / "Dockerfile.dockerignore").read_text(encoding="utf-8")
+    rules = [line.strip() for line in ignore.splitlines() if line.strip()[:1] not in ("", "#")]
+    assert rules[0] == "*"
+    allowed = {rule[1:] for rule in rules if rule.startswith("!")}
+    assert set(_copy_sources(DOCKER / "hotline" / "Dockerfile")) == allowed
+
+
 ENTRYPOINTS = sorted(DOCKER.glob("*/entrypoint.sh"))
 
 
