@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-scale", type=float, default=0.1, help="paced: real seconds per virtual second"
     )
+    parser.add_argument(
+        "--overlap",
+        type=float,
+        default=PACED_OVERLAP,
+        help="paced: real seconds all N calls are up together",
+    )
     parser.add_argument("--warmup", type=int, default=50, help="calls before each measured run")
     parser.add_argument("--leak-calls", type=int, default=20_000, help="0 skips the leak check")
     parser.add_argument("--leak-batch", type=int, default=2_000)
@@ -162,7 +168,7 @@ class Bench:
             return Load(calls=size, concurrency=size)
         ramp = round(size / self.args.rate, 3)
         return Load(
-            calls=size, ramp=ramp, time_scale=self.args.time_scale, talk=ramp + PACED_OVERLAP
+            calls=size, ramp=ramp, time_scale=self.args.time_scale, talk=ramp + self.args.overlap
         )
 
     async def one_run(self, kind: str, mode: str, size: int, index: int) -> dict[str, Any]:
@@ -396,7 +402,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "modes": args.modes,
             "paced_rate_calls_per_s": args.rate,
             "paced_time_scale": args.time_scale,
-            "paced_overlap_s": PACED_OVERLAP,
+            "paced_overlap_s": args.overlap,
             "warmup_calls": args.warmup,
         },
         "targets": report.targets(load, leak, startup),

@@ -1,0 +1,78 @@
+"""The benchmark script runs end to end with tiny N and writes valid JSON (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(180)
+def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.load",
+            "--sizes",
+            "3",
+            "--runs",
+            "1",
+            "--warmup",
+            "2",
+            "--rate",
+            "100",
+            "--time-scale",
+            "0.01",
+            "--overlap",
+            "0.2",
+            "--leak-calls",
+            "4",
+            "--leak-batch",
+            "2",
+            "--leak-concurrency",
+            "2",
+            "--leak-warmup",
+            "2",
+            "--startup-runs",
+            "1",
+            "--quiet",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(out.read_text())
+
+    assert results["machine"]["cores"] >= 1
+    exchange = results["exchange"]
+    assert exchange["connections_per_call"] == 3
+    assert set(results["modes"]) == {"burst", "paced"}
+    for mode in results["modes"].values():
+        assert set(mode["runs"]) == {"hotline", "bare", "panoramisk"}
+        for runs in mode["runs"].values():
+            (run,) = runs["3"]
+            # every call reached its end, and every server sent the same exchange
+            assert run["correct_pct"] == 100.0
+            assert run["commands"] == run["commands_expected"] == 3 * exchange["commands_per_call"]
+            assert run["turnaround_ms"]["count"] == run["commands"]
+        assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
+    hotline_log = results["modes"]["burst"]["runs"]["hotline"]["3"][0]["runtime_log"]
+    # the runtime's own log: 2 warm-up calls and 3 measured, all connected to the third target
+    assert hotline_log["call_summaries"] == hotline_log["connected_to_target"] == 2 + 3
+    assert results["leak"]["calls"] == 4
+    assert results["leak"]["correct_pct"] == 100.0
+    assert results["startup"]["hotline_run_to_serving"]["median_s"] > 0
+    assert {t["target"] for t in results["targets"]}
+    assert "| server |" in done.stdout
