@@ -139,7 +139,7 @@ class AgiSession:
         self._pending: asyncio.Future[AgiReply] | None = None
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
-        self._reader_task = asyncio.get_running_loop().create_task(
+        self._reader_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
             self._read_loop(), name=f"agi-reader-{request.uniqueid or 'unknown'}"
         )
 
@@ -432,11 +432,16 @@ class AgiSession:
         if self._closed:
             return
         self._closed = True
-        reader = self._reader_task
-        reader.cancel()
-        await asyncio.wait([reader])  # not ``await reader``: that would hide our own cancellation
-        if not reader.cancelled() and (failure := reader.exception()) is not None:
-            log.error("agi_reader_failed", exc_info=failure)
+        # Drop the task: once done it keeps the CancelledError it ended with, whose
+        # traceback holds the reader's frames and so this session; that cycle would
+        # keep the whole connection (streams, buffers, futures) until a full GC.
+        reader, self._reader_task = self._reader_task, None
+        if reader is not None:
+            reader.cancel()
+            # not ``await reader``: that would hide our own cancellation
+            await asyncio.wait([reader])
+            if not reader.cancelled() and (failure := reader.exception()) is not None:
+                log.error("agi_reader_failed", exc_info=failure)
         pending, self._pending = self._pending, None
         if pending is not None and not pending.done():
             pending.set_exception(AgiConnectionLost("the AGI session was closed"))
