@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--leak-batch", type=int, default=2_000)
     parser.add_argument("--leak-concurrency", type=int, default=100)
     parser.add_argument("--leak-warmup", type=int, default=1_000)
+    parser.add_argument(
+        "--leak-server", type=_kinds, default=["hotline"], help="runtime (+tweaks) to leak-check"
+    )
     parser.add_argument("--startup-runs", type=int, default=5, help="0 skips startup timing")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--keep", type=Path, help="keep logs and the exchange in this folder")
@@ -304,7 +307,10 @@ class Bench:
     async def leak(self) -> dict[str, Any]:
         """RSS of one runtime after warm-up, then after each batch up to ``--leak-calls``."""
         args = self.args
-        server = self.server("hotline", "hotline-leak")
+        spec = self.args.leak_server[0]
+        if not spec.startswith("hotline"):
+            raise BenchmarkError("--leak-server must be hotline (with tweaks, if any)")
+        server = self.server(spec, "hotline-leak")
         await server.start()
         series: list[dict[str, Any]] = []
         correct = 0
@@ -347,6 +353,7 @@ class Bench:
         last = series[-1] if series else baseline
         growth_after_first = int(last["rss_kb"]) - int(first["rss_kb"])
         return {
+            "server": spec,
             "calls": done,
             "warmup_calls": args.leak_warmup,
             "concurrency": args.leak_concurrency,
