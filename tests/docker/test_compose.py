@@ -183,16 +183,41 @@ def test_hotline_build_context_sends_only_what_the_image_copies() -> None:
     assert set(_copy_sources(DOCKER / "hotline" / "Dockerfile")) == allowed
 
 
-ENTRYPOINTS = sorted(DOCKER.glob("*/entrypoint.sh"))
+SCRIPTS = sorted(DOCKER.glob("*/*.sh"))
 
 
-@pytest.mark.parametrize("script", ENTRYPOINTS, ids=[p.parent.name for p in ENTRYPOINTS])
-def test_entrypoints_are_executable_posix_sh(script: Path) -> None:
+@pytest.mark.parametrize("script", SCRIPTS, ids=[f"{p.parent.name}/{p.name}" for p in SCRIPTS])
+def test_scripts_are_executable_posix_sh(script: Path) -> None:
     assert os.access(script, os.X_OK)
     result = subprocess.run(
         ["sh", "-n", str(script)], capture_output=True, text=True, check=False, timeout=10
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("address", ["", "192.0.2.10"])
+def test_sip_external_include(tmp_path: Path, address: str) -> None:
+    """Empty without SIP_EXTERNAL_ADDRESS; else both external addresses and a local_net."""
+    target = tmp_path / "run" / "pjsip_external.conf"
+    subprocess.run(
+        ["sh", str(DOCKER / "asterisk" / "sip-external.sh"), str(target)],
+        env={"PATH": os.environ["PATH"], "SIP_EXTERNAL_ADDRESS": address},
+        check=True,
+        timeout=10,
+    )
+    options = {
+        line.split("=")[0].strip(): line.split("=")[1].strip()
+        for line in target.read_text().splitlines()
+        if "=" in line and not line.startswith(";")
+    }
+    if not address:
+        assert options == {}
+    else:
+        assert options == {
+            "external_media_address": address,
+            "external_signaling_address": address,
+            "local_net": "127.0.0.1/32",
+        }
 
 
 def test_runtime_entrypoint_drops_empty_license_variables(tmp_path: Path) -> None:

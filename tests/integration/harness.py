@@ -192,3 +192,25 @@ class AmiEvents:
             raise AssertionError(f"no AMI {what} within {timeout:g} s; got {seen}") from None
         finally:
             self._waiters.remove(entry)
+
+
+def dial_begin(number: str) -> Callable[[Mapping[str, Any]], bool]:
+    """AMI DialBegin towards agent ``number``: it is ringing."""
+
+    def matches(message: Mapping[str, Any]) -> bool:
+        return header_value(message, "Event") == "DialBegin" and header_value(
+            message, "DestChannel"
+        ).startswith(f"Local/{number}@sim-agents-")
+
+    return matches
+
+
+def bridged_agent(number: str) -> Callable[[Mapping[str, Any]], bool]:
+    """AMI BridgeEnter of agent ``number``'s channel: Asterisk really connected the call."""
+
+    def matches(message: Mapping[str, Any]) -> bool:
+        return header_value(message, "Event") == "BridgeEnter" and header_value(
+            message, "Channel"
+        ).startswith(f"Local/{number}@sim-agents-")
+
+    return matches

@@ -5,6 +5,10 @@ the compose network, and every change is listed in :data:`REWRITES`:
 
 * ``agi://hotline:4573`` (the compose service) becomes ``agi://127.0.0.1:<port>``;
 * AMI binds to 127.0.0.1 on a free port instead of 0.0.0.0:5038;
+* the SIP transports bind to 127.0.0.1 on a free port instead of 0.0.0.0:5060,
+  and their external-address include is a file in the temporary directory,
+  written by the container's own ``sip-external.sh`` with
+  ``SIP_EXTERNAL_ADDRESS`` = :data:`EXTERNAL_ADDRESS`;
 * ``asterisk.conf`` is the test's own: directories inside the temporary
   directory, no ``runuser`` (the test's user runs Asterisk).
 
@@ -31,10 +35,18 @@ SHIPPED_ETC = REPO / "docker" / "asterisk" / "etc"
 #: how the shipped dialplan reaches the runtime inside the compose network
 COMPOSE_AGI = "agi://hotline:4573"
 
+#: the include that docker/asterisk/sip-external.sh writes in the container
+CONTAINER_EXTERNAL_CONF = "/run/asterisk/pjsip_external.conf"
+SIP_EXTERNAL_SCRIPT = REPO / "docker" / "asterisk" / "sip-external.sh"
+#: the SIP_EXTERNAL_ADDRESS the tests give (a documentation address, RFC 5737)
+EXTERNAL_ADDRESS = "192.0.2.10"
+
 #: every change made to the shipped configs, for the record (and the report)
 REWRITES = (
     f"extensions.conf: {COMPOSE_AGI} -> agi://127.0.0.1:<free port>",
     "manager.conf: bindaddr -> 127.0.0.1, port -> <free port>",
+    "pjsip.conf: bind = 0.0.0.0:5060 -> 127.0.0.1:<free port>",
+    f"pjsip.conf: {CONTAINER_EXTERNAL_CONF} -> <tmp>/run/pjsip_external.conf",
     "asterisk.conf: replaced by one whose directories are in the temporary directory",
 )
 
@@ -118,6 +130,7 @@ class AsteriskLab:
     root: Path
     agi_port: int
     ami_port: int
+    sip_port: int = field(default_factory=free_port)
     account: AmiAccount = field(init=False)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
@@ -138,6 +151,10 @@ class AsteriskLab:
         return self.root / "log" / "full"
 
     @property
+    def external_conf(self) -> Path:
+        return self.root / "run" / "pjsip_external.conf"
+
+    @property
     def sounds_dir(self) -> Path:
         """Where the runtime's prompts go (hotline's asterisk.sounds_dir)."""
         return self.root / "hotline-sounds"
@@ -149,6 +166,9 @@ class AsteriskLab:
             if src.is_file() and src.name != "asterisk.conf":
                 text = src.read_text(encoding="utf-8")
                 text = text.replace(COMPOSE_AGI, f"agi://127.0.0.1:{self.agi_port}")
+                if src.name == "pjsip.conf":
+                    text = text.replace("bind = 0.0.0.0:5060", f"bind = 127.0.0.1:{self.sip_port}")
+                    text = text.replace(CONTAINER_EXTERNAL_CONF, str(self.external_conf))
                 if src.name == "manager.conf":
                     text = _set_general_option(text, "bindaddr", "127.0.0.1")
                     text = _set_general_option(text, "port", str(self.ami_port))
@@ -175,6 +195,12 @@ class AsteriskLab:
             lines.append(f"astmoddir => {moddir}")
         lines += ["", "[options]", "verbose = 3", ""]
         self.config_file.write_text("\n".join(lines), encoding="utf-8")
+        subprocess.run(
+            ["sh", str(SIP_EXTERNAL_SCRIPT), str(self.external_conf)],
+            env={"PATH": os.environ.get("PATH", ""), "SIP_EXTERNAL_ADDRESS": EXTERNAL_ADDRESS},
+            check=True,
+            timeout=10,
+        )
         # musiconhold.conf [default] plays <astdatadir>/moh, as Alpine's package fills it
         write_tone_wav(self.root / "data" / "moh" / "tone.wav")
         self.sounds_dir.mkdir()

@@ -13,16 +13,15 @@ agent rings, once a call is bridged), it waits for the AMI event of that point.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hotline.ami.checks import HotlineEntry, run_startup_checks
 from hotline.ami.client import header_value
 from tests.integration.conftest import Lab, phone_side, targets_of
-from tests.integration.harness import hotline_toml, write_config
+from tests.integration.harness import bridged_agent, dial_begin, hotline_toml, write_config
 from tests.integration.pbx import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -77,26 +76,18 @@ async def test_license_is_bound_to_the_pbx_server_key(lab: Lab) -> None:
     assert lab.log.named("license_valid")
 
 
-def dial_begin(number: str) -> Callable[[Mapping[str, Any]], bool]:
-    """AMI DialBegin towards agent ``number``: it is ringing."""
+def assert_hotline_ended(result: tuple[int, str], expected: str, output: str) -> None:
+    """``hotline call``'s verdict on a call that the hotline (not the caller) hung up.
 
-    def matches(message: Mapping[str, Any]) -> bool:
-        return header_value(message, "Event") == "DialBegin" and header_value(
-            message, "DestChannel"
-        ).startswith(f"Local/{number}@sim-agents-")
-
-    return matches
-
-
-def bridged_agent(number: str) -> Callable[[Mapping[str, Any]], bool]:
-    """AMI BridgeEnter of agent ``number``'s channel: Asterisk really connected the call."""
-
-    def matches(message: Mapping[str, Any]) -> bool:
-        return header_value(message, "Event") == "BridgeEnter" and header_value(
-            message, "Channel"
-        ).startswith(f"Local/{number}@sim-agents-")
-
-    return matches
+    KNOWN RACE in ``hotline call`` (reported): it takes the caller's Local
+    half (``;2``) hanging up before the hotline's half (``;1``) to mean that
+    the caller gave up, but when the hotline hangs up, Asterisk 22 emits the
+    two Hangup events in either order; "abandoned" is then that race.  The
+    runtime's own ``call_summary`` is asserted exactly in every test.
+    """
+    code, outcome = result
+    assert code == 0, output
+    assert outcome in (expected, "abandoned"), output
 
 
 async def agent_hangs_up_once_bridged(lab: Lab, number: str, within: float) -> None:
@@ -154,9 +145,9 @@ async def test_voicemail_is_skipped_then_agent_accepts(lab: Lab) -> None:
 async def test_busy_agent_then_nobody(lab: Lab) -> None:
     config = support(lab.tmp, [{"number": "203", "label": "busy"}])
     await lab.start_runtime(config)
-    call = await lab.hotline_call(config, "support", "--pin", "1234", "--expect", "nobody")
+    call = await lab.hotline_call(config, "support", "--pin", "1234")
 
-    assert await call.finished(40) == (0, "nobody"), call.output
+    assert_hotline_ended(await call.finished(40), "nobody", call.output)
     summary = await lab.summary(5)
     assert summary["outcome"] == "nobody_available"
     assert targets_of(summary) == [("203", "busy")]
@@ -182,9 +173,9 @@ async def test_nobody_answers_then_voicemail_fallback(lab: Lab) -> None:
 async def test_wrong_pin(lab: Lab) -> None:
     config = support(lab.tmp, [{"number": "201"}])
     await lab.start_runtime(config)
-    call = await lab.hotline_call(config, "support", "--pin", "9999", "--expect", "pin_failed")
+    call = await lab.hotline_call(config, "support", "--pin", "9999")
 
-    assert await call.finished(40) == (0, "pin_failed"), call.output
+    assert_hotline_ended(await call.finished(40), "pin_failed", call.output)
     summary = await lab.summary(5)
     assert summary["outcome"] == "pin_failed"
     assert summary["targets"] == []
@@ -223,11 +214,9 @@ async def test_example_config_billing_nobody_when_agent_is_away(lab: Lab) -> Non
     """The tester's way to "nobody available": send 201 away for one call (AGENTS_AWAY)."""
     config = REPO / "config" / "hotline.toml"
     await lab.start_runtime(config)
-    call = await lab.hotline_call(
-        config, "billing", "--var", "__AGENTS_AWAY=201", "--expect", "nobody"
-    )
+    call = await lab.hotline_call(config, "billing", "--var", "__AGENTS_AWAY=201")
 
-    assert await call.finished(60) == (0, "nobody"), call.output
+    assert_hotline_ended(await call.finished(60), "nobody", call.output)
     summary = await lab.summary(5)
     assert summary["outcome"] == "nobody_available"
     assert targets_of(summary) == [("203", "busy"), ("201", "no_answer")]
@@ -238,8 +227,8 @@ async def test_runtime_unreachable_plays_the_dialplan_fallback(lab: Lab) -> None
     config = support(lab.tmp, [{"number": "201"}])
     call = await lab.hotline_call(config, "support", "--pin", "1234")
 
-    code, outcome = await call.finished(30)
-    assert (code, outcome) == (0, "pin_failed"), call.output  # AMI alone cannot tell why
+    # AMI alone cannot tell this from a wrong PIN
+    assert_hotline_ended(await call.finished(30), "pin_failed", call.output)
     assert "no target was dialled" in call.output
     full_log = lab.pbx.full_log.read_text(encoding="utf-8", errors="replace")
     assert "hotline runtime did not take the call: AGISTATUS=FAILURE" in full_log
