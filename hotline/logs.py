@@ -14,6 +14,7 @@ rendered.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
@@ -40,6 +41,7 @@ SECRET_KEYS = frozenset(
 )
 
 _secret_values: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
 _secret_lock = threading.Lock()
 
 
@@ -49,21 +51,38 @@ def register_secrets(values: Iterable[str | None]) -> None:
     Values shorter than 3 characters are not registered: scrubbing "1" from
     every line would destroy the log, and a 1- or 2-digit PIN offers no secrecy.
     """
+    global _secret_pattern
     with _secret_lock:
         _secret_values.update(v for v in values if v is not None and len(v) >= 3)
+        _secret_pattern = _compile(_secret_values)
 
 
 def forget_secrets() -> None:
     """Drop every registered secret (tests and config reloads)."""
+    global _secret_pattern
     with _secret_lock:
         _secret_values.clear()
+        _secret_pattern = None
+
+
+def _compile(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for all secrets, longest first.
+
+    A PIN is all digits and short: it is scrubbed only where it stands on its
+    own (not inside a longer number), so a uniqueid such as ``1795301234.5``
+    or a caller id ``5551234`` is not mangled by a PIN ``1234``, while the PIN
+    typed as ``1234`` or ``1234#`` is.
+    """
+    parts = []
+    for secret in sorted(secrets, key=len, reverse=True):
+        escaped = re.escape(secret)
+        parts.append(rf"(?<![0-9]){escaped}(?![0-9])" if secret.isdigit() else escaped)
+    return re.compile("|".join(parts)) if parts else None
 
 
 def _scrub(text: str) -> str:
-    for secret in _secret_values:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    pattern = _secret_pattern
+    return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
 def redact_secrets(
@@ -73,9 +92,9 @@ def redact_secrets(
     for key, value in list(event_dict.items()):
         if key in SECRET_KEYS and value is not None:
             event_dict[key] = REDACTED
-        elif isinstance(value, str) and _secret_values:
+        elif isinstance(value, str) and _secret_pattern is not None:
             event_dict[key] = _scrub(value)
-        elif _secret_values and not isinstance(value, int | float | bool):
+        elif _secret_pattern is not None and not isinstance(value, int | float | bool):
             rendered = repr(value)
             if _scrub(rendered) != rendered:
                 event_dict[key] = _scrub(rendered)

@@ -35,3 +35,12 @@ async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> No
     steps = captured_log.named("step")
     assert len(steps) == 2
     assert all(e["call_id"] == e["mine"] for e in steps)
+
+
+def test_a_short_pin_is_not_scrubbed_from_inside_other_numbers(captured_log: CapturedLog) -> None:
+    register_secrets(["1234"])
+    get_logger().info("step", call_id="1795301234.5", caller="5551234", note="typed 1234#")
+    (event,) = captured_log.events
+    assert event["call_id"] == "1795301234.5"
+    assert event["caller"] == "5551234"
+    assert event["note"] == "typed [redacted]#"
