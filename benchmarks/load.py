@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--startup-runs", type=int, default=5, help="0 skips startup timing")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="only print the tables of earlier results"
+    )
     parser.add_argument("--keep", type=Path, help="keep logs and the exchange in this folder")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
@@ -433,7 +436,7 @@ def render(results: dict[str, Any]) -> str:
     ]
     for mode, found in results["modes"].items():
         parts.append(f"**{mode}** ({MODE_NOTES[mode]})")
-        parts.append(report.load_table(found["medians"]))
+        parts.append(report.load_table(found["medians"], mode))
         if found["ratios"]:
             parts.append(report.ratio_table(found["ratios"]))
     leak = results.get("leak")
@@ -461,6 +464,9 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.render is not None:
+        print(render(json.loads(args.render.read_text())))
+        return 0
     if args.runs < 1 or args.leak_batch < 1 or args.leak_concurrency < 1:
         print(
             "benchmarks.load: --runs, --leak-batch and --leak-concurrency must be >= 1",

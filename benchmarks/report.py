@@ -146,11 +146,13 @@ def _row(cells: Iterable[object]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> str:
+def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: str) -> str:
+    """One row per server and N; paced runs show calls up at once instead of calls/s."""
+    paced = mode == "paced"
     header = (
         "server",
         "N",
-        "calls/s",
+        "max open conns" if paced else "calls/s",
         "correct",
         "turnaround p50 / p99 / max (ms)",
         "CPU ms/call",
@@ -158,17 +160,19 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> str:
         "CPU used",
         "peak RSS MB",
         "RSS KB/call",
-        "loop lag max (ms)",
+        "loop lag max, CPU-backed (ms)",
+        "GC pause max (ms)",
+        "others' CPU s",
     )
     lines = [_row(header), _row("---" for _ in header)]
     for kind, sizes in medians.items():
-        for size, m in sorted(sizes.items()):
+        for size, m in sorted(sizes.items(), key=lambda item: int(item[0])):
             lines.append(
                 _row(
                     (
                         kind,
                         size,
-                        f"{m['calls_per_s']:.0f}",
+                        f"{m['max_open_connections']:.0f}" if paced else f"{m['calls_per_s']:.0f}",
                         f"{m['correct_pct']:g} %",
                         f"{m['turnaround_p50_ms']:.3f} / {m['turnaround_p99_ms']:.3f} / "
                         f"{m['turnaround_max_ms']:.2f}",
@@ -177,7 +181,9 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> str:
                         f"{m['cpu_utilisation'] * 100:.0f} %",
                         f"{m['rss_peak_kb'] / 1024:.1f}",
                         f"{m['rss_per_call_kb']:.1f}",
-                        f"{m['loop_lag_max_ms']:.2f}",
+                        f"{m['loop_cpu_lag_max_ms']:.1f}",
+                        f"{m['gc_max_ms']:.1f}",
+                        f"{m['other_cpu_s']:.1f}",
                     )
                 )
             )
@@ -185,7 +191,7 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> str:
 
 
 def ratio_table(ratio: Mapping[str, Mapping[int, float]]) -> str:
-    sizes = sorted({s for per in ratio.values() for s in per})
+    sizes = sorted({s for per in ratio.values() for s in per}, key=int)
     lines = [_row(("CPU per AGI command", *(f"N={s}" for s in sizes)))]
     lines.append(_row("---" for _ in range(len(sizes) + 1)))
     for name, per in ratio.items():
