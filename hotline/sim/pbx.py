@@ -58,7 +58,7 @@ class SimulatedPbx:
         epoch: int = DEFAULT_EPOCH,
         confirm_context: str = "hotline-confirm",
         confirm_script: str = "confirm",
-        confirm_args: int = 3,
+        confirm_args: int = 4,
         confirm_port: int | None = None,
         subroutine: Literal["design", "lab"] = "design",
         say_seconds: float = 0.5,
