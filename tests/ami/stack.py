@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,24 +26,12 @@ from hotline.runtime import Runtime, serve
 from hotline.sim.agents import parse_agents
 from hotline.sim.ami_server import AmiServer, AmiSimState, PbxOriginator, hotline_dialplan
 from hotline.sim.pbx import SimulatedPbx
+from tests.net import free_port
 
 #: the simulated PBX's Entity ID (AmiSimState's default)
 ENTITY_ID = "02:fc:00:00:00:01"
 #: U() arguments the runtime passes to the confirm subroutine
 CONFIRM_ARGS = 4
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for "the port never opened" checks)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def fast_backoff() -> Backoff:

@@ -23,13 +23,12 @@ from tests.ami.stack import (
     Vendor,
     config_data,
     fast_backoff,
-    free_port,
     install,
-    port_open,
     sim_state,
     start_serving,
 )
 from tests.conftest import CapturedLog
+from tests.net import free_port, port_open
 
 
 @pytest.fixture

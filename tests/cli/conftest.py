@@ -15,7 +15,8 @@ import pytest
 from hotline.cli import main
 from hotline.logs import configure_logging, forget_secrets
 from hotline.sim.ami_server import AmiServer
-from tests.ami.stack import Installation, free_port, install, sim_state
+from tests.ami.stack import Installation, install, sim_state
+from tests.net import free_port
 
 T = TypeVar("T")
 

@@ -9,8 +9,9 @@ import pytest
 
 from hotline.sim.agents import parse_agents
 from hotline.sim.ami_server import AmiServer, OriginateOutcome, OriginateRequest, newchannel
-from tests.ami.stack import Installation, config_data, free_port, write_config
+from tests.ami.stack import Installation, config_data, write_config
 from tests.cli.conftest import Background, cli
+from tests.net import free_port
 
 
 def _config(inst: Installation, path: Path, **support: Any) -> str:

@@ -10,8 +10,9 @@ import pytest
 from hotline.check import run_check
 from hotline.config import load_settings
 from hotline.sim.ami_server import AmiServer
-from tests.ami.stack import ENTITY_ID, Vendor, config_data, free_port, port_open, write_config
+from tests.ami.stack import ENTITY_ID, Vendor, config_data, write_config
 from tests.cli.conftest import cli
+from tests.net import free_port, port_open
 
 
 def test_check_live_prints_version_and_entity_id(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hotline.agi.server import FastAgiServer
 from tests.conftest import CapturedLog
-from tests.integration.pbx import free_port
+from tests.net import free_port
 
 HEALTHCHECK = Path(__file__).resolve().parents[2] / "docker" / "hotline" / "healthcheck.py"
 

@@ -31,7 +31,8 @@ from tests.integration.harness import (
     lab_environment,
     lab_license,
 )
-from tests.integration.pbx import AsteriskLab, asterisk_binary, free_port
+from tests.integration.pbx import AsteriskLab, asterisk_binary
+from tests.net import free_port
 
 NO_ASTERISK = (
     "no Asterisk binary: set ASTERISK_BIN=/path/to/asterisk or put asterisk on PATH "

@@ -22,12 +22,13 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_ETC = REPO / "docker" / "asterisk" / "etc"
@@ -60,14 +61,6 @@ def asterisk_binary() -> str | None:
     if configured:
         return configured if os.access(configured, os.X_OK) else None
     return shutil.which("asterisk")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class AsteriskFailed(RuntimeError):

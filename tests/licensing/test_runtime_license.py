@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,18 +18,7 @@ from hotline.sim.caller import CallerScript
 from hotline.sim.pbx import SimulatedPbx
 from tests.conftest import CapturedLog
 from tests.licensing.conftest import SERVER_A, SERVER_B, FakeClock, Vendor
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from tests.net import free_port, port_open
 
 
 def _config(tmp_path: Path, port: int, module_key: str, server_key: str) -> Path:
@@ -70,7 +58,7 @@ def test_run_refuses_with_one_line_and_opens_no_port(
     module_key: str | None,
     words: str,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     key = vendor.issue([InstallationIdentity.of(server_key=SERVER_B)])
     if key_for == "damaged":
         key = key[:-3] + ("A" if key[-3] != "A" else "B") + key[-2:]
@@ -82,14 +70,14 @@ def test_run_refuses_with_one_line_and_opens_no_port(
     assert code != 0
     assert len(err) == 1, err
     assert words in err[0].lower() or words in err[0]
-    assert not _port_open(port)
+    assert not port_open(port)
     assert key not in err[0]
 
 
 async def test_serve_refuses_a_key_for_another_server_before_opening_the_port(
     vendor: Vendor,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     key = vendor.issue([InstallationIdentity.of(server_key=SERVER_B)])
     settings = settings_from_mapping(
         {
@@ -105,7 +93,7 @@ async def test_serve_refuses_a_key_for_another_server_before_opening_the_port(
     assert "\n" not in message
     assert "server:" in message  # the installation id it expected, hashed
     assert SERVER_A not in message
-    assert not _port_open(port)
+    assert not port_open(port)
 
 
 def test_check_reports_a_key_signed_by_another_vendor(
@@ -113,7 +101,7 @@ def test_check_reports_a_key_signed_by_another_vendor(
 ) -> None:
     # the embedded vendor key did not sign a test key: check refuses it as signed by another
     key = vendor.issue([InstallationIdentity.of(server_key=SERVER_A)])
-    config = _config(tmp_path, _free_port(), key, SERVER_A)
+    config = _config(tmp_path, free_port(), key, SERVER_A)
     assert main(["check", str(config)]) == 2
     captured = capsys.readouterr()
     assert "license: INVALID" in captured.out

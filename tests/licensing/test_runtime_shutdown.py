@@ -12,13 +12,13 @@ from hotline.licensing.model import InstallationIdentity
 from hotline.runtime import Runtime, serve
 from tests.conftest import CapturedLog
 from tests.licensing.conftest import SERVER_A, Vendor
-from tests.licensing.test_runtime_license import _free_port, _port_open
+from tests.net import free_port, port_open
 
 
 async def test_sigterm_drains_the_call_in_progress(
     vendor: Vendor, captured_log: CapturedLog
 ) -> None:
-    port = _free_port()
+    port = free_port()
     key = vendor.issue([InstallationIdentity.of(server_key=SERVER_A)])
     settings = settings_from_mapping(
         {
@@ -52,7 +52,7 @@ async def test_sigterm_drains_the_call_in_progress(
         await pbx.wait_closed()
 
     assert await asyncio.wait_for(serving, 5) == 0
-    assert not _port_open(port)
+    assert not port_open(port)
     (summary,) = captured_log.named("call_summary")
     assert summary["outcome"] == "abandoned"
     assert captured_log.named("stopping")[0]["active_calls"] == 1
