@@ -515,12 +515,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(
             [f"environment: {name}: unknown setting (a typo?)" for name in unknown_env]
         )
-    try:
-        settings = _build(data, env)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
-    register_secrets(settings.secrets())
-    return settings
+    return _validated(data, env, source)
 
 
 _SECTIONS = ("ASTERISK", "AGI", "LICENSE", "LOGGING", "HOTLINES")
@@ -543,10 +538,15 @@ def settings_from_mapping(
     data: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Settings from already-parsed data (the demo, tests); raises :class:`ConfigError`."""
+    return _validated(dict(data), environ or {}, "<settings>")
+
+
+def _validated(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
+    """Validate into frozen settings (one line per problem) and register their secrets."""
     try:
-        settings = _build(dict(data), environ or {})
+        settings = _build(data, env)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "<settings>")) from None
+        raise ConfigError(format_validation_error(exc, source)) from None
     register_secrets(settings.secrets())
     return settings
 
