@@ -11,7 +11,6 @@ the server key come from the environment like any other setting.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -22,8 +21,7 @@ from hotline.config import config_path, load_settings
 from hotline.errors import ConfigError, HotlineError
 from hotline.licensing.keys import load_public_key_pem
 from hotline.licensing.verify import LicenseVerifier
-from hotline.logs import configure_logging
-from hotline.runtime import serve
+from hotline.runtime import run_forever
 
 
 def run(config: Path, public_key: Path) -> int:
@@ -33,16 +31,7 @@ def run(config: Path, public_key: Path) -> int:
     verifier = LicenseVerifier(
         public_key=load_public_key_pem(public_key.read_bytes(), str(public_key))
     )
-    logging_cfg = settings.logging
-    stream = None
-    if logging_cfg.file is not None:
-        stream = logging_cfg.file.open("a", encoding="utf-8", buffering=1)
-    configure_logging(level=logging_cfg.level, fmt=logging_cfg.format, stream=stream or sys.stdout)
-    try:
-        return asyncio.run(serve(settings, verifier=verifier))
-    finally:
-        if stream is not None:
-            stream.close()
+    return run_forever(settings, verifier=verifier)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -187,15 +187,18 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
-def run_forever(settings: Settings) -> int:
-    """``hotline run``: configure logging, then serve until a signal arrives."""
+def run_forever(settings: Settings, *, verifier: LicenseVerifier | None = None) -> int:
+    """``hotline run``: configure logging, then serve until a signal arrives.
+
+    ``verifier`` is a code seam (the benchmarks' throw-away vendor key), never config.
+    """
     logging_cfg = settings.logging
     stream = None
     if logging_cfg.file is not None:
         stream = logging_cfg.file.open("a", encoding="utf-8", buffering=1)
     configure_logging(level=logging_cfg.level, fmt=logging_cfg.format, stream=stream or sys.stdout)
     try:
-        return asyncio.run(serve(settings, started=lambda _runtime: tune_gc()))
+        return asyncio.run(serve(settings, verifier=verifier, started=lambda _runtime: tune_gc()))
     finally:
         if stream is not None:
             stream.close()
