@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,16 @@ import structlog
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
 from hotline.flow.hunt import DialAttempt, hunt_plan
+from hotline.flow.observers import (
+    AttemptRecord,
+    CallConnected,
+    CallEnded,
+    CallObservers,
+    CallStarted,
+    StepChanged,
+    TargetDialing,
+    TargetEnded,
+)
 from hotline.flow.outcomes import CallOutcome, DialReport, TargetOutcome
 from hotline.flow.ports import CallSession, Clock
 from hotline.flow.prompting import PromptBook
@@ -53,6 +64,8 @@ class FlowDeps:
     #: what AMI saw of a dial leg (hangup cause, ring time), keyed by (call id, dial
     #: string); None without AMI.  Must return promptly, and {} when it knows nothing.
     dial_details: DialDetails | None = None
+    #: who hears what calls do (journal, metrics, ...): hotline/flow/observers.py
+    observers: CallObservers = field(default_factory=CallObservers)
 
 
 DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
@@ -60,28 +73,6 @@ DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
 
 def _monotonic() -> float:
     return asyncio.get_running_loop().time()
-
-
-@dataclass
-class _Attempt:
-    """One dial attempt as it ends up in the summary line."""
-
-    attempt: int
-    number: str
-    label: str | None
-    outcome: str
-    seconds: float
-    dialstatus: str
-    hangupcause: str
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "attempt": self.attempt,
-            "number": self.number,
-            "label": self.label,
-            "outcome": self.outcome,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 class CallerFlow:
@@ -94,12 +85,23 @@ class CallerFlow:
         self.call_id = session.request.uniqueid
         self.clock = deps.clock_factory(self.call_id)
         self.started = self.clock()
-        self.step = "answer"
-        self.attempts: list[_Attempt] = []
+        self.arrived = time.time()
+        self._step = "answer"
+        self.attempts: list[AttemptRecord] = []
         self.connected_to: DialAttempt | None = None
         self.connected_at: float | None = None
         self.talk_seconds: float | None = None
         self.hung_up_by: str | None = None
+
+    @property
+    def step(self) -> str:
+        return self._step
+
+    @step.setter
+    def step(self, step: str) -> None:
+        if step != self._step:
+            self._step = step
+            self.deps.observers.emit(StepChanged(self.call_id, self.hotline.name, step))
 
     def _prompt(self, slot: str) -> str:
         return self.deps.prompts.name(self.hotline, slot)
@@ -109,6 +111,12 @@ class CallerFlow:
             hotline=self.hotline.name, caller=self.session.request.callerid
         )
         log.info("call_started", channel=self.session.request.channel)
+        request = self.session.request
+        self.deps.observers.emit(
+            CallStarted(
+                self.call_id, self.hotline.name, request.callerid, request.channel, self.arrived
+            )
+        )
         try:
             outcome = await self._run()
         except AgiHangup:
@@ -209,6 +217,18 @@ class CallerFlow:
             label=target.label,
             ring_time=ring_time,
         )
+        self.deps.observers.emit(
+            TargetDialing(
+                self.call_id,
+                self.hotline.name,
+                planned.attempt,
+                planned.attempt,  # hunt step: one target per step until parallel steps exist
+                planned.round,
+                target.number,
+                target.label,
+                ring_time,
+            )
+        )
         gosub = "^".join(
             (
                 CONFIRM_SUBROUTINE,
@@ -237,17 +257,18 @@ class CallerFlow:
                 self._connected(planned)
             assert self.connected_at is not None
             seconds = self.connected_at - dial_started
-        self.attempts.append(
-            _Attempt(
-                planned.attempt,
-                target.number,
-                target.label,
-                outcome.value,
-                seconds,
-                report.dialstatus,
-                report.hangupcause,
-            )
+        record = AttemptRecord(
+            planned.attempt,
+            planned.attempt,  # hunt step, as in TargetDialing
+            target.number,
+            target.label,
+            outcome.value,
+            seconds,
+            report.dialstatus,
+            report.hangupcause,
         )
+        self.attempts.append(record)
+        self.deps.observers.emit(TargetEnded(self.call_id, self.hotline.name, record))
         details: Mapping[str, Any] = {}
         if self.deps.dial_details is not None:
             details = await self.deps.dial_details(self.call_id, planned.dial_string)
@@ -315,6 +336,16 @@ class CallerFlow:
             attempt=planned.attempt,
             wait_seconds=round(self.connected_at - self.started, 3),
         )
+        self.deps.observers.emit(
+            CallConnected(
+                self.call_id,
+                self.hotline.name,
+                planned.attempt,
+                planned.target.number,
+                planned.target.label,
+                self.connected_at - self.started,
+            )
+        )
 
     def _ended(self) -> None:
         assert self.connected_at is not None
@@ -359,20 +390,25 @@ class CallerFlow:
 
     def _summary(self, outcome: CallOutcome) -> None:
         connected = self.connected_to
-        log.info(
-            "call_summary",
+        ended = CallEnded(
+            call_id=self.call_id,
+            hotline=self.hotline.name,
+            caller=self.session.request.callerid,
+            arrived=self.arrived,
             outcome=outcome.value,
             step=self.step if outcome is CallOutcome.ABANDONED else None,
             connected_to=connected.target.number if connected else None,
             connected_label=connected.target.label if connected else None,
             wait_seconds=(
-                round(self.connected_at - self.started, 3) if self.connected_at else None
+                self.connected_at - self.started if self.connected_at is not None else None
             ),
-            talk_seconds=round(self.talk_seconds, 3) if self.talk_seconds is not None else None,
+            talk_seconds=self.talk_seconds,
             hung_up_by=self.hung_up_by,
-            duration=self._since_start(),
-            targets=[a.summary() for a in self.attempts],
+            duration=self.clock() - self.started,
+            attempts=tuple(self.attempts),
         )
+        log.info("call_summary", **ended.summary())
+        self.deps.observers.emit(ended)
 
 
 async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hotline.config import Settings, settings_from_mapping
+from hotline.flow.observers import CallObserver
 from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour, parse_agents
 from hotline.sim.caller import CallerScript
@@ -54,6 +55,8 @@ class Scenario:
 
     def __init__(self, captured_log: CapturedLog) -> None:
         self.log = captured_log
+        #: registered on every runtime this scenario starts
+        self.observers: list[CallObserver] = []
 
     async def call(
         self,
@@ -78,6 +81,8 @@ class Scenario:
             port=0,
             clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
         )
+        for observer in self.observers:
+            runtime.deps.observers.add(observer)
         async with runtime:
             pbx = SimulatedPbx("127.0.0.1", runtime.port, behaviours, confirm_args=4)
             holder["pbx"] = pbx
