@@ -1,0 +1,77 @@
+"""The root of the configuration: one field per section."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hotline.config.environment import ENV_PREFIX, ENVIRON, MappingEnvSource
+from hotline.config.hotlines import HotlineConfig
+from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
+
+
+class Settings(BaseSettings):
+    """The whole runtime configuration, validated once and frozen."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    asterisk: AsteriskConfig = Field(default_factory=AsteriskConfig)
+    agi: AgiConfig = Field(default_factory=AgiConfig)
+    license: LicenseConfig = Field(default_factory=LicenseConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment overrides it.
+        environ = ENVIRON.get()
+        if environ is not None:
+            env_settings = MappingEnvSource(settings_cls, environ)
+        return (env_settings, init_settings)
+
+    @field_validator("hotlines", mode="before")
+    @classmethod
+    def _hotlines_not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("is empty; define at least one [[hotlines]] table")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        seen: dict[str, int] = {}
+        for index, hotline in enumerate(self.hotlines):
+            key = hotline.name.lower()
+            if key in seen:
+                raise ValueError(
+                    f"hotlines[{index}].name: {hotline.name!r} is already used by "
+                    f"hotlines[{seen[key]}]; hotline names must be unique"
+                )
+            seen[key] = index
+        return self
+
+    def hotline(self, name: str) -> HotlineConfig:
+        for hotline in self.hotlines:
+            if hotline.name == name:
+                return hotline
+        raise KeyError(name)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in this configuration, for log redaction."""
+        values = [self.asterisk.secret, self.license.module_key, self.license.server_key]
+        values += [h.pin for h in self.hotlines]
+        return [v.get_secret_value() for v in values if v is not None]
