@@ -25,8 +25,11 @@ from hotline.errors import HotlineError
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour, parse_agents, parse_behaviour
-from hotline.sim.ami_server import AmiServer, AmiSimState, hotline_dialplan, simulate_calls
+from hotline.sim.ami_pbx import simulate_calls
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.ami_state import AmiSimState
 from hotline.sim.caller import CallerScript
+from hotline.sim.dialplan import hotline_dialplan
 from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
 

@@ -1,11 +1,11 @@
 """PBX simulator: plays Asterisk 22 toward a hotline runtime over real sockets.
 
-The FastAGI side (this package, except ``ami_server``) places scripted calls:
+The FastAGI side (pbx, env, call, the legs, dial) places scripted calls:
 it opens the caller leg's FastAGI connection with the exact header bytes
 Asterisk sends, answers every AGI command in Asterisk's reply format, runs
 ``EXEC Dial`` against scripted agents — opening the agent's ``confirm`` leg as
 Dial's ``U()`` Gosub does — and records what happened.  Everything is taken
-from the recordings in ``../shared/asterisk/``.  Calls run on per-call
+from the recordings in tests/*/recordings.  Calls run on per-call
 *virtual* clocks: ringing 15 s or a 30 s prompt costs no real time.
 
 Tests and ``hotline demo`` (same process as the runtime)::
@@ -29,6 +29,11 @@ Benchmarks (simulator in its own process, against a runtime's port)::
 or from Python, :func:`hotline.sim.load.run_load` (``host, port, scripts,
 concurrency``) → one :class:`CallRecord` per script, with real-time
 ``wall_seconds`` and per-command runtime ``latencies``.
+
+The AMI side: ``ami_server`` (the server), ``ami_state`` (what the PBX is),
+``ami_cli`` (CLI texts), ``originate`` (Originate requests) and ``ami_pbx``
+(an Originate becomes a simulated call).  Both sides share one channel model
+(``channels``) and one set of event builders (``events``).
 
 Importing this package is cheap: the names below load on first use.
 """

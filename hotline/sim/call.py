@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec
+from typing import ParamSpec
 
 from hotline.sim.caller import CallerScript, HangupLine
 from hotline.sim.channels import CAUSE_NORMAL, STATE_RING, Channel
 from hotline.sim.clock import VirtualClock
+from hotline.sim.env import SimEnv
 from hotline.sim.events import Event, hangup, hangup_request
 from hotline.sim.records import CallRecord, HungUpBy
-
-if TYPE_CHECKING:
-    from hotline.sim.pbx import SimulatedPbx
 
 P = ParamSpec("P")
 
@@ -21,15 +19,15 @@ P = ParamSpec("P")
 class Call:
     """One call: its clock, caller channels, record and step counters."""
 
-    def __init__(self, pbx: SimulatedPbx, script: CallerScript, index: int) -> None:
-        self.pbx = pbx
+    def __init__(self, env: SimEnv, script: CallerScript, index: int) -> None:
+        self.env = env
         self.script = script
         self.index = index
         self.clock = VirtualClock()
-        self.placement: HangupLine = script.hangup_line or pbx.hangup_line_for(index)
+        self.placement: HangupLine = script.hangup_line or env.hangup_line_for(index)
         #: occurrences of each step so far (``prompt``, ``pin``, ``ringing``, …)
         self.counters: Counter[str] = Counter()
-        self.caller, self.caller_peer = pbx.new_local_pair(
+        self.caller, self.caller_peer = env.new_local_pair(
             "s", "sim-caller", self.clock, linkedid=None
         )
         for channel in (self.caller, self.caller_peer):
@@ -56,12 +54,25 @@ class Call:
     def now(self) -> float:
         return self.clock.now()
 
+    def count(self, step: str) -> int:
+        """Count one more occurrence of ``step`` on this call; returns its number."""
+        self.counters[step] += 1
+        return self.counters[step]
+
+    def hangup_offset(self, default: float, window: float | None) -> float:
+        """Seconds into a step of ``window`` seconds at which the caller hangs up."""
+        chosen = self.script.hangup_after
+        offset = default if chosen is None else chosen
+        if window is not None and offset >= window:
+            offset = window / 2 if window > 0 else 0.0
+        return offset
+
     def note(self, text: str) -> None:
         self.record.note(self.clock.now(), text)
 
     async def emit(self, build: Callable[P, Event], *args: P.args, **kw: P.kwargs) -> None:
         """Build and send one AMI event, only when someone listens."""
-        sink = self.pbx.event_sink
+        sink = self.env.event_sink
         if sink is not None:
             await sink(build(*args, **kw))
 

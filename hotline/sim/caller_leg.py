@@ -23,36 +23,23 @@ class CallerLeg(AgiLeg):
         super().__init__(call, call.caller, call.record.commands, call.record.played)
         self._step = ""
 
-    def offset(self, default: float, window: float | None) -> float:
-        """Seconds into a step of ``window`` seconds at which the caller hangs up."""
-        chosen = self.call.script.hangup_after
-        offset = default if chosen is None else chosen
-        if window is not None and offset >= window:
-            offset = window / 2 if window > 0 else 0.0
-        return offset
-
-    def count(self, step: str) -> int:
-        """Count one more occurrence of ``step`` on this call; returns its number."""
-        self.call.counters[step] += 1
-        return self.call.counters[step]
-
     def far_hangup_at(self, step: str, name: str, start: float, length: float) -> float | None:
         script = self.call.script
         if step == "stream":
-            hit = script.hangs_up_during("prompt", self.count("prompt"))
+            hit = script.hangs_up_during("prompt", self.call.count("prompt"))
             self._step = "prompt"
             word = script.hangup_during[0] if script.hangup_during else ""
             named = bool(word) and word not in KNOWN_STEPS and word in name
-            if named and script.hangs_up_during(word, self.count(word)):
+            if named and script.hangs_up_during(word, self.call.count(word)):
                 hit, self._step = True, word
             if hit:
-                return start + self.offset(length / 2, length)
+                return start + self.call.hangup_offset(length / 2, length)
         elif step == "pin":
-            number = self.count("pin")
+            number = self.call.count("pin")
             self._step = "pin"
             prompt = sum(self._prompt_length(p) for p in name.split("&") if p)
             if script.hangs_up_during("pin", number):
-                return start + self.offset(prompt / 2 if prompt > 0 else 0.5, length)
+                return start + self.call.hangup_offset(prompt / 2 if prompt > 0 else 0.5, length)
             if script.entry(number - 1) is None and length - prompt > script.patience:
                 return start + prompt + script.patience
         if math.isinf(length):  # a wait without end: the caller gives up

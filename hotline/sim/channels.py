@@ -1,4 +1,9 @@
-"""Simulated channels: state, variables, and ``${…}`` expansion like Asterisk's.
+"""The simulator's one channel model: state, variables, ``${…}`` expansion like Asterisk's.
+
+Both sides of the simulator use :class:`Channel`: the FastAGI side (each
+simulated call's channels, on the call's virtual clock) and the AMI server
+(channels of Originates and of hand-written event sequences in tests, on a
+clock of their own that never moves).
 
 A channel's hang-up time may be set ahead in virtual time (a caller who hangs
 up during the confirm is gone from that moment on, as ``CHANNEL_EXISTS`` sees
@@ -24,14 +29,39 @@ CAUSE_BUSY = 17
 CAUSE_NO_ANSWER = 19
 CAUSE_UNAVAILABLE = 20
 CAUSE_CONGESTION = 34
+#: ``Cause-txt`` of a Hangup event.  0, 16, 17 and 19 are recorded
+#: (tests/ami/recordings/01_probe_and_hotline100_agent201_pin1234.log and
+#: 16_ami_edge_cases.log); the others are Asterisk's own texts for those causes
+#: (``ast_cause2str``), for events a test writes by hand.
 CAUSE_TEXT = {
     0: "Unknown",
     16: "Normal Clearing",
     17: "User busy",
+    18: "No user responding",
     19: "User alerting, no answer",
     20: "Subscriber absent",
+    21: "Call Rejected",
     34: "Circuit/channel congestion",
 }
+#: Hangup causes of a Dial target's two Local halves (``;1``, ``;2``) when the
+#: target is not bridged, by DIALSTATUS.  A Local agent's real cause is often
+#: only on the ``;2`` half: BUSY gives ``;1`` "0 Unknown", ``;2`` "17 User busy"
+#: (tests/ami/recordings/04_agent203_busy.log), NOANSWER 0 on both
+#: (02_agent200_noanswer.log).  A target that is one channel (``PJSIP/201``)
+#: gets the ``;2`` cause.
+LEG_END_CAUSES = {
+    "NOANSWER": (0, 0),
+    "BUSY": (0, CAUSE_BUSY),
+    "CONTINUE": (CAUSE_NORMAL, CAUSE_NORMAL),
+    "CANCEL": (CAUSE_NORMAL, CAUSE_NORMAL),
+    "CONGESTION": (0, CAUSE_CONGESTION),
+    "CHANUNAVAIL": (0, 0),
+}
+
+
+def leg_end_causes(status: str) -> tuple[int, int]:
+    """The ``(;1, ;2)`` hangup causes of a target that ended with ``status``."""
+    return LEG_END_CAUSES.get(status, (CAUSE_NORMAL, CAUSE_NORMAL))
 
 
 @dataclass(eq=False)
@@ -41,9 +71,10 @@ class Channel:
     name: str
     uniqueid: str
     linkedid: str
-    clock: VirtualClock
-    context: str
-    exten: str
+    #: the call's virtual clock; channels outside a simulated call get one that stays at 0
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    context: str = ""
+    exten: str = ""
     priority: str = "1"
     callerid_num: str = "<unknown>"
     callerid_name: str = "<unknown>"

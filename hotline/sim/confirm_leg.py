@@ -81,28 +81,28 @@ class ConfirmLeg(AgiLeg):
 
     async def run(self, args: tuple[str, ...]) -> None:
         """Open the confirm leg, serve it until the runtime closes it, set AGISTATUS."""
-        pbx = self.call.pbx
-        count = pbx.confirm_args
+        env = self.call.env
+        count = env.confirm_args
         values = [*args[:count], *[""] * (count - len(args[:count]))]
         channel = self.channel
         channel.variables["HOTLINE_CONFIRM"] = ""  # s,1: Set(HOTLINE_CONFIRM=)
         for number, value in enumerate(args, start=1):
             channel.variables[f"ARG{number}"] = value
         header = build_header(
-            pbx.confirm_script,
+            env.confirm_script,
             uniqueid=channel.uniqueid,
             callerid=self.call.script.extension,
             calleridname=self.call.caller.callerid_name,
             channel=channel.name,
-            context=pbx.confirm_context,
+            context=env.confirm_context,
             extension="s",
             priority="2",
             language=channel.language,
-            request=f"agi://{pbx.agi_host}:{pbx.confirm_port}/{pbx.confirm_script}",
+            request=f"agi://{env.agi_host}:{env.confirm_port}/{env.confirm_script}",
             args=values,
         )
         try:
-            await self.connect(header, pbx.confirm_port)
+            await self.connect(header, env.confirm_port)
         except OSError as exc:
             await self.close()
             self.leg.agi_status = channel.variables["AGISTATUS"] = "FAILURE"

@@ -50,7 +50,7 @@ from hotline.sim.dialplan import (
 from hotline.sim.records import AgentLeg
 
 if TYPE_CHECKING:
-    from hotline.sim.caller_leg import CallerLeg
+    from hotline.sim.legs import AgiLeg
 
 #: variables Dial clears when it starts (VarSet events in the recordings)
 DIAL_VARIABLES = (
@@ -94,10 +94,10 @@ class _Attempt:
 class Dial:
     """One ``EXEC Dial`` of the caller leg."""
 
-    def __init__(self, leg: CallerLeg, data: str) -> None:
+    def __init__(self, leg: AgiLeg, data: str) -> None:
         self.leg = leg
         self.call = leg.call
-        self.pbx = leg.call.pbx
+        self.env = leg.call.env
         self.caller = leg.call.caller
         self.data = data
         self.request = parse_dial(data)
@@ -132,7 +132,7 @@ class Dial:
     # -- set-up -----------------------------------------------------------------
 
     def _attempt(self, target: DialTarget) -> _Attempt:
-        behaviour = self.pbx.behaviour_for(target)
+        behaviour = self.env.behaviour_for(target)
         leg = AgentLeg(target=target.raw, agent=target.number, behaviour=behaviour)
         self.call.record.agent_legs.append(leg)
         return _Attempt(target, behaviour, leg)
@@ -147,7 +147,7 @@ class Dial:
             self.leg.note(f"{target.number} is unavailable")
             attempt.status = attempt.leg.status = "CHANUNAVAIL"
             return
-        one, two = self.pbx.new_target_channels(target, self.call.clock, self.call.linkedid)
+        one, two = self.env.new_target_channels(target, self.call.clock, self.call.linkedid)
         for channel in (one, two):
             if channel is None:
                 continue
@@ -176,7 +176,7 @@ class Dial:
             assert attempt.one is not None
             await self.call.emit(events.dial_state, self.caller, attempt.one, "RINGING")
             self.leg.note(f"{attempt.target.number} rings")
-        number = self.leg.count("ringing")
+        number = self.call.count("ringing")
         timeout = self.request.timeout
         window_end = start + timeout if timeout else math.inf
         answering = [
@@ -189,7 +189,7 @@ class Dial:
         script = self.call.script
         gives_up: float | None = None
         if script.hangs_up_during("ringing", number):
-            gives_up = start + self.leg.offset(DEFAULT_RINGING_HANGUP, ring_end - start)
+            gives_up = start + self.call.hangup_offset(DEFAULT_RINGING_HANGUP, ring_end - start)
         elif math.isinf(ring_end):
             gives_up = start + script.patience
         if gives_up is not None and gives_up < ring_end:
@@ -255,7 +255,7 @@ class Dial:
         gosub = self.request.gosub
         if gosub is None:
             return await self._bridge(attempt)
-        if gosub.context != self.pbx.confirm_context:
+        if gosub.context != self.env.confirm_context:
             self.leg.note(
                 f"U({gosub.context}…): no such subroutine in the simulated dialplan; "
                 "Gosub fails and Dial bridges anyway"
@@ -281,11 +281,11 @@ class Dial:
     async def _confirm(self, attempt: _Attempt, gosub: CalleeGosub) -> SubroutineResult:
         agent = attempt.one
         assert agent is not None
-        number = self.leg.count("confirm")
+        number = self.call.count("confirm")
         script = self.call.script
         caller_gone: float | None = None
         if script.hangs_up_during("confirm", number):
-            caller_gone = self.call.now() + self.leg.offset(DEFAULT_CONFIRM_HANGUP, None)
+            caller_gone = self.call.now() + self.call.hangup_offset(DEFAULT_CONFIRM_HANGUP, None)
             self.caller.hang_up(CAUSE_NORMAL, at=caller_gone)  # CHANNEL_EXISTS sees it then
         confirm = ConfirmLeg(self.call, agent, attempt.leg, attempt.behaviour, attempt.two)
         await confirm.run(gosub.args)
@@ -294,7 +294,7 @@ class Dial:
             self.call.caller_hung_up("confirm")
             self.leg.note(f"caller hung up while {attempt.target.number} was asked to confirm")
             await self.call.hang_up_channels(self.call.caller_peer)
-        sub = self.pbx.subroutine(
+        sub = self.env.subroutine(
             agent.variables.get("HOTLINE_CONFIRM", ""),
             agent.variables.get("GOSUB_RESULT"),
             agent.alive(),
@@ -322,11 +322,11 @@ class Dial:
     async def _bridge(self, attempt: _Attempt) -> str:
         agent = attempt.one
         assert agent is not None
-        number = self.leg.count("bridge")
+        number = self.call.count("bridge")
         if self.caller.answer():
             await self.call.emit(events.newstate, self.caller)
         await self.call.emit(events.dial_end, self.caller, agent, "ANSWER")
-        bridge_id = self.pbx.new_bridge_id()
+        bridge_id = self.env.new_bridge_id()
         await self.call.emit(events.bridge_create, bridge_id)
         await self.call.emit(events.bridge_enter, bridge_id, 1, agent)
         await self.call.emit(events.bridge_enter, bridge_id, 2, self.caller)
@@ -344,7 +344,7 @@ class Dial:
             agent_ends = began + talk
             caller_ends = math.inf
             if self.call.script.hangs_up_during("bridge", number):
-                caller_ends = began + self.leg.offset(DEFAULT_BRIDGE_HANGUP, talk)
+                caller_ends = began + self.call.hangup_offset(DEFAULT_BRIDGE_HANGUP, talk)
             if caller_ends < agent_ends:
                 self.call.clock.advance_to(caller_ends)
                 await self._caller_hangs_up("bridge", f"after {caller_ends - began:g} s of talk")

@@ -1,4 +1,8 @@
-"""The bits of dialplan the simulator plays: ``Dial`` arguments and ``[hotline-confirm]``.
+"""The dialplan the simulator plays: its contexts, ``Dial`` arguments and ``[hotline-confirm]``.
+
+:func:`default_dialplan` is what the simulated Asterisk has loaded (AMI's
+``ShowDialPlan`` lists it, ``Originate`` finds its extensions in it), with
+Asterisk's extension matching (:func:`exten_matches`).
 
 Parsing follows Asterisk: application arguments split on ``,`` outside quotes
 and brackets (``ast_app_separate_args``), Dial options are letters with
@@ -30,7 +34,9 @@ caller is not touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -231,3 +237,107 @@ def lab_confirm_subroutine(
 
 #: the subroutines :class:`~hotline.sim.pbx.SimulatedPbx` can play
 SUBROUTINES = {"design": confirm_subroutine, "lab": lab_confirm_subroutine}
+
+
+# -- the loaded dialplan -------------------------------------------------------
+
+
+def default_dialplan() -> dict[str, dict[str, list[str]]]:
+    """The dialplan the shipped configuration has: one hotline and the confirm subroutine."""
+    return {
+        "hotline-in": {
+            "100": ["AGI(agi://127.0.0.1:4573/hotline/main)", "Hangup()"],
+        },
+        "hotline-confirm": {
+            "s": [
+                "Set(HOTLINE_CONFIRM=)",
+                "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3},${ARG4})",
+                'GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
+                "Set(GOSUB_RESULT=CONTINUE)",
+                'Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
+                "Set(GOSUB_RESULT=ACCEPTED)",
+                "Return(ACCEPTED)",
+            ],
+        },
+        # the scripted caller `hotline call` originates (docker/asterisk/etc/extensions.conf)
+        "sim-caller": {
+            "s": [
+                "NoOp(sim-caller)",
+                "Answer()",
+                'Wait(${IF($["${DTMFDELAY}" = ""]?3:${DTMFDELAY})})',
+                'ExecIf($["${PIN}" != ""]?SendDTMF(${PIN}#))',
+                'Wait(${IF($["${HOLD}" = ""]?60:${HOLD})})',
+                "Hangup()",
+            ],
+        },
+    }
+
+
+def hotline_dialplan(
+    hotlines: Iterable[tuple[str, str, str]], agi_base: str = "agi://127.0.0.1:4573"
+) -> dict[str, dict[str, list[str]]]:
+    """The default dialplan with an entry per ``(name, context, extension)`` instead of 100."""
+    dialplan = default_dialplan()
+    del dialplan["hotline-in"]
+    for name, context, extension in hotlines:
+        dialplan.setdefault(context, {})[extension] = [
+            f"AGI({agi_base}/hotline/{name})",
+            "Playback(ss-noservice)",
+            "Hangup()",
+        ]
+    return dialplan
+
+
+def exten_matches(pattern: str, exten: str) -> bool:
+    """Asterisk extension matching: literal, or ``_`` patterns with X Z N [..] . !"""
+    if not pattern.startswith("_"):
+        return pattern == exten
+    regex = []
+    chars = iter(pattern[1:])
+    for ch in chars:
+        upper = ch.upper()
+        if upper == "X":
+            regex.append("[0-9]")
+        elif upper == "Z":
+            regex.append("[1-9]")
+        elif upper == "N":
+            regex.append("[2-9]")
+        elif ch == ".":
+            regex.append(".+")
+        elif ch == "!":
+            regex.append(".*")
+        elif ch == "[":
+            body = "".join(itertools.takewhile(lambda c: c != "]", chars))
+            regex.append(f"[{re.escape(body).replace(chr(92) + '-', '-')}]")
+        else:
+            regex.append(re.escape(ch))
+    return re.fullmatch("".join(regex), exten) is not None
+
+
+def split_app(step: str) -> tuple[str, str]:
+    """``App(data)`` → ``("App", "data")``."""
+    app, _, rest = step.partition("(")
+    return app, rest[:-1] if rest.endswith(")") else rest
+
+
+def agi_path(steps: Sequence[str]) -> str | None:
+    """The FastAGI script path of the first ``AGI(agi://host:port/path,...)`` step."""
+    for step in steps:
+        app, data = split_app(step)
+        if app.lower() != "agi":
+            continue
+        url = data.split(",")[0]
+        if url.startswith("agi://"):
+            _, _, path = url.removeprefix("agi://").partition("/")
+            return path or None
+    return None
+
+
+def find_steps(
+    dialplan: Mapping[str, Mapping[str, Sequence[str]]], context: str, exten: str
+) -> Sequence[str] | None:
+    """The steps of the first extension in ``context`` that matches ``exten``."""
+    for pattern, steps in dialplan.get(context, {}).items():
+        if exten_matches(pattern, exten):
+            return steps
+    return None

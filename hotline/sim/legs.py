@@ -148,8 +148,8 @@ class AgiLeg:
 
     async def connect(self, header: bytes, port: int) -> None:
         """Open the FastAGI connection and send the header (``OSError`` if refused)."""
-        pbx = self.call.pbx
-        conn = FakeAsterisk(port, pbx.agi_host, timeout=pbx.command_timeout)
+        env = self.call.env
+        conn = FakeAsterisk(port, env.agi_host, timeout=env.command_timeout)
         await conn.connect()
         self._conn = conn
         await conn.send_raw(header)
@@ -209,7 +209,7 @@ class AgiLeg:
         """The reply (one or more lines, without the final newline) to one command line."""
         words = split_words(line)
         spec = find_command(words)
-        command_id = self.call.pbx.next_command_id()
+        command_id = self.call.env.next_command_id()
         await self.call.emit(events.agi_exec_start, self.channel, command_id, line)
         if spec is None:
             reply, code, result = UNKNOWN_REPLY, 510, "Invalid or unknown command"
@@ -237,7 +237,7 @@ class AgiLeg:
         self.call.note(prefix + text)
 
     def find(self, key: str) -> Channel | None:
-        return self.call.pbx.find_channel(key)
+        return self.call.env.find_channel(key)
 
     async def set_var(self, name: str, value: str, channel: Channel | None = None) -> None:
         target = channel or self.channel
@@ -245,7 +245,7 @@ class AgiLeg:
         await self.call.emit(events.varset, target, name, value)
 
     def _prompt_length(self, name: str) -> float:
-        return self.call.pbx.prompt_length(name)
+        return self.call.env.prompt_length(name)
 
     async def _advance(self, outcome: Outcome | DigitsRead, start: float) -> None:
         """Move the clock to the outcome; tell AMI about the keys pressed meanwhile."""
@@ -300,14 +300,14 @@ class AgiLeg:
         return f"200 result={channel.state}"
 
     async def _get_variable(self, args: list[str]) -> str:
-        value = lookup(self.channel, args[0], self.find, self.call.pbx.epoch)
+        value = lookup(self.channel, args[0], self.find, self.call.env.epoch)
         return "200 result=0" if value is None else f"200 result=1 ({value})"
 
     async def _get_full_variable(self, args: list[str]) -> str:
         channel = self.find(args[1]) if len(args) > 1 else self.channel
         if channel is None:
             return "200 result=0"
-        value = substitute(channel, args[0], self.find, self.call.pbx.epoch)
+        value = substitute(channel, args[0], self.find, self.call.env.epoch)
         return f"200 result=1 ({value})"
 
     async def _set_variable(self, args: list[str]) -> str:
@@ -407,7 +407,7 @@ class AgiLeg:
 
     async def _say(self, args: list[str]) -> str:
         text, escape = args[0], args[1]
-        length = len(text) * self.call.pbx.say_seconds
+        length = len(text) * self.call.env.say_seconds
         outcome = await self._play("say", text, length, escape)
         if outcome.kind == "hangup":
             return "200 result=-1"
@@ -461,7 +461,7 @@ class AgiLeg:
         app = args[0]
         data = args[1] if len(args) > 1 else ""
         if self.channel.variables.get("AGIEXECFULL", "").lower() in ("yes", "true", "1", "on"):
-            data = substitute(self.channel, data, self.find, self.call.pbx.epoch)
+            data = substitute(self.channel, data, self.find, self.call.env.epoch)
         handled = await self.run_app(app, data)
         if handled is not None:
             return handled
@@ -510,11 +510,11 @@ class AgiLeg:
             outcome = await self._play("wait", "", seconds, "")
             return -1 if outcome.kind == "hangup" else 0
         if name in ("saydigits", "saynumber"):
-            outcome = await self._play("say", data, len(data) * self.call.pbx.say_seconds, "")
+            outcome = await self._play("say", data, len(data) * self.call.env.say_seconds, "")
             return -1 if outcome.kind == "hangup" else 0
         if name == "voicemail":
             self.note(f"voicemail box {data.split(',')[0]} takes a message")
-            outcome = await self._play("wait", "", self.call.pbx.voicemail_seconds, "")
+            outcome = await self._play("wait", "", self.call.env.voicemail_seconds, "")
             await self.set_var("VMSTATUS", "SUCCESS")
             return -1 if outcome.kind == "hangup" else 0
         self.note(f"EXEC {app}: no such application (result -2)")

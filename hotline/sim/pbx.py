@@ -15,30 +15,22 @@ with ``1795305542.2`` (each Local channel has two halves, so two ids).
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Unpack
 
 from hotline.agi.testing import build_header
-from hotline.sim.agents import DEFAULT_AGENT_KEY, AgentBehaviour
+from hotline.sim.agents import AgentBehaviour
 from hotline.sim.call import Call
-from hotline.sim.caller import CallerScript, HangupLine
+from hotline.sim.caller import CallerScript
 from hotline.sim.caller_leg import CallerLeg
-from hotline.sim.channels import STATE_DOWN, STATE_RING, Channel
-from hotline.sim.clock import VirtualClock
-from hotline.sim.dialplan import SUBROUTINES, DialTarget
+from hotline.sim.channels import Channel
+from hotline.sim.env import DEFAULT_EPOCH, SimEnv, SimOptions
 from hotline.sim.errors import SimError
 from hotline.sim.events import EventSink, newchannel
 from hotline.sim.records import CallRecord
 
-#: the epoch part of the first uniqueid (recording 01: ``1795305542.0``)
-DEFAULT_EPOCH = 1795305542
-#: clocks of this many most recent channels stay known to :meth:`SimulatedPbx.clock_for`
-#: (long load runs would otherwise keep every call's clock)
-CLOCKS_KEPT = 100_000
-HangupPlacement = Literal["next-reply", "after-reply", "alternate"]
+__all__ = ["DEFAULT_EPOCH", "SimulatedPbx"]
 
 
 class SimulatedPbx:
@@ -49,20 +41,7 @@ class SimulatedPbx:
         agi_host: str,
         agi_port: int,
         agents: Mapping[str, AgentBehaviour] | None = None,
-        *,
-        prompt_seconds: Callable[[str], float] | float = 2.0,
-        event_sink: EventSink | None = None,
-        default_agent: AgentBehaviour | None = None,
-        hangup_line: HangupPlacement = "alternate",
-        command_timeout: float = 30.0,
-        epoch: int = DEFAULT_EPOCH,
-        confirm_context: str = "hotline-confirm",
-        confirm_script: str = "confirm",
-        confirm_args: int = 4,
-        confirm_port: int | None = None,
-        subroutine: Literal["design", "lab"] = "design",
-        say_seconds: float = 0.5,
-        voicemail_seconds: float = 10.0,
+        **options: Unpack[SimOptions],
     ) -> None:
         """Set up the PBX; nothing connects until :meth:`place_call`.
 
@@ -80,141 +59,49 @@ class SimulatedPbx:
         the recording lab's subroutine instead of the shipped one (DESIGN.md),
         to replay the recordings.
         """
-        self.agi_host = agi_host
-        self.agi_port = agi_port
-        self.agents = dict(agents or {})
-        fallback = self.agents.pop(DEFAULT_AGENT_KEY) if DEFAULT_AGENT_KEY in self.agents else None
-        self.default_agent = fallback or default_agent or AgentBehaviour()
-        self.prompt_seconds = prompt_seconds
-        self.event_sink = event_sink
-        if hangup_line not in ("next-reply", "after-reply", "alternate"):
-            raise SimError(
-                f"hangup_line must be next-reply, after-reply or alternate, not {hangup_line!r}"
-            )
-        self.hangup_line = hangup_line
-        self.command_timeout = command_timeout
-        self.epoch = epoch
-        self.confirm_context = confirm_context
-        self.confirm_script = confirm_script
-        self.confirm_args = confirm_args
-        self.confirm_port = agi_port if confirm_port is None else confirm_port
-        if subroutine not in SUBROUTINES:
-            raise SimError(f"subroutine must be one of {sorted(SUBROUTINES)}, not {subroutine!r}")
-        self.subroutine = SUBROUTINES[subroutine]
-        self.say_seconds = say_seconds
-        self.voicemail_seconds = voicemail_seconds
-        self._call_numbers = itertools.count()
-        self._uniqueids = itertools.count()
-        self._sequences: dict[str, itertools.count[int]] = {}
-        self._command_ids = itertools.count(1)
-        self._bridges = itertools.count(1)
-        self._clocks: OrderedDict[str, VirtualClock] = OrderedDict()
-        self._channels: dict[str, Channel] = {}
+        self.env = SimEnv(agi_host, agi_port, agents, **options)
 
-    # -- what calls and legs ask for -------------------------------------------
+    # -- what tests and the AMI side read or change ------------------------------
 
-    def prompt_length(self, name: str) -> float:
-        """Virtual seconds the prompt ``name`` plays."""
-        if callable(self.prompt_seconds):
-            return max(0.0, float(self.prompt_seconds(name)))
-        return max(0.0, float(self.prompt_seconds))
+    @property
+    def agi_host(self) -> str:
+        return self.env.agi_host
 
-    def behaviour_for(self, target: DialTarget) -> AgentBehaviour:
-        """The scripted behaviour of a dialled target (by full target, then number)."""
-        return self.agents.get(target.raw) or self.agents.get(target.number) or self.default_agent
+    @property
+    def agi_port(self) -> int:
+        return self.env.agi_port
 
-    def hangup_line_for(self, index: int) -> HangupLine:
-        if self.hangup_line == "alternate":
-            return "next-reply" if index % 2 == 0 else "after-reply"
-        return self.hangup_line
+    @property
+    def epoch(self) -> int:
+        return self.env.epoch
+
+    @property
+    def agents(self) -> dict[str, AgentBehaviour]:
+        """Agent behaviours by number; may be replaced between calls."""
+        return self.env.agents
+
+    @agents.setter
+    def agents(self, agents: dict[str, AgentBehaviour]) -> None:
+        self.env.agents = agents
+
+    @property
+    def event_sink(self) -> EventSink | None:
+        """Where AMI events of every call go; may be replaced between calls."""
+        return self.env.event_sink
+
+    @event_sink.setter
+    def event_sink(self, sink: EventSink | None) -> None:
+        self.env.event_sink = sink
 
     def clock_for(self, uniqueid: str) -> Callable[[], float]:
-        """The virtual clock of the call a channel (caller or agent leg) belongs to.
-
-        Give the runtime ``clock_factory=lambda request: pbx.clock_for(request.uniqueid)``
-        so that it measures waits in the call's virtual seconds.
-        """
-        clock = self._clocks.get(uniqueid)
-        if clock is None:
-            raise SimError(f"uniqueid {uniqueid!r} is not a channel of this simulated PBX")
-        return clock.now
+        """The virtual clock of the call a channel belongs to (see :meth:`SimEnv.clock_for`)."""
+        return self.env.clock_for(uniqueid)
 
     def find_channel(self, key: str) -> Channel | None:
-        """A channel of a call in progress, by name or uniqueid."""
-        return self._channels.get(key)
+        return self.env.find_channel(key)
 
     def live_channels(self) -> list[Channel]:
-        """Channels of calls in progress that are still up (for AMI CoreShowChannels)."""
-        seen = {id(c): c for c in self._channels.values()}
-        return [c for c in seen.values() if c.alive()]
-
-    def next_command_id(self) -> int:
-        return next(self._command_ids)
-
-    def new_bridge_id(self) -> str:
-        number = next(self._bridges)
-        return f"{number:08x}-0000-4000-8000-{self.epoch:012x}"
-
-    def _uniqueid(self, clock: VirtualClock) -> str:
-        return f"{self.epoch + int(clock.now())}.{next(self._uniqueids)}"
-
-    def _sequence(self, tech: str) -> int:
-        return next(self._sequences.setdefault(tech, itertools.count()))
-
-    def _register(self, channel: Channel) -> Channel:
-        self._channels[channel.name] = channel
-        self._channels[channel.uniqueid] = channel
-        self._clocks[channel.uniqueid] = channel.clock
-        if len(self._clocks) > CLOCKS_KEPT:
-            self._clocks.popitem(last=False)
-        return channel
-
-    def new_local_pair(
-        self, exten: str, context: str, clock: VirtualClock, *, linkedid: str | None
-    ) -> tuple[Channel, Channel]:
-        """The two halves of ``Local/exten@context`` (;1 Down, ;2 Ring), registered."""
-        base = f"Local/{exten}@{context}-{self._sequence('Local'):08x}"
-        first = self._uniqueid(clock)
-        link = linkedid or first
-        now = clock.now()
-        one = Channel(f"{base};1", first, link, clock, context, exten, created_at=now)
-        two = Channel(
-            f"{base};2",
-            self._uniqueid(clock),
-            link,
-            clock,
-            context,
-            exten,
-            state=STATE_RING,
-            created_at=now,
-        )
-        return self._register(one), self._register(two)
-
-    def new_target_channels(
-        self, target: DialTarget, clock: VirtualClock, linkedid: str
-    ) -> tuple[Channel, Channel | None]:
-        """The channel(s) Dial creates for a target: a Local pair or one channel."""
-        if target.tech == "Local":
-            resource = target.channel_base().removeprefix("Local/")
-            exten, _, context = resource.partition("@")
-            return self.new_local_pair(exten, context, clock, linkedid=linkedid)
-        name = f"{target.channel_base()}-{self._sequence(target.tech):08x}"
-        channel = Channel(
-            name,
-            self._uniqueid(clock),
-            linkedid,
-            clock,
-            "from-internal",
-            target.number,
-            state=STATE_DOWN,
-            created_at=clock.now(),
-        )
-        return self._register(channel), None
-
-    def _forget(self, channels: list[Channel]) -> None:
-        for channel in channels:
-            self._channels.pop(channel.name, None)
-            self._channels.pop(channel.uniqueid, None)
+        return self.env.live_channels()
 
     # -- calls ----------------------------------------------------------------
 
@@ -224,7 +111,7 @@ class SimulatedPbx:
         Raises :class:`SimError` when the runtime cannot be reached or stays
         silent for ``command_timeout`` real seconds on a leg.
         """
-        call = Call(self, script, next(self._call_numbers))
+        call = Call(self.env, script, self.env.next_call_number())
         leg = CallerLeg(call)
         record = call.record
         started = time.perf_counter()
@@ -239,7 +126,7 @@ class SimulatedPbx:
             extension=script.extension,
             priority="2",
             language=script.language,
-            request=f"agi://{self.agi_host}:{self.agi_port}/{script.path}",
+            request=f"agi://{self.env.agi_host}:{self.env.agi_port}/{script.path}",
             args=script.args,
         )
         await call.emit(newchannel, caller)
@@ -249,17 +136,17 @@ class SimulatedPbx:
         )
         try:
             try:
-                await leg.connect(header, self.agi_port)
+                await leg.connect(header, self.env.agi_port)
             except OSError as exc:
                 raise SimError(
-                    f"cannot reach the FastAGI runtime at {self.agi_host}:{self.agi_port} "
+                    f"cannot reach the FastAGI runtime at {self.env.agi_host}:{self.env.agi_port} "
                     f"({exc.strerror or exc}); is it running?"
                 ) from None
             await leg.serve()
             await self._finish(call, leg)
         finally:
             await leg.close()
-            self._forget(call.channels)
+            self.env.forget(call.channels)
             record.wall_seconds = time.perf_counter() - started
         return record
 

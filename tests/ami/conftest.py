@@ -10,7 +10,8 @@ import pytest
 
 from hotline.ami.backoff import Backoff
 from hotline.ami.client import AmiClient
-from hotline.sim.ami_server import AmiServer, AmiSimState
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.ami_state import AmiSimState
 
 ClientFactory = Callable[..., AmiClient]
 

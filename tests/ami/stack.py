@@ -24,7 +24,10 @@ from hotline.licensing.vendor import generate_keypair, issue_key
 from hotline.licensing.verify import LicenseVerifier
 from hotline.runtime import Runtime, serve
 from hotline.sim.agents import parse_agents
-from hotline.sim.ami_server import AmiServer, AmiSimState, PbxOriginator, hotline_dialplan
+from hotline.sim.ami_pbx import PbxOriginator
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.ami_state import AmiSimState
+from hotline.sim.dialplan import hotline_dialplan
 from hotline.sim.pbx import SimulatedPbx
 from tests.net import free_port
 
@@ -194,7 +197,7 @@ async def install(
     agents: str = "201=no-answer,202=voicemail,203=accept", **support: Any
 ) -> Installation:
     """Start everything on free loopback ports; the license is bound to the PBX's Entity ID."""
-    from hotline.sim.ami_server import simulate_calls
+    from hotline.sim.ami_pbx import simulate_calls
 
     agi_port = free_port()
     ami = AmiServer(sim_state(agi_port))

@@ -17,7 +17,8 @@ from hotline.ami.errors import (
     AmiTimeout,
     AmiUnavailable,
 )
-from hotline.sim.ami_server import AmiServer, dial_begin, newchannel
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.events import dial_begin, newchannel
 from tests.ami.conftest import ClientFactory
 from tests.conftest import CapturedLog
 

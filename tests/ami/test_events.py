@@ -14,9 +14,10 @@ from hotline.ami.events import (
     parse_event,
 )
 from hotline.ami.wire import Headers, MessageReader
-from hotline.sim.ami_server import (
-    AmiServer,
-    SimChannel,
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.channels import Channel
+from hotline.sim.events import (
+    Event,
     bridge_end,
     dial_begin,
     dial_end,
@@ -41,23 +42,24 @@ def recorded_events(name: str) -> list[Headers]:
     return [m for m in messages if m and m[0][0] == "Event"]
 
 
-def stamped(event: Headers, at: float) -> Headers:
+def stamped(event: Event, at: float) -> Headers:
     """The event as Asterisk sends it with timestampevents=yes (Timestamp after Privilege)."""
-    return [*event[:2], ("Timestamp", f"{at:.6f}"), *event[2:]]
+    headers = list(event.items())
+    return [*headers[:2], ("Timestamp", f"{at:.6f}"), *headers[2:]]
 
 
 def ami_up(log: CallEventLog) -> bool:
     return log.ami_up
 
 
-def caller_channel(sim: AmiServer) -> tuple[SimChannel, SimChannel]:
+def caller_channel(sim: AmiServer) -> tuple[Channel, Channel]:
     one, two = sim.new_local_pair("s", "sim-caller")
-    one.context, one.exten, one.priority, one.state = "hotline-in", "100", 2, 6
-    one.caller_id_num, one.caller_id_name = "5550001", "Lab Caller"
+    one.context, one.exten, one.priority, one.state = "hotline-in", "100", "2", 6
+    one.callerid_num, one.callerid_name = "5550001", "Lab Caller"
     return one, two
 
 
-async def emit_stamped(sim: AmiServer, events: Sequence[Headers], at: float) -> None:
+async def emit_stamped(sim: AmiServer, events: Sequence[Event], at: float) -> None:
     for event in events:
         await sim.emit(stamped(event, at))
 
@@ -215,7 +217,7 @@ def test_memory_is_bounded() -> None:
     log = CallEventLog(max_calls=10, keep_finished=3)
     server = AmiServer()
     for n in range(20):  # finished calls: only the last 3 are kept
-        caller = SimChannel(f"Local/s@c-{n:08x};1", f"1.{n}", f"1.{n}", state=6)
+        caller = Channel(f"Local/s@c-{n:08x};1", f"1.{n}", f"1.{n}", state=6)
         a1, a2 = server.new_local_pair("201", "sim-agents", linkedid=caller.linkedid)
         for event in [
             *dial_leg_start(caller, a1, a2, "201@sim-agents"),
@@ -227,8 +229,8 @@ def test_memory_is_bounded() -> None:
     assert log.legs("1.19")
     assert log.legs("1.0") == []
     for n in range(100, 150):  # calls that never end (events lost): capped at max_calls
-        caller = SimChannel(f"Local/s@c-{n:08x};1", f"1.{n}", f"1.{n}", state=6)
-        dest = SimChannel(f"PJSIP/agent-{n:08x}", f"2.{n}", f"1.{n}")
+        caller = Channel(f"Local/s@c-{n:08x};1", f"1.{n}", f"1.{n}", state=6)
+        dest = Channel(f"PJSIP/agent-{n:08x}", f"2.{n}", f"1.{n}")
         log.feed(dict(dial_begin(caller, dest, "agent")))
     assert log.size == 10
     assert log.calls_of_linkedid("1.149") == ["1.149"]
@@ -242,8 +244,8 @@ def test_memory_is_bounded() -> None:
 
 def test_targets_match_by_dial_string_or_channel() -> None:
     log = CallEventLog()
-    caller = SimChannel("PJSIP/caller-00000001", "9.1", "9.1", state=6)
-    dest = SimChannel("PJSIP/201-00000002", "9.2", "9.1")
+    caller = Channel("PJSIP/caller-00000001", "9.1", "9.1", state=6)
+    dest = Channel("PJSIP/201-00000002", "9.2", "9.1")
     log.feed(dict(dial_begin(caller, dest, "201")))
     log.feed(dict(dial_end(caller, dest, "CONTINUE")))
     log.feed(dict(hangup(dest, 21, "Call Rejected")))
@@ -264,4 +266,4 @@ def test_garbage_events_are_ignored() -> None:
     assert info is not None
     assert info.cause == 0
     assert re.fullmatch(r"\d+(\.\d+)?", str(info.at))
-    assert parse_event(dict(newchannel(SimChannel("Local/a;1", "3.3", "3.3"))), 2.0) is not None
+    assert parse_event(dict(newchannel(Channel("Local/a;1", "3.3", "3.3"))), 2.0) is not None

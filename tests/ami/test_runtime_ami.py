@@ -15,7 +15,8 @@ from hotline.calltest import CallRequest, CallTestError, place_call
 from hotline.config import settings_from_mapping
 from hotline.licensing.errors import WrongInstallationError
 from hotline.runtime import serve
-from hotline.sim.ami_server import AmiServer, AmiSimState
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.ami_state import AmiSimState
 from hotline.sim.caller import CallerScript
 from tests.ami.stack import (
     ENTITY_ID,

@@ -10,14 +10,9 @@ import pytest
 from hotline.ami.client import header_value
 from hotline.ami.errors import AmiActionError
 from hotline.ami.wire import format_message, header, headers_all
-from hotline.sim.ami_server import (
-    AmiServer,
-    OriginateOutcome,
-    OriginateRequest,
-    dtmf_end,
-    hangup,
-    newchannel,
-)
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.events import dtmf_end, hangup, newchannel
+from hotline.sim.originate import OriginateOutcome, OriginateRequest
 from tests.ami.conftest import ClientFactory
 from tests.ami.test_replay import RawAmi
 

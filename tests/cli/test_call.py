@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from hotline.sim.agents import parse_agents
-from hotline.sim.ami_server import AmiServer, OriginateOutcome, OriginateRequest, newchannel
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.events import newchannel
+from hotline.sim.originate import OriginateOutcome, OriginateRequest
 from tests.ami.stack import Installation, config_data, write_config
 from tests.cli.conftest import Background, cli
 from tests.net import free_port
