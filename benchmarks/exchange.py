@@ -21,12 +21,12 @@ from benchmarks.scenario import (
     AGENTS,
     CALLER_ROUTE,
     CONFIG,
-    CONFIRM_ROUTE,
     HOTLINE,
     PIN,
     PROMPT_SECONDS,
     TALK_SECONDS,
 )
+from hotline.contract import CONFIRM_ROUTE
 
 CALL_ID = "<<call_id>>"
 CALLER = "<<caller>>"

@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 
 from benchmarks.exchange import Exchange
-from benchmarks.scenario import CALLER_ROUTE, CONFIRM_ROUTE
+from benchmarks.scenario import CALLER_ROUTE
+from hotline.contract import CONFIRM_ROUTE
 
 BACKLOG = 1024
 _HANGUP = b"HANGUP\n"

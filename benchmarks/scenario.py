@@ -11,9 +11,10 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from hotline.contract import hotline_route
+
 HOTLINE = "bench"
-CALLER_ROUTE = f"hotline/{HOTLINE}"
-CONFIRM_ROUTE = "confirm"
+CALLER_ROUTE = hotline_route(HOTLINE)
 PIN = "4711"
 #: 201 never answers, 202 is a voicemail box (answers, never confirms), 203 accepts
 AGENTS = "201=no-answer,202=voicemail,203=accept"

@@ -19,6 +19,7 @@ from hotline.ami.errors import AmiAuthError
 from hotline.ami.identity import PbxIdentity
 from hotline.ami.wiring import check_pbx, client_from_settings, pbx_identity
 from hotline.config import HotlineConfig, Settings
+from hotline.contract import played_slots as contract_slots
 from hotline.errors import ConfigError
 from hotline.licensing.errors import LicenseError, MissingKeyError, NoInstallationIdentityError
 from hotline.licensing.verify import LicenseVerifier, describe
@@ -55,15 +56,12 @@ def describe_hotline(hotline: HotlineConfig) -> str:
 
 
 def played_slots(hotline: HotlineConfig) -> list[str]:
-    """The prompt slots the flows will play for this hotline."""
-    slots = ["intro", "please_hold", "nobody_available", "confirm_call", "accepted", "caller_gone"]
-    if hotline.pin is not None:
-        slots += ["enter_pin", "wrong_pin", "goodbye"]
-    if hotline.confirm.announce_caller:
-        slots.append("caller_number_is")
-    if hotline.fallback is not None and hotline.fallback.announce:
-        slots.append("fallback")
-    return slots
+    """The prompt slots the flows will play for this hotline (hotline/contract.py)."""
+    return contract_slots(
+        pin=hotline.pin is not None,
+        announce_caller=hotline.confirm.announce_caller,
+        announce_fallback=hotline.fallback is not None and hotline.fallback.announce,
+    )
 
 
 def prompt_problems(settings: Settings) -> tuple[list[str], str]:

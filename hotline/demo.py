@@ -21,6 +21,7 @@ from hotline.ami.client import AmiClient
 from hotline.ami.events import CallEventLog
 from hotline.ami.wiring import agi_base, check_pbx
 from hotline.config import HotlineConfig, Settings
+from hotline.contract import CONFIRM_ARGS
 from hotline.errors import HotlineError
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
@@ -32,9 +33,6 @@ from hotline.sim.caller import CallerScript
 from hotline.sim.dialplan import hotline_dialplan
 from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
-
-#: U() arguments the shipped hotline-confirm subroutine passes to the confirm AGI
-CONFIRM_ARGS = 4
 
 #: log fields every line of a call carries; the demo shows them once per call
 _CONTEXT_FIELDS = {"timestamp", "level", "call_id", "route", "hotline", "caller", "leg_id"}
@@ -199,7 +197,7 @@ async def run_calls(
     )
     try:
         async with runtime:
-            pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=CONFIRM_ARGS)
+            pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=len(CONFIRM_ARGS))
             simulate_calls(ami, pbx)
             for number, call in enumerate(calls, start=1):
                 pbx.agents = dict(call.agents)

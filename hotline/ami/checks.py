@@ -28,6 +28,15 @@ from typing import TYPE_CHECKING
 from hotline.ami.client import header_value
 from hotline.ami.errors import AmiActionError, AmiTimeout, AmiUnavailable
 from hotline.ami.identity import DEFAULT_SERVER_KEY_VARIABLE, read_identity
+from hotline.contract import (
+    CONFIRM_CONTEXT,
+    CONFIRM_ROUTE,
+    CONTINUE,
+    conf_lines,
+    confirm_conf,
+    hotline_route,
+    hotline_steps,
+)
 from hotline.logs import get_logger
 
 if TYPE_CHECKING:
@@ -86,25 +95,11 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 
 def confirm_snippet(context: str, agi_base: str) -> str:
     """The ``[hotline-confirm]`` subroutine (fail-closed), as one line."""
-    return " | ".join(
-        [
-            f"[{context}]",
-            "exten => s,1,Set(HOTLINE_CONFIRM=)",
-            f" same => n,AGI({agi_base}/confirm,${{ARG1}},${{ARG2}},${{ARG3}},${{ARG4}})",
-            ' same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
-            " same => n,Set(GOSUB_RESULT=CONTINUE)",
-            ' same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
-            " same => n(ok),Set(GOSUB_RESULT=ACCEPTED)",
-            " same => n,Return(ACCEPTED)",
-        ]
-    )
+    return " | ".join(confirm_conf(agi_base, context))
 
 
 def hotline_snippet(entry: HotlineEntry, agi_base: str, *, with_context: bool) -> str:
-    lines = [
-        f"exten => {entry.extension},1,AGI({agi_base}/hotline/{entry.name})",
-        " same => n,Hangup()",
-    ]
+    lines = conf_lines(entry.extension, hotline_steps(entry.name, agi_base, message=None))
     if with_context:
         lines.insert(0, f"[{entry.context}]")
     return " | ".join(lines)
@@ -114,7 +109,7 @@ async def run_startup_checks(
     client: AmiClient,
     *,
     hotlines: Sequence[HotlineEntry],
-    confirm_context: str = "hotline-confirm",
+    confirm_context: str = CONFIRM_CONTEXT,
     min_version: tuple[int, int] = (18, 0),
     tested_majors: Sequence[int] = (20, 21, 22),
     agi_base: str = DEFAULT_AGI_BASE,
@@ -265,12 +260,12 @@ async def _check_confirm_context(
         )
         return
     steps = _steps(response)
-    if not any(app.lower() == "agi" and "/confirm" in data for app, data in steps):
+    if not any(app.lower() == "agi" and f"/{CONFIRM_ROUTE}" in data for app, data in steps):
         report.warnings.append(
-            f"dialplan context [{context}] does not run AGI(.../confirm): agents would be "
+            f"dialplan context [{context}] does not run AGI(.../{CONFIRM_ROUTE}): agents would be "
             f"connected unconfirmed or not at all; expected: {snippet}"
         )
-    if not any(app.lower() == "set" and "GOSUB_RESULT=CONTINUE" in data for app, data in steps):
+    if not any(app.lower() == "set" and f"GOSUB_RESULT={CONTINUE}" in data for app, data in steps):
         report.warnings.append(
             f"dialplan context [{context}] never sets GOSUB_RESULT=CONTINUE, so it is not "
             f"fail-closed (an unconfirmed agent may be bridged); expected: {snippet}"
@@ -296,12 +291,12 @@ async def _check_hotlines(
                 f"'dialplan reload': {snippet}"
             )
         elif not any(
-            app.lower() == "agi" and f"/hotline/{entry.name}" in data
+            app.lower() == "agi" and f"/{hotline_route(entry.name)}" in data
             for app, data in _steps(response)
         ):
             report.warnings.append(
                 f"hotline '{entry.name}': {entry.extension}@{entry.context} does not run "
-                f"AGI(.../hotline/{entry.name}); expected: "
+                f"AGI(.../{hotline_route(entry.name)}); expected: "
                 f"{hotline_snippet(entry, agi_base, with_context=False)}"
             )
 

@@ -21,14 +21,12 @@ from hotline.ami.errors import StartupCheckError
 from hotline.ami.events import CallEventLog
 from hotline.ami.identity import PbxIdentity
 from hotline.config import AsteriskConfig, Settings
+from hotline.contract import CONFIRM_CONTEXT, hotline_route
 from hotline.errors import ConfigError
 from hotline.licensing.model import InstallationIdentity
 from hotline.logs import get_logger
 
 log = get_logger()
-
-#: the dialplan subroutine Dial's U() runs on the agent's channel
-CONFIRM_CONTEXT = "hotline-confirm"
 
 #: how long a target outcome waits for AMI's DialEnd/Hangup of its leg.  In the
 #: recordings they arrive before the AGI reply to Dial; this only covers a
@@ -78,7 +76,7 @@ def hotline_entries(settings: Settings) -> tuple[list[HotlineEntry], list[str]]:
                 f"hotline '{hotline.name}': no extension configured, so its dialplan entry is "
                 f"not checked and `hotline call` cannot reach it: set hotlines[{index}].extension "
                 f"to the number in [{hotline.context}] that runs "
-                f"AGI({agi_base(settings)}/hotline/{hotline.name})"
+                f"AGI({agi_base(settings)}/{hotline_route(hotline.name)})"
             )
             continue
         entries.append(

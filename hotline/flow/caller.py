@@ -20,6 +20,7 @@ import structlog
 
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
+from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
 from hotline.flow.hunt import DialAttempt, hunt_plan
 from hotline.flow.observers import (
     AttemptRecord,
@@ -38,9 +39,6 @@ from hotline.flow.registry import Acceptance, CallRegistry
 from hotline.logs import get_logger
 
 log = get_logger()
-
-#: the dialplan subroutine Dial's U() option runs on the agent's channel
-CONFIRM_SUBROUTINE = "hotline-confirm"
 
 #: what may travel from the caller id into Gosub arguments: digits and a leading +
 _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
@@ -229,9 +227,8 @@ class CallerFlow:
                 ring_time,
             )
         )
-        gosub = "^".join(
+        gosub = confirm_gosub(
             (
-                CONFIRM_SUBROUTINE,
                 self.call_id,
                 self.hotline.name,
                 target.number,
@@ -288,7 +285,10 @@ class CallerFlow:
             if report.unconfirmed_bridge:
                 log.warning(
                     "confirm_subroutine_gave_no_verdict",
-                    hint="the hotline-confirm subroutine must end with Return(${HOTLINE_CONFIRM})",
+                    hint=(
+                        f"the {CONFIRM_CONTEXT} subroutine must end with "
+                        f"Return(${{{VERDICT_VARIABLE}}})"
+                    ),
                 )
             self._ended()
             if not self.session.hung_up:
@@ -304,7 +304,7 @@ class CallerFlow:
                 dial_string=planned.dial_string,
                 dialstatus=report.dialstatus,
                 confirm=report.gosub_retval or None,
-                hint="check the dial string and the hotline-confirm subroutine",
+                hint=f"check the dial string and the {CONFIRM_CONTEXT} subroutine",
             )
         return False
 

@@ -22,8 +22,19 @@ import structlog
 
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
+from hotline.contract import (
+    ACCEPTED,
+    AGENT_HANGUP,
+    CALLER_GONE,
+    CONFIRM_ARGS,
+    CONTINUE,
+    DECLINED,
+    ERROR,
+    TIMEOUT,
+    VERDICT_VARIABLE,
+    confirm_agi,
+)
 from hotline.flow.caller import FlowDeps
-from hotline.flow.outcomes import ACCEPTED, AGENT_HANGUP, CALLER_GONE, DECLINED, ERROR, TIMEOUT
 from hotline.flow.ports import CallSession
 from hotline.logs import get_logger
 
@@ -42,7 +53,7 @@ class ConfirmFlow:
         self.session = session
         self.lookup = lookup
         self.deps = deps
-        args = (*session.request.args, "", "", "", "")
+        args = (*session.request.args, *[""] * len(CONFIRM_ARGS))
         self.call_id, self.hotline_name, self.target, self.caller_number = args[:4]
 
     async def run(self) -> str:
@@ -58,7 +69,7 @@ class ConfirmFlow:
             log.error(
                 "confirm_bad_arguments",
                 args=list(self.session.request.args),
-                hint="the dialplan must call AGI(agi://…/confirm,${ARG1},${ARG2},${ARG3},${ARG4})",
+                hint=f"the dialplan must call {confirm_agi('agi://…')}",
             )
             verdict = ERROR
         else:
@@ -125,9 +136,9 @@ class ConfirmFlow:
         not read the verdict.
         """
         await self.session.set_variable(
-            "GOSUB_RESULT", "ACCEPTED" if verdict == ACCEPTED else "CONTINUE"
+            "GOSUB_RESULT", ACCEPTED if verdict == ACCEPTED else CONTINUE
         )
-        await self.session.set_variable("HOTLINE_CONFIRM", verdict)
+        await self.session.set_variable(VERDICT_VARIABLE, verdict)
         if verdict == ACCEPTED:
             self.deps.registry.accepted(self.call_id, self.target)
         log.info("confirm_result", result=verdict)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hotline.contract import ACCEPTED, AGENT_HANGUP, CALLER_GONE, DECLINED, ERROR, TIMEOUT
+
 
 class TargetOutcome(StrEnum):
     """Why the hunt moved past (or stopped at) one target."""
@@ -36,14 +38,6 @@ class CallOutcome(StrEnum):
     REFUSED = "refused"  # the runtime may not take calls (license)
     FAILED = "failed"
 
-
-#: confirm results as the subroutine returns them (``HOTLINE_CONFIRM``)
-ACCEPTED = "ACCEPTED"
-DECLINED = "DECLINED"
-TIMEOUT = "TIMEOUT"
-AGENT_HANGUP = "AGENT_HANGUP"
-CALLER_GONE = "CALLER_GONE"
-ERROR = "ERROR"
 
 _CONFIRM_RESULTS = {
     ACCEPTED: TargetOutcome.CONFIRMED,

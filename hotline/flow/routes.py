@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from hotline.agi.session import AgiSession
 from hotline.config import HotlineConfig, Settings
+from hotline.contract import CONFIRM_ROUTE, hotline_route
 from hotline.flow.caller import FlowDeps, serve_caller
 from hotline.flow.confirm import serve_confirm
 from hotline.logs import get_logger
@@ -13,12 +14,6 @@ from hotline.logs import get_logger
 log = get_logger()
 
 Handler = Callable[[AgiSession], Awaitable[None]]
-
-CONFIRM_ROUTE = "confirm"
-
-
-def hotline_route(name: str) -> str:
-    return f"hotline/{name}"
 
 
 def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:

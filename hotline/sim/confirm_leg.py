@@ -1,10 +1,10 @@
 """The agent's confirm leg: the FastAGI connection Dial's ``U()`` Gosub opens.
 
 Asterisk runs ``[hotline-confirm]`` on the answered agent channel before
-bridging; its ``AGI(agi://…/confirm,${ARG1},${ARG2},${ARG3})`` step connects
-to the runtime with the agent channel's header (finding 8: ``agi_callerid`` is
-the caller's dialplan extension, context ``hotline-confirm``, extension ``s``,
-priority 2).  The scripted agent presses keys and hangs up in virtual time; a
+bridging; its AGI step (hotline/contract.py: ``confirm_agi``) connects to the
+runtime with the agent channel's header (``agi_callerid`` is the caller's
+dialplan extension, context ``hotline-confirm``, extension ``s``, priority 2:
+tests/sim/recordings/01_*_002_confirm_*.rx).  The scripted agent presses keys and hangs up in virtual time; a
 caller hanging up meanwhile is not told to this leg (recording 10) — only
 ``CHANNEL_EXISTS(<caller uniqueid>)`` shows it.
 """

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hotline.contract import CONTINUE
 from hotline.sim import events
 from hotline.sim.agents import AgentBehaviour
 from hotline.sim.caller import (
@@ -40,7 +41,6 @@ from hotline.sim.channels import (
 )
 from hotline.sim.confirm_leg import ConfirmLeg
 from hotline.sim.dialplan import (
-    CONTINUE,
     STOPPING_GOSUB_RESULTS,
     CalleeGosub,
     DialTarget,

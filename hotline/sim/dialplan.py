@@ -9,23 +9,15 @@ and brackets (``ast_app_separate_args``), Dial options are letters with
 optional ``(…)`` arguments (``ast_app_parse_options``), and ``U(ctx^a^b)``
 becomes ``Gosub(ctx,s,1(a,b))`` on the callee channel.
 
-:func:`confirm_subroutine` is the shipped subroutine from DESIGN.md::
-
-    [hotline-confirm]
-    exten => s,1,Set(HOTLINE_CONFIRM=)
-     same => n,AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3})
-     same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)
-     same => n,Set(GOSUB_RESULT=CONTINUE)
-     same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})
-     same => n(ok),Set(GOSUB_RESULT=ACCEPTED)
-     same => n,Return(ACCEPTED)
-
+:func:`confirm_subroutine` plays the rest of the shipped subroutine after its
+AGI step, as hotline/contract.py writes it (:func:`hotline.contract.confirm_steps`).
 ``GOSUB_RESULT=ACCEPTED`` is no value app_dial acts on, so the agent is bridged;
 it is set because app_dial copies the subroutine's ``GOSUB_RETVAL`` to the
 caller only when the agent's channel has a ``GOSUB_RESULT`` (app_dial.c,
 checked on a real Asterisk 22) — without it the caller would read no verdict.
 
-And one fact from the recordings (runs 06 and 14, asterisk-full.log): when the
+And one fact from the recordings (runs 06 and 14: tests/sim/recordings/06_* and
+14_*, where the confirm leg's AGI is the last thing on the agent's channel): when the
 agent's channel has hung up by the time the AGI ends, the subroutine stops
 right there ("Abnormal Gosub exit") — no ``Set``, no ``Return``.  Only what the
 confirm AGI itself set (``GOSUB_RESULT``) counts, and ``GOSUB_RETVAL`` on the
@@ -40,11 +32,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from hotline.contract import (
+    ACCEPTED,
+    CONFIRM_CONTEXT,
+    CONTINUE,
+    ERROR,
+    confirm_steps,
+    hotline_steps,
+)
+
 #: channel technologies the simulator can "dial"; others give CHANUNAVAIL
 KNOWN_TECHS = frozenset({"Local", "PJSIP", "SIP", "IAX2", "DAHDI"})
-ACCEPTED = "ACCEPTED"
-ERROR = "ERROR"
-CONTINUE = "CONTINUE"
 #: GOSUB_RESULT values app_dial acts on besides CONTINUE (not bridged)
 STOPPING_GOSUB_RESULTS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
 
@@ -242,23 +240,21 @@ SUBROUTINES = {"design": confirm_subroutine, "lab": lab_confirm_subroutine}
 # -- the loaded dialplan -------------------------------------------------------
 
 
+#: where the simulated dialplan reaches the runtime unless told otherwise
+DEFAULT_AGI_BASE = "agi://127.0.0.1:4573"
+
+
+def _apps(steps: Sequence[tuple[str, str]]) -> list[str]:
+    return [app for _label, app in steps]
+
+
 def default_dialplan() -> dict[str, dict[str, list[str]]]:
     """The dialplan the shipped configuration has: one hotline and the confirm subroutine."""
     return {
         "hotline-in": {
-            "100": ["AGI(agi://127.0.0.1:4573/hotline/main)", "Hangup()"],
+            "100": _apps(hotline_steps("main", DEFAULT_AGI_BASE, message=None)),
         },
-        "hotline-confirm": {
-            "s": [
-                "Set(HOTLINE_CONFIRM=)",
-                "AGI(agi://127.0.0.1:4573/confirm,${ARG1},${ARG2},${ARG3},${ARG4})",
-                'GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
-                "Set(GOSUB_RESULT=CONTINUE)",
-                'Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
-                "Set(GOSUB_RESULT=ACCEPTED)",
-                "Return(ACCEPTED)",
-            ],
-        },
+        CONFIRM_CONTEXT: {"s": _apps(confirm_steps(DEFAULT_AGI_BASE))},
         # the scripted caller `hotline call` originates (docker/asterisk/etc/extensions.conf)
         "sim-caller": {
             "s": [
@@ -274,17 +270,13 @@ def default_dialplan() -> dict[str, dict[str, list[str]]]:
 
 
 def hotline_dialplan(
-    hotlines: Iterable[tuple[str, str, str]], agi_base: str = "agi://127.0.0.1:4573"
+    hotlines: Iterable[tuple[str, str, str]], agi_base: str = DEFAULT_AGI_BASE
 ) -> dict[str, dict[str, list[str]]]:
     """The default dialplan with an entry per ``(name, context, extension)`` instead of 100."""
     dialplan = default_dialplan()
     del dialplan["hotline-in"]
     for name, context, extension in hotlines:
-        dialplan.setdefault(context, {})[extension] = [
-            f"AGI({agi_base}/hotline/{name})",
-            "Playback(ss-noservice)",
-            "Hangup()",
-        ]
+        dialplan.setdefault(context, {})[extension] = _apps(hotline_steps(name, agi_base))
     return dialplan
 
 

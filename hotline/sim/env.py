@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Literal, TypedDict, Unpack
 
+from hotline.contract import CONFIRM_ARGS, CONFIRM_CONTEXT, CONFIRM_ROUTE
 from hotline.sim.agents import DEFAULT_AGENT_KEY, AgentBehaviour
 from hotline.sim.caller import HangupLine
 from hotline.sim.channels import STATE_DOWN, STATE_RING, Channel
@@ -63,9 +64,9 @@ class SimEnv:
         hangup_line = options.get("hangup_line", "alternate")
         command_timeout = options.get("command_timeout", 30.0)
         epoch = options.get("epoch", DEFAULT_EPOCH)
-        confirm_context = options.get("confirm_context", "hotline-confirm")
-        confirm_script = options.get("confirm_script", "confirm")
-        confirm_args = options.get("confirm_args", 4)
+        confirm_context = options.get("confirm_context", CONFIRM_CONTEXT)
+        confirm_script = options.get("confirm_script", CONFIRM_ROUTE)
+        confirm_args = options.get("confirm_args", len(CONFIRM_ARGS))
         confirm_port = options.get("confirm_port")
         subroutine = options.get("subroutine", "design")
         say_seconds = options.get("say_seconds", 0.5)

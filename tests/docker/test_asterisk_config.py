@@ -12,23 +12,15 @@ from pathlib import Path
 import pytest
 
 from hotline.config import HotlineConfig, load_settings
+from hotline.contract import CONFIRM_CONTEXT, confirm_conf, hotline_route
 
 REPO = Path(__file__).resolve().parents[2]
 ETC = REPO / "docker" / "asterisk" / "etc"
 AGI_BASE = "agi://hotline:4573"
 
-#: the fail-closed confirm subroutine (comments aside), exactly as the runtime expects it;
-#: GOSUB_RESULT=ACCEPTED is no value Dial acts on (it bridges), but only with GOSUB_RESULT
-#: set does Dial copy GOSUB_RETVAL to the caller (app_dial, Asterisk 22)
-CONFIRM_SUBROUTINE = [
-    "exten => s,1,Set(HOTLINE_CONFIRM=)",
-    " same => n,AGI(agi://hotline:4573/confirm,${ARG1},${ARG2},${ARG3},${ARG4})",
-    ' same => n,GotoIf($["${HOTLINE_CONFIRM}" = "ACCEPTED"]?ok)',
-    " same => n,Set(GOSUB_RESULT=CONTINUE)",
-    ' same => n,Return(${IF($["${HOTLINE_CONFIRM}" = ""]?ERROR:${HOTLINE_CONFIRM})})',
-    " same => n(ok),Set(GOSUB_RESULT=ACCEPTED)",
-    " same => n,Return(ACCEPTED)",
-]
+#: the fail-closed confirm subroutine (comments aside), exactly as the runtime expects it
+#: (hotline/contract.py writes it; docs/architecture.md says why it is shaped so)
+CONFIRM_SUBROUTINE = confirm_conf(AGI_BASE)[1:]
 
 
 def contexts(path: Path) -> dict[str, list[str]]:
@@ -64,13 +56,13 @@ EXAMPLE = load_settings(REPO / "config" / "hotline.toml", environ={})
 
 
 def test_confirm_subroutine_is_the_fail_closed_one() -> None:
-    assert DIALPLAN["hotline-confirm"] == CONFIRM_SUBROUTINE
+    assert DIALPLAN[CONFIRM_CONTEXT] == CONFIRM_SUBROUTINE
 
 
 @pytest.mark.parametrize("hotline", EXAMPLE.hotlines, ids=lambda h: h.name)
 def test_each_hotline_number_calls_its_route_then_falls_back(hotline: HotlineConfig) -> None:
     steps = extensions(DIALPLAN[hotline.context])[hotline.extension or ""]
-    assert steps[0] == f"AGI({AGI_BASE}/hotline/{hotline.name})"
+    assert steps[0] == f"AGI({AGI_BASE}/{hotline_route(hotline.name)})"
     # the runtime unreachable or refusing: a stock message, then hang up
     assert any(step.startswith("Playback(") for step in steps[1:])
     assert steps[-1] == "Hangup()"

@@ -1,0 +1,138 @@
+"""The contract between the runtime and Asterisk's dialplan, written down once.
+
+Everything the runtime and the dialplan must agree on lives here, and
+everything else is made from it or checked against it: the shipped
+docker/asterisk/etc/extensions.conf and the README's snippet
+(tests/structure/test_contract.py), the startup checks' fix-it snippets
+(hotline/ami/checks.py), the simulator's dialplan (hotline/sim/dialplan.py),
+the flows (hotline/flow) and the prompt check (hotline/check.py).
+
+The contract (docs/architecture.md tells why it is shaped like this):
+
+* each hotline number runs ``AGI(agi://host:port/hotline/<name>)``
+  (:func:`hotline_route`), then plays a stock message and hangs up: that is
+  what a caller hears when the runtime is down or refuses the call;
+* the caller leg dials each agent with ``U(hotline-confirm^<ARG1>^…^<ARG4>)``
+  (:data:`CONFIRM_CONTEXT`, :data:`CONFIRM_ARGS` in that order);
+* ``[hotline-confirm]`` runs the ``confirm`` route (:data:`CONFIRM_ROUTE`) with
+  those arguments, reads the verdict the route left in ``HOTLINE_CONFIRM``
+  (:data:`VERDICT_VARIABLE`) and returns it; only ``ACCEPTED`` bridges
+  (fail-closed: an empty verdict returns ``ERROR``).  It sets ``GOSUB_RESULT``
+  too, because app_dial copies the ``Return()`` value to the caller's
+  ``GOSUB_RETVAL`` only when the agent's channel has a ``GOSUB_RESULT``
+  (app_dial.c, seen on Asterisk 22): the verdict travels back on the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: the AGI route of a hotline number is this prefix and the hotline's name
+HOTLINE_ROUTE_PREFIX = "hotline/"
+#: the AGI route ``[hotline-confirm]`` runs on the agent's channel
+CONFIRM_ROUTE = "confirm"
+#: the subroutine Dial's ``U()`` option runs on the answered agent's channel
+CONFIRM_CONTEXT = "hotline-confirm"
+#: the subroutine's arguments, ARG1 first, with what each carries; the caller
+#: leg passes them in this order and the subroutine hands them on unchanged
+CONFIRM_ARGS: tuple[tuple[str, str], ...] = (
+    ("call_id", "caller's uniqueid"),
+    ("hotline", "hotline"),
+    ("target", "target number"),
+    ("caller_digits", "caller's digits"),
+)
+#: the channel variable the confirm route leaves its verdict in
+VERDICT_VARIABLE = "HOTLINE_CONFIRM"
+
+#: the confirm route's verdicts, as the subroutine returns them
+ACCEPTED = "ACCEPTED"
+DECLINED = "DECLINED"
+TIMEOUT = "TIMEOUT"
+AGENT_HANGUP = "AGENT_HANGUP"
+CALLER_GONE = "CALLER_GONE"
+ERROR = "ERROR"
+#: the GOSUB_RESULT that makes app_dial drop the agent and return to the caller
+CONTINUE = "CONTINUE"
+
+#: prompt slots each flow plays: always, and only with a PIN / an announced
+#: caller number / an announced fallback
+CALLER_SLOTS = ("intro", "please_hold", "nobody_available")
+PIN_SLOTS = ("enter_pin", "wrong_pin", "goodbye")
+FALLBACK_SLOTS = ("fallback",)
+CONFIRM_SLOTS = ("confirm_call", "accepted", "caller_gone")
+ANNOUNCE_CALLER_SLOTS = ("caller_number_is",)
+
+
+def hotline_route(name: str) -> str:
+    """The AGI route (script path) of hotline ``name``."""
+    return f"{HOTLINE_ROUTE_PREFIX}{name}"
+
+
+def confirm_gosub(args: Sequence[str]) -> str:
+    """Dial's ``U()`` argument: the subroutine and its arguments, ``^``-separated."""
+    if len(args) != len(CONFIRM_ARGS):
+        raise ValueError(f"the confirm subroutine takes {len(CONFIRM_ARGS)} arguments")
+    return "^".join((CONFIRM_CONTEXT, *args))
+
+
+def played_slots(*, pin: bool, announce_caller: bool, announce_fallback: bool) -> list[str]:
+    """The prompt slots the caller and confirm flows play for a hotline configured so."""
+    slots = [*CALLER_SLOTS, *CONFIRM_SLOTS]
+    if pin:
+        slots += PIN_SLOTS
+    if announce_caller:
+        slots += ANNOUNCE_CALLER_SLOTS
+    if announce_fallback:
+        slots += FALLBACK_SLOTS
+    return slots
+
+
+# -- the dialplan, as (label, "App(data)") per priority -------------------------
+
+
+def confirm_agi(agi_base: str) -> str:
+    """The subroutine's AGI step: the confirm route with ``${ARG1}``… in order."""
+    args = ",".join(f"${{ARG{n}}}" for n in range(1, len(CONFIRM_ARGS) + 1))
+    return f"AGI({agi_base}/{CONFIRM_ROUTE},{args})"
+
+
+def confirm_steps(agi_base: str) -> list[tuple[str, str]]:
+    """``[hotline-confirm]``'s extension ``s``: ``(label, "App(data)")`` per priority."""
+    verdict = f"${{{VERDICT_VARIABLE}}}"
+    return [
+        ("", f"Set({VERDICT_VARIABLE}=)"),
+        ("", confirm_agi(agi_base)),
+        ("", f'GotoIf($["{verdict}" = "{ACCEPTED}"]?ok)'),
+        ("", f"Set(GOSUB_RESULT={CONTINUE})"),
+        ("", f'Return(${{IF($["{verdict}" = ""]?{ERROR}:{verdict})}})'),
+        ("ok", f"Set(GOSUB_RESULT={ACCEPTED})"),
+        ("", f"Return({ACCEPTED})"),
+    ]
+
+
+#: what a caller hears when the runtime is down or refuses the call (an Asterisk core sound)
+STOCK_MESSAGE = "ss-noservice"
+
+
+def hotline_steps(
+    name: str, agi_base: str, *, message: str | None = STOCK_MESSAGE
+) -> list[tuple[str, str]]:
+    """A hotline number: the route, then (if the runtime did not take the call) ``message``."""
+    played = [("", f"Playback({message})")] if message else []
+    return [("", f"AGI({agi_base}/{hotline_route(name)})"), *played, ("", "Hangup()")]
+
+
+def conf_lines(exten: str, steps: Sequence[tuple[str, str]]) -> list[str]:
+    """One extension as extensions.conf writes it (``exten =>`` then `` same => n``)."""
+    lines = []
+    for index, (label, app) in enumerate(steps):
+        priority = "1" if index == 0 else "n"
+        head = f"exten => {exten}," if index == 0 else " same => "
+        tag = f"({label})" if label else ""
+        lines.append(f"{head}{priority}{tag},{app}")
+    return lines
+
+
+def confirm_conf(agi_base: str, context: str = CONFIRM_CONTEXT) -> list[str]:
+    """``[hotline-confirm]`` as extensions.conf lines (without comments)."""
+    return [f"[{context}]", *conf_lines("s", confirm_steps(agi_base))]
