@@ -4,8 +4,9 @@ Asterisk runs ``[hotline-confirm]`` on the answered agent channel before
 bridging; its AGI step (hotline/contract.py: ``confirm_agi``) connects to the
 runtime with the agent channel's header (``agi_callerid`` is the caller's
 dialplan extension, context ``hotline-confirm``, extension ``s``, priority 2:
-tests/sim/recordings/01_*_002_confirm_*.rx).  The scripted agent presses keys and hangs up in virtual time; a
-caller hanging up meanwhile is not told to this leg (recording 10) — only
+tests/sim/recordings/01_*_002_confirm_*.rx).  The scripted agent presses keys
+and hangs up in virtual time; a caller hanging up meanwhile is not told to this
+leg (tests/sim/recordings/10_*_confirm_*.rx) — only
 ``CHANNEL_EXISTS(<caller uniqueid>)`` shows it.
 """
 
