@@ -1,9 +1,103 @@
-"""Secrets read from files (Docker and systemd secrets), so that they need not sit in the TOML."""
+"""Files the configuration reads: the config itself and secrets (Docker and systemd secrets).
+
+Both are small regular files.  A path pointing at ``/dev/zero``, a 1 GB file
+or a FIFO would otherwise be read until memory runs out or block for ever, so
+only a bounded amount of a regular file is read and anything else is refused
+with one phrase saying why.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
+
+from hotline.errors import HotlineError
+
+#: a config file larger than this is refused (the example is about 5 KiB)
+CONFIG_FILE_LIMIT = 1024 * 1024
+#: a secret file larger than this is refused (keys and secrets are a line long)
+SECRET_FILE_LIMIT = 64 * 1024
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+class FileRefused(HotlineError):
+    """A file was not read; the message says why in a phrase (callers name the setting)."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        self.missing = missing
+        super().__init__(reason)
+
+
+def read_small_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused when larger than ``limit``.
+
+    Opened without blocking, so a FIFO with no writer is refused at once
+    instead of hanging; its type and size are checked before a byte is read.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise FileRefused(_reason(exc), missing=isinstance(exc, FileNotFoundError)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRefused("is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"is {_kind(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise FileRefused(_too_large(info.st_size, limit))
+        data = _read_at_most(fd, limit + 1)  # files like /proc's report size 0
+    except OSError as exc:
+        raise FileRefused(_reason(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise FileRefused(_too_large(len(data), limit))
+    return data
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is too large ({_bytes(size)}; at most {_bytes(limit)} is read)"
+
+
+def _bytes(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{size} bytes"
 
 
 def secret_from_file(data: Any, field: str) -> Any:
@@ -12,15 +106,16 @@ def secret_from_file(data: Any, field: str) -> Any:
         return data
     file_key = f"{field}_file"
     path = data.get(file_key)
-    if path in (None, ""):
-        return data
+    if path in (None, "") or not isinstance(path, str | os.PathLike):
+        return data  # field validation names a value that is not a path
     if data.get(field) not in (None, ""):
         raise ValueError(f"both {field} and {file_key} are set; keep only one of them")
     try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ValueError(f"{file_key}: cannot read {path}: {reason}") from None
+        text = read_small_file(Path(path), SECRET_FILE_LIMIT).decode("utf-8").strip()
+    except FileRefused as exc:
+        raise ValueError(f"{file_key}: cannot read {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{file_key}: {path} is not UTF-8 text; save the secret as text") from None
     if not text:
         raise ValueError(f"{file_key}: {path} is empty")
     return {**data, field: text}

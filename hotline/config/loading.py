@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hotline.config.environment import CONFIG_ENV, ENV_PREFIX, ENVIRON
+from hotline.config.environment import CONFIG_ENV, env_values, origins, overlay
+from hotline.config.files import CONFIG_FILE_LIMIT, FileRefused, read_small_file
 from hotline.config.problems import format_validation_error
 from hotline.config.settings import Settings
 from hotline.errors import ConfigError
@@ -39,15 +40,13 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     """
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            [f"{source}: config file not found; copy config/hotline.toml or pass --config PATH"]
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError([f"{source}: is a directory, not a config file"]) from None
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read config file: {exc.strerror}"]) from None
+        raw = read_small_file(path, CONFIG_FILE_LIMIT)
+    except FileRefused as exc:
+        if exc.missing:
+            raise ConfigError(
+                [f"{source}: config file not found; copy config/hotline.toml or pass --config PATH"]
+            ) from None
+        raise ConfigError([f"{source}: cannot read config file: {exc}"]) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -56,54 +55,30 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: TOML syntax error: {exc}"]) from None
-
-    env = {
-        name: value
-        for name, value in (os.environ if environ is None else environ).items()
-        if name.upper().startswith(ENV_PREFIX) and name.upper() != CONFIG_ENV
-    }
-    unknown_env = _unknown_env(env)
-    if unknown_env:
+    except RecursionError:
         raise ConfigError(
-            [f"environment: {name}: unknown setting (a typo?)" for name in unknown_env]
-        )
-    return _validated(data, env, source)
-
-
-def _unknown_env(env: Mapping[str, str]) -> list[str]:
-    """``HOTLINE_…`` variables that name no setting: typos must not pass silently."""
-    unknown = []
-    for name in env:
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper == CONFIG_ENV:
-            continue
-        section = upper.removeprefix(ENV_PREFIX).split("__", 1)[0]
-        if section.lower() not in Settings.model_fields:
-            unknown.append(name)
-    return sorted(unknown)
+            [
+                f"{source}: tables or arrays are nested too deeply (hundreds of levels); "
+                "write the settings as the example config/hotline.toml does"
+            ]
+        ) from None
+    return _validated(data, os.environ if environ is None else environ, source)
 
 
 def settings_from_mapping(
     data: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Settings from already-parsed data (the demo, tests); raises :class:`ConfigError`."""
-    return _validated(dict(data), environ or {}, "<settings>")
+    return _validated(data, environ or {}, "<settings>")
 
 
-def _validated(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
-    """Validate into frozen settings (one line per problem) and register their secrets."""
+def _validated(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
+    """Lay the environment over ``data``, validate the result once into frozen settings (one
+    line per problem, naming the variable or the file) and register their secrets."""
+    values = env_values(environ, Settings)
     try:
-        settings = _build(data, env)
+        settings = Settings.model_validate(overlay(data, values))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(format_validation_error(exc, source, origins(values))) from None
     register_secrets(settings.secrets())
     return settings
-
-
-def _build(data: dict[str, Any], env: Mapping[str, str]) -> Settings:
-    """Build settings from TOML data, with ``env`` standing in for the process environment."""
-    token = ENVIRON.set(env)
-    try:
-        return Settings(**data)
-    finally:
-        ENVIRON.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,12 +39,22 @@ def _describe(error: Mapping[str, Any]) -> str:
     return message
 
 
+#: how a model-level check names the field it is about: ``secret_file: cannot read …``
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _is_type_name(part: int | str) -> bool:
     return isinstance(part, str) and part.startswith(("function-", "constr"))
 
 
-def format_validation_error(exc: ValidationError, source: str) -> list[str]:
-    """One line per problem: ``<file>: <field path>: <what is wrong>``."""
+def format_validation_error(
+    exc: ValidationError, source: str, origins: Mapping[tuple[str, ...], str] | None = None
+) -> list[str]:
+    """One line per problem: ``<file>: <field path>: <what is wrong>``.
+
+    ``origins`` maps the paths that environment variables set to their names: a
+    problem at or below one is reported as ``environment: <variable>: …`` instead.
+    """
     lines = []
     for error in exc.errors(include_url=False):
         # union members and validators add their type name to the location; drop it
@@ -53,5 +64,21 @@ def format_validation_error(exc: ValidationError, source: str) -> list[str]:
         if message.startswith("hotlines[") and ":" in message:
             # a model-level check that already names its field
             path, message = message.split(": ", 1)
-        lines.append(f"{source}: {path or '(top level)'}: {message}")
+        head, sep, rest = message.partition(": ")
+        if sep and _FIELD_NAME.fullmatch(head):
+            # a model-level check naming one of the model's fields (``secret_file: …``)
+            loc, message = [*loc, head], rest
+            path = _field_path(loc)
+        variable = _variable_for(loc, origins or {})
+        where = f"environment: {variable}" if variable else source
+        lines.append(f"{where}: {path or '(top level)'}: {message}")
     return lines
+
+
+def _variable_for(loc: Sequence[int | str], origins: Mapping[tuple[str, ...], str]) -> str | None:
+    """The environment variable that set ``loc`` or a table holding it, the closest one."""
+    keys = tuple(str(part) for part in loc)
+    for depth in range(len(keys), 0, -1):
+        if keys[:depth] in origins:
+            return origins[keys[:depth]]
+    return None

@@ -5,44 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Self
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from hotline.config.environment import ENV_PREFIX, ENVIRON, MappingEnvSource
+from hotline.config.fields import ConfigModel
 from hotline.config.hotlines import HotlineConfig
 from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
 
 
-class Settings(BaseSettings):
-    """The whole runtime configuration, validated once and frozen."""
+class Settings(ConfigModel):
+    """The whole runtime configuration, validated once and frozen.
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="__",
-        frozen=True,
-        extra="forbid",
-        case_sensitive=False,
-    )
+    Each field is a section (``[agi]``, ``[[hotlines]]``…) and the name of its
+    ``HOTLINE_<SECTION>__…`` environment variables.
+    """
 
     asterisk: AsteriskConfig = Field(default_factory=AsteriskConfig)
     agi: AgiConfig = Field(default_factory=AgiConfig)
     license: LicenseConfig = Field(default_factory=LicenseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init values; the environment overrides it.
-        environ = ENVIRON.get()
-        if environ is not None:
-            env_settings = MappingEnvSource(settings_cls, environ)
-        return (env_settings, init_settings)
 
     @field_validator("hotlines", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,17 @@ number = "201"
 
 def _target(number: str = "201", extra: str = "") -> str:
     return f'[[hotlines]]\nname = "support"\n{extra}\n[[hotlines.targets]]\nnumber = "{number}"\n'
+
+
+def assert_one_line(capsys: pytest.CaptureFixture[str], code: int, start: str, words: str) -> None:
+    """Exit 2 and exactly one line on stderr, starting with ``start`` and saying ``words``."""
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(start), lines[0]
+    assert words in lines[0]
+    assert "Traceback" not in out + err
 
 
 # (id, toml text, expected field path, expected words in the message)
@@ -106,13 +119,186 @@ def test_bad_config_exits_2_with_one_line_naming_the_field(
 
     code = main(["check", str(config)])
 
-    out, err = capsys.readouterr()
-    assert code == 2
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f"{config}: {field}"), lines[0]
-    assert words in lines[0]
-    assert "Traceback" not in out + err
+    assert_one_line(capsys, code, f"{config}: {field}", words)
+
+
+# (id, environment, expected start of the line, expected words); the config is GOOD_HOTLINE
+BAD_ENVIRONMENTS = [
+    (
+        "hotlines-not-json",
+        {"HOTLINE_HOTLINES": "not json"},
+        "environment: HOTLINE_HOTLINES: not valid JSON",
+        "write it as JSON",
+    ),
+    (
+        "json-nested-too-deeply",
+        {"HOTLINE_ASTERISK": "[" * 100_000 + "]" * 100_000},
+        "environment: HOTLINE_ASTERISK: not valid JSON",
+        "nested too deeply",
+    ),
+    (
+        "value-out-of-range",
+        {"HOTLINE_AGI__PORT": "70000"},
+        "environment: HOTLINE_AGI__PORT: agi.port",
+        "65535",
+    ),
+    (
+        "unknown-key",
+        {"HOTLINE_AGI__PROT": "4600"},
+        "environment: HOTLINE_AGI__PROT: agi.prot",
+        "unknown key",
+    ),
+    (
+        "unknown-section",
+        {"HOTLINE_ASTRISK__HOST": "pbx"},
+        "environment: HOTLINE_ASTRISK__HOST",
+        "unknown setting",
+    ),
+    (
+        "index-past-the-end",
+        {"HOTLINE_HOTLINES__3__PIN": "1234"},
+        "environment: HOTLINE_HOTLINES__3__PIN: hotlines has 1 entry",
+        "'3' is not an index",
+    ),
+    (
+        "key-under-a-single-value",
+        {"HOTLINE_AGI__PORT__X": "1"},
+        "environment: HOTLINE_AGI__PORT__X: agi.port is a single value",
+        "agi.port.x does not exist",
+    ),
+    (
+        "bad-value-in-a-json-table",
+        {"HOTLINE_ASTERISK": '{"host": "pbx one"}'},
+        "environment: HOTLINE_ASTERISK: asterisk.host",
+        "space",
+    ),
+    (
+        "secret-file-is-dev-zero",
+        {"HOTLINE_ASTERISK__SECRET_FILE": "/dev/zero"},
+        "environment: HOTLINE_ASTERISK__SECRET_FILE: asterisk.secret_file",
+        "cannot read /dev/zero: is a character device, not a regular file",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("environ", "start", "words"),
+    [pytest.param(env, start, words, id=case) for case, env, start, words in BAD_ENVIRONMENTS],
+)
+def test_bad_environment_exits_2_with_one_line_naming_the_variable(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    start: str,
+    words: str,
+) -> None:
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "hotline.toml"
+    config.write_text(GOOD_HOTLINE, encoding="utf-8")
+
+    code = main(["check", str(config)])
+
+    assert_one_line(capsys, code, start, words)
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _huge(tmp_path: Path) -> Path:
+    path = tmp_path / "huge"
+    with path.open("wb") as file:
+        file.truncate(1 << 30)  # 1 GiB, sparse
+    return path
+
+
+def _directory(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def _dev_zero(tmp_path: Path) -> Path:
+    return Path("/dev/zero")
+
+
+def _nested(text: str) -> Callable[[Path], Path]:
+    def write(tmp_path: Path) -> Path:
+        path = tmp_path / "nested.toml"
+        path.write_text(f"[agi]\nx = {text}\n" + GOOD_HOTLINE, encoding="utf-8")
+        return path
+
+    return write
+
+
+# (id, makes the config file, expected words); the line starts with the file's name
+BAD_CONFIG_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("dev-zero", _dev_zero, "is a character device, not a regular file"),
+    ("fifo", _fifo, "is a FIFO (named pipe), not a regular file"),
+    ("1-gib", _huge, "is too large (1 GiB; at most 1 MiB is read)"),
+    ("directory", _directory, "is a directory"),
+    ("inline-tables-5000-deep", _nested("{a = " * 5000 + "1" + "}" * 5000), "nested too deeply"),
+    ("arrays-100000-deep", _nested("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+]
+
+
+@pytest.mark.timeout(10)  # a FIFO must be refused, not waited on
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [pytest.param(make, words, id=case) for case, make, words in BAD_CONFIG_FILES],
+)
+def test_unusable_config_file_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    words: str,
+) -> None:
+    config = make(tmp_path)
+
+    code = main(["check", str(config)])
+
+    assert_one_line(capsys, code, f"{config}: ", words)
+
+
+# (id, the setting, makes the file it names, expected words)
+BAD_SECRET_FILES: list[tuple[str, str, Callable[[Path], Path], str]] = [
+    ("pin-file-dev-zero", "hotlines[0].pin_file", _dev_zero, "is a character device"),
+    ("pin-file-directory", "hotlines[0].pin_file", _directory, "is a directory"),
+    ("secret-file-fifo", "asterisk.secret_file", _fifo, "is a FIFO (named pipe)"),
+    ("module-key-file-1-gib", "license.module_key_file", _huge, "is too large (1 GiB"),
+]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("field", "make", "words"),
+    [pytest.param(field, make, words, id=case) for case, field, make, words in BAD_SECRET_FILES],
+)
+def test_unusable_secret_file_exits_2_with_one_line_naming_the_field(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+    make: Callable[[Path], Path],
+    words: str,
+) -> None:
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    secret = make(tmp_path)
+    section, key = field.rsplit(".", 1)
+    setting = f'{key} = "{secret}"\n'
+    if section.startswith("hotlines"):
+        text = GOOD_HOTLINE.replace('pin = "1234"\n', setting)
+    else:
+        text = f"[{section}]\n{setting}" + GOOD_HOTLINE
+    config = tmp_path / "hotline.toml"
+    config.write_text(text, encoding="utf-8")
+
+    code = main(["check", str(config)])
+
+    assert_one_line(capsys, code, f"{config}: {field}: cannot read {secret}: ", words)
 
 
 def test_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

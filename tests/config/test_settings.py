@@ -74,6 +74,33 @@ def test_environment_value_is_validated(minimal: Path) -> None:
     )
 
 
+def test_environment_sets_a_list_entry_and_merges_tables(minimal: Path) -> None:
+    settings = load_settings(
+        minimal,
+        {
+            "HOTLINE_HOTLINES__0__PIN": "4711",
+            "HOTLINE_HOTLINES__0__TARGETS__1__RING_TIME": "9",
+            "HOTLINE_ASTERISK": '{"host": "pbx", "port": 5039}',
+            "HOTLINE_ASTERISK__PORT": "5040",
+            "HOTLINE_HOTLINES__0__PROMPTS": '{"intro": "/srv/sounds/intro"}',
+        },
+    )
+    hotline = settings.hotlines[0]
+    assert hotline.pin_value == "4711"
+    assert [t.ring_time for t in hotline.targets] == [None, 9]
+    assert hotline.targets[1].dial == "PJSIP/{number}@trunk"  # the file's other keys stay
+    assert (settings.asterisk.host, settings.asterisk.port) == ("pbx", 5040)
+    assert hotline.prompts == {"intro": "/srv/sounds/intro"}
+
+
+def test_environment_json_list_replaces_the_files_list(minimal: Path) -> None:
+    settings = load_settings(
+        minimal,
+        {"hotline_hotlines": '[{"name": "sales", "targets": [{"number": "300"}]}]'},
+    )
+    assert [(h.name, h.targets[0].number) for h in settings.hotlines] == [("sales", "300")]
+
+
 def test_unknown_environment_setting_is_an_error(minimal: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(minimal, {"HOTLINE_ASTRISK__HOST": "x"})
