@@ -32,7 +32,7 @@ def read_log(path: Path) -> dict[str, Any]:
                     and event.get("connected_to") == CONFIRMING_TARGET
                 ):
                     connected += 1
-            elif '"level": "warning"' in line or '"level": "error"' in line:
+            elif '"level":"warning"' in line or '"level":"error"' in line:
                 event = json.loads(line)
                 name = f"{event.get('level')}:{event.get('event')}"
                 trouble[name] = trouble.get(name, 0) + 1

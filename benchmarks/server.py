@@ -2,7 +2,7 @@
 
 ``--kind hotline`` is the real :class:`hotline.runtime.Runtime` on the
 benchmark config with production logging (INFO, JSON lines, appended
-line-buffered to ``--log-file``, as ``hotline run`` does); ``bare`` and
+in batches to ``--log-file``, as ``hotline run`` does); ``bare`` and
 ``panoramisk`` replay ``--exchange`` (see :mod:`benchmarks.responders`).
 
 The process prints ``{"ready": …, "port": …}`` on stdout, then obeys one JSON
@@ -62,9 +62,9 @@ async def _start_hotline(log_file: Path, level: str) -> tuple[int, Stop, TextIO]
     from hotline.logs import configure_logging
     from hotline.runtime import Runtime
 
-    # as hotline.runtime.run_forever: line-buffered append, JSON renderer
+    # as hotline.runtime.run_forever: line-buffered append, JSON renderer, batched writes
     stream = log_file.open("a", encoding="utf-8", buffering=1)
-    configure_logging(level=level, fmt="json", stream=stream)
+    configure_logging(level=level, fmt="json", stream=stream, batch=True)
     runtime = Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0)
     await runtime.start()
     return runtime.port, runtime.stop, stream
@@ -200,6 +200,9 @@ async def _serve(args: argparse.Namespace) -> int:
         await heartbeat.stop()
         await stop()
         if stream is not None:
+            from hotline.logs import flush_logs
+
+            flush_logs()
             stream.close()
     _reply({"bye": True})
     return 0

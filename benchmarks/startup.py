@@ -85,7 +85,7 @@ async def _time_run(config: Path, public_key: Path, module_key: str) -> float:
                     problem = (await proc.stderr.read()).decode(errors="replace").strip()
                     await proc.wait()
                     raise BenchmarkError(f"hotline run exited before serving: {problem[-300:]}")
-                if b'"event": "serving"' in line:
+                if b'"event":"serving"' in line:
                     elapsed = time.perf_counter() - started
                     break
             proc.send_signal(signal.SIGTERM)

@@ -13,8 +13,6 @@ tweak is named.
   to them as by default.
 * ``log-off`` — log at WARNING instead of INFO: not a fix (production logs at
   INFO), but it shows what logging costs per call.
-* ``log-cache`` — structlog's ``cache_logger_on_first_use=True``: a module's
-  logger binds its processor chain once instead of at every log call.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable
 
-TWEAKS = frozenset({"gc-freeze", "gc-threshold", "log-cache", "log-off"})
+TWEAKS = frozenset({"gc-freeze", "gc-threshold", "log-off"})
 GC_THRESHOLDS = (50_000, 20, 10)
 
 
@@ -34,10 +32,6 @@ def apply_before_start(tweaks: Iterable[str]) -> None:
 
 def apply_after_start(tweaks: Iterable[str]) -> None:
     """Tweaks applied once the runtime serves (its logging is configured by then)."""
-    if "log-cache" in tweaks:
-        import structlog
-
-        structlog.configure(cache_logger_on_first_use=True)
     if "gc-freeze" in tweaks:
         gc.collect()
         gc.freeze()

@@ -47,7 +47,6 @@ from hotline.ami.wiring import client_from_settings
 from hotline.config import HotlineConfig, Settings, Target
 from hotline.errors import HotlineError
 from hotline.flow.hunt import hunt_plan
-from hotline.logs import register_secrets
 
 #: outcomes ``--expect`` can assert
 OUTCOMES = ("connected", "nobody", "abandoned", "pin_failed")
@@ -440,8 +439,6 @@ async def place_call(
             f"hotline '{hotline.name}' has no extension: set hotlines[{index}].extension to the "
             f"number in [{hotline.context}] that reaches it"
         )
-    if request.pin is not None:
-        register_secrets([request.pin])
     own_client = client is None
     client = client if client is not None else client_from_settings(settings.asterisk)
     watch = CallWatch()

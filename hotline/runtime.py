@@ -38,7 +38,7 @@ from hotline.flow.routes import build_routes
 from hotline.licensing.commands import check_license
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier
-from hotline.logs import configure_logging, get_logger
+from hotline.logs import configure_logging, flush_logs, get_logger
 
 log = get_logger()
 
@@ -196,9 +196,17 @@ def run_forever(settings: Settings, *, verifier: LicenseVerifier | None = None) 
     stream = None
     if logging_cfg.file is not None:
         stream = logging_cfg.file.open("a", encoding="utf-8", buffering=1)
-    configure_logging(level=logging_cfg.level, fmt=logging_cfg.format, stream=stream or sys.stdout)
+    configure_logging(
+        level=logging_cfg.level, fmt=logging_cfg.format, stream=stream or sys.stdout, batch=True
+    )
+
+    def started(_runtime: Runtime) -> None:
+        tune_gc()
+        flush_logs()  # the ``serving`` line is what service managers and people wait for
+
     try:
-        return asyncio.run(serve(settings, verifier=verifier, started=lambda _runtime: tune_gc()))
+        return asyncio.run(serve(settings, verifier=verifier, started=started))
     finally:
+        flush_logs()
         if stream is not None:
             stream.close()

@@ -1,4 +1,4 @@
-"""Shared fixtures: captured structlog output for asserting on log events."""
+"""Shared fixtures: captured log output for asserting on log events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from hotline.logs import configure_logging, forget_secrets
+from hotline.logs import configure_logging, reset_logging
 
 
 class CapturedLog:
@@ -33,10 +33,10 @@ class CapturedLog:
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
-    """Every test starts and ends with structlog's defaults: no stream of another test leaks."""
-    structlog.reset_defaults()
+    """Every test starts and ends with the default logging: no stream of another test leaks."""
+    reset_logging()
     yield
-    structlog.reset_defaults()
+    reset_logging()
     structlog.contextvars.clear_contextvars()
 
 
@@ -49,4 +49,3 @@ def captured_log() -> Iterator[CapturedLog]:
         yield captured
     finally:
         structlog.contextvars.clear_contextvars()
-        forget_secrets()

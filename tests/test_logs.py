@@ -1,25 +1,122 @@
-"""Logging: call context on every line, secrets never rendered."""
+"""Logging: call context on every line, secrets never rendered, every other field as given."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 
+import pytest
 import structlog
+from pydantic import SecretStr
 
-from hotline.logs import get_logger, register_secrets
+from hotline.logs import BATCH_DELAY, configure_logging, flush_logs, get_logger
 from tests.conftest import CapturedLog
 
 
-def test_secret_values_are_scrubbed_everywhere(captured_log: CapturedLog) -> None:
-    register_secrets(["4711", "ami-s3cret", "HL1-ABCDE-FGHIJ", None, "12"])
+class CountingStream(io.StringIO):
+    """A stream that counts its writes and tells a waiting test about each one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.written = asyncio.Event()
+
+    def write(self, text: str, /) -> int:
+        self.writes += 1
+        self.written.set()
+        return super().write(text)
+
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.getvalue().splitlines()]
+
+
+def test_secret_values_and_secret_fields_are_never_rendered(captured_log: CapturedLog) -> None:
+    pin = SecretStr("4711")
     log = get_logger()
-    log.info("pin_debug", note="caller typed 4711#", nested={"k": "ami-s3cret"})
-    log.info("license", text="key HL1-ABCDE-FGHIJ pasted", pin="4711", short="12")
+    log.info("config_seen", ami=SecretStr("ami-s3cret"), nested={"k": [pin]}, pin="4711")
+    log.info("no_pin", pin=None, secret=SecretStr("x-y-z"))
     text = captured_log.text
-    for secret in ("4711", "ami-s3cret", "HL1-ABCDE-FGHIJ"):
+    for secret in ("4711", "ami-s3cret", "x-y-z"):
         assert secret not in text
-    assert captured_log.events[1]["pin"] == "[redacted]"
-    assert captured_log.events[1]["short"] == "12"  # too short to register, never scrubbed
+    first, second = captured_log.events
+    assert first["ami"] == "[redacted]"
+    assert first["nested"] == {"k": ["[redacted]"]}
+    assert first["pin"] == "[redacted]"
+    assert second["pin"] is None  # nothing to hide: the field keeps its type
+    assert second["secret"] == "[redacted]"
+
+
+def test_fields_equal_to_a_secret_keep_their_values_and_types(captured_log: CapturedLog) -> None:
+    """Issue 12 item 6: a PIN of 201 never rewrites the number 201 or a list of targets."""
+    configure_logging(level="DEBUG", fmt="json", stream=captured_log.stream)
+    targets = [{"attempt": 1, "number": "201", "outcome": "confirmed", "seconds": 3.5}]
+    get_logger().info(
+        "call_summary", caller="201", connected_to="201", targets=targets, wait=0, ok=True
+    )
+    (event,) = captured_log.events
+    assert event["caller"] == "201"
+    assert event["connected_to"] == "201"
+    assert event["targets"] == targets
+    assert event["wait"] == 0
+    assert event["ok"] is True
+
+
+def test_a_line_carries_fields_event_context_level_and_timestamp(
+    captured_log: CapturedLog,
+) -> None:
+    structlog.contextvars.bind_contextvars(call_id="1795301234.5", caller="5551234")
+    get_logger().info("step", caller="overridden here", n=1)
+    (line,) = captured_log.text.splitlines()
+    event = json.loads(line)
+    assert list(event) == ["caller", "n", "event", "call_id", "level", "timestamp"]
+    assert event["caller"] == "overridden here"  # the event's own field wins over the context
+    assert event["call_id"] == "1795301234.5"
+    assert event["level"] == "info"
+    assert event["timestamp"].endswith("Z")
+    assert len(event["timestamp"]) == len("2026-12-01T05:27:05.364964Z")
+
+
+def test_exceptions_levels_and_odd_values(captured_log: CapturedLog) -> None:
+    log = get_logger().bind(component="test")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed")
+    log.warning("odd", big=2**70, keys={1: "one"}, thing={3, 4}, text="grüße")
+    events = captured_log.events
+    assert events[0]["level"] == "error"
+    assert events[0]["component"] == "test"
+    assert "ValueError: boom" in events[0]["exception"]
+    assert events[1]["big"] == 2**70
+    assert events[1]["keys"] == {"1": "one"}
+    assert events[1]["thing"] == "{3, 4}"
+    assert events[1]["text"] == "grüße"
+
+
+def test_levels_below_the_configured_one_are_not_written() -> None:
+    stream = io.StringIO()
+    configure_logging(level="WARNING", fmt="json", stream=stream)
+    log = get_logger()
+    log.debug("d")
+    log.info("i")
+    log.warning("w")
+    log.error("e")
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["w", "e"]
+    with pytest.raises(ValueError, match="unknown log level 'LOUD'"):
+        configure_logging(level="LOUD", fmt="json", stream=stream)
+
+
+def test_a_module_logger_follows_every_reconfiguration() -> None:
+    log = get_logger()  # as a module creates it at import, before any configuration
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=first)
+    log.info("one")
+    configure_logging(level="INFO", fmt="json", stream=second)
+    log.info("two")
+    first.close()  # a closed stream of an earlier configuration is never written to
+    log.info("three")
+    assert [json.loads(x)["event"] for x in second.getvalue().splitlines()] == ["two", "three"]
 
 
 async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> None:
@@ -37,10 +134,51 @@ async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> No
     assert all(e["call_id"] == e["mine"] for e in steps)
 
 
-def test_a_short_pin_is_not_scrubbed_from_inside_other_numbers(captured_log: CapturedLog) -> None:
-    register_secrets(["1234"])
-    get_logger().info("step", call_id="1795301234.5", caller="5551234", note="typed 1234#")
-    (event,) = captured_log.events
-    assert event["call_id"] == "1795301234.5"
-    assert event["caller"] == "5551234"
-    assert event["note"] == "typed [redacted]#"
+async def test_batched_lines_are_written_together_and_a_warning_at_once() -> None:
+    stream = CountingStream()
+    configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
+    log = get_logger()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n in range(50):
+        log.info("step", n=n)
+    assert stream.writes == 0  # held for one write
+    await asyncio.wait_for(stream.written.wait(), 5)
+    assert loop.time() - started >= BATCH_DELAY * 0.9
+    assert stream.writes == 1
+    assert [e["n"] for e in stream.lines()] == list(range(50))
+
+    log.info("before")
+    log.warning("trouble")  # written at once, after what was held
+    assert stream.writes == 2
+    assert [e["event"] for e in stream.lines()[50:]] == ["before", "trouble"]
+
+    log.info("last")
+    flush_logs()
+    assert stream.writes == 3
+    assert stream.lines()[-1]["event"] == "last"
+
+
+def test_batching_without_a_running_loop_writes_each_line() -> None:
+    stream = CountingStream()
+    configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
+    get_logger().info("one")
+    get_logger().info("two")
+    assert stream.writes == 2
+
+
+async def test_reconfiguring_writes_what_was_held() -> None:
+    stream = CountingStream()
+    configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
+    get_logger().info("held")
+    configure_logging(level="INFO", fmt="json", stream=io.StringIO())
+    assert [e["event"] for e in stream.lines()] == ["held"]
+
+
+def test_console_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level="INFO", fmt="console")
+    get_logger().info("serving", port=4573, secret=SecretStr("s3cret"))
+    out = capsys.readouterr().out
+    assert "serving" in out
+    assert "port=4573" in out
+    assert "s3cret" not in out

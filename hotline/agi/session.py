@@ -40,7 +40,7 @@ from hotline.agi.wire import (
     parse_reply,
     reply_is_incomplete,
 )
-from hotline.logs import get_logger
+from hotline.logs import REDACTED, get_logger
 
 log = get_logger()
 
@@ -137,6 +137,8 @@ class AgiSession:
         self._writer = writer
         self._lock = asyncio.Lock()
         self._pending: asyncio.Future[AgiReply] | None = None
+        #: the pending command's reply is a secret (a PIN): never quoted in a log or an error
+        self._pending_secret = False
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
         self._reader_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
@@ -224,8 +226,9 @@ class AgiSession:
         except AgiConnectionLost as exc:
             self._break(AgiConnectionLost, str(exc), peer_gone=True)
         except AgiProtocolError as exc:
-            log.warning("agi_protocol_error", problem=str(exc))
-            self._break(AgiProtocolError, str(exc))
+            problem = "malformed reply to a secret command" if self._pending_secret else str(exc)
+            log.warning("agi_protocol_error", problem=problem)
+            self._break(AgiProtocolError, problem)
 
     def _deliver(self, reply: AgiReply, line: str) -> None:
         pending, self._pending = self._pending, None
@@ -264,13 +267,16 @@ class AgiSession:
 
     # -- commands ---------------------------------------------------------
 
-    async def command(self, *words: str, timeout: float | _Default | None = DEFAULT) -> AgiReply:
+    async def command(
+        self, *words: str, timeout: float | _Default | None = DEFAULT, secret: bool = False
+    ) -> AgiReply:
         """Send one command and return its ``200`` reply; anything else raises.
 
         ``511`` raises :class:`AgiHangup`, ``510``/``520`` :class:`AgiCommandError`,
         no reply within ``timeout`` (default :attr:`command_timeout`; ``None``
         waits for ever) :class:`AgiTimeout`.  ``result=-1`` is returned as is:
-        what it means depends on the command.
+        what it means depends on the command.  ``secret``: the reply holds a
+        secret (a PIN), so neither the DEBUG trace nor an error message quotes it.
         """
         line = format_command(*words)  # AgiArgumentError before anything is sent
         name = command_name(words)
@@ -279,6 +285,7 @@ class AgiSession:
             self._raise_if_broken()
             pending = asyncio.get_running_loop().create_future()
             self._pending = pending
+            self._pending_secret = secret
             try:
                 async with asyncio.timeout(limit):
                     self._writer.write(line)
@@ -302,7 +309,12 @@ class AgiSession:
             finally:
                 if self._pending is pending:
                     self._pending = None
-        log.debug("agi_command", command=name, code=reply.code)
+        if secret:
+            log.debug("agi_command", command=name, code=reply.code, result=REDACTED, data=REDACTED)
+        else:
+            log.debug(
+                "agi_command", command=name, code=reply.code, result=reply.result, data=reply.data
+            )
         return self._check(name, reply)
 
     def _check(self, name: str, reply: AgiReply) -> AgiReply:
@@ -345,15 +357,22 @@ class AgiSession:
         return self._digit(self._media_result("STREAM FILE", reply))
 
     async def get_data(
-        self, prompt: str, timeout_ms: int, max_digits: int, *, timeout: float | None = None
+        self,
+        prompt: str,
+        timeout_ms: int,
+        max_digits: int,
+        *,
+        timeout: float | None = None,
+        secret: bool = False,
     ) -> str | None:
         """Play ``prompt`` and read up to ``max_digits`` digits (typing over the prompt counts).
 
         ``None`` when nothing was typed before the timeout (``result= (timeout)``);
         digits typed before a timeout are returned; ``""`` if only ``#`` was pressed.
+        ``secret`` (a PIN): the digits are never logged, not even in the DEBUG trace.
         """
         reply = await self.command(
-            "GET DATA", prompt, str(timeout_ms), str(max_digits), timeout=timeout
+            "GET DATA", prompt, str(timeout_ms), str(max_digits), timeout=timeout, secret=secret
         )
         if reply.result == "-1":
             self._note_hangup("get_data_-1")

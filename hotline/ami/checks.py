@@ -78,7 +78,8 @@ class StartupReport:
     warnings: list[str] = field(default_factory=list)
     version: str | None = None
     entity_id: str | None = None
-    server_license_key: str | None = None
+    #: a license key: never in a repr, so never in a log line or a traceback
+    server_license_key: str | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -60,7 +60,7 @@ from hotline.ami.errors import (
     AmiTimeout,
     AmiUnavailable,
 )
-from hotline.logs import get_logger, register_secrets
+from hotline.logs import get_logger
 
 log = get_logger()
 
@@ -141,18 +141,26 @@ class OriginateResult:
 
 
 class _PanoramiskLog:
-    """panoramisk logs through a stdlib-style logger; route it to structlog.
+    """panoramisk logs through a stdlib-style logger; route it to ours.
 
-    Going through structlog means registered secrets are scrubbed (panoramisk
-    puts whole actions, ``Secret:`` included, into some messages).  Its debug
-    lines are per-message parse traces and are dropped.
+    Two of its messages quote a whole AMI action, whose headers can hold a
+    secret (Login's ``Secret:``, a test call's ``Variable: PIN=...``): those
+    are logged with the action's name only (panoramisk 1.4,
+    ``ami_protocol.py``: "Fail to send %r", "Adding action %s to awaiting
+    list: %s").  Its debug lines are per-message parse traces and are dropped.
     """
 
     def _emit(self, level: str, msg: object, args: tuple[object, ...]) -> None:
-        try:
-            text = str(msg) % args if args else str(msg)
-        except (TypeError, ValueError):
-            text = f"{msg} {args!r}"
+        template = str(msg)
+        if template.startswith("Fail to send"):
+            text = "Fail to send an AMI action"
+        elif template.startswith("Adding action") and args:
+            text = f"Adding action {args[0]!s} to awaiting list"
+        else:
+            try:
+                text = template % args if args else template
+            except (TypeError, ValueError):
+                text = f"{template} {args!r}"
         getattr(log, level)("panoramisk_log", detail=text)
 
     def debug(self, msg: object, *args: object, **_kw: object) -> None:
@@ -247,7 +255,6 @@ class AmiClient:
         ping_timeout: float = 5.0,
         backoff: Backoff | None = None,
     ) -> None:
-        register_secrets([secret])
         self.host = host
         self.port = port
         self.username = username

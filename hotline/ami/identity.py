@@ -11,10 +11,8 @@ channel; an unset variable comes back as ``Value: `` (finding 21).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from hotline.logs import register_secrets
 
 if TYPE_CHECKING:
     from hotline.ami.client import AmiClient
@@ -27,7 +25,8 @@ class PbxIdentity:
     """Who this PBX is, as far as licensing cares."""
 
     entity_id: str | None
-    server_license_key: str | None = None
+    #: a license key: never in a repr, so never in a log line or a traceback
+    server_license_key: str | None = field(default=None, repr=False)
     pbx_uuid: str | None = None
     version: str | None = None
 
@@ -64,7 +63,6 @@ async def read_identity(
     key: str | None = None
     if server_key_variable:
         key = (await client.getvar(server_key_variable)).strip() or None
-        register_secrets([key])
     return PbxIdentity(
         entity_id=normalise_entity_id(settings.get("Entity ID", "")),
         server_license_key=key,

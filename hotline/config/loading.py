@@ -15,7 +15,6 @@ from hotline.config.files import CONFIG_FILE_LIMIT, FileRefused, read_small_file
 from hotline.config.problems import format_validation_error
 from hotline.config.settings import Settings
 from hotline.errors import ConfigError
-from hotline.logs import register_secrets
 
 DEFAULT_CONFIG_PATH = Path("config/hotline.toml")
 
@@ -73,12 +72,11 @@ def settings_from_mapping(
 
 
 def _validated(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
-    """Lay the environment over ``data``, validate the result once into frozen settings (one
-    line per problem, naming the variable or the file) and register their secrets."""
+    """Lay the environment over ``data`` and validate the result once into frozen settings
+    (one line per problem, naming the variable or the file)."""
     values = env_values(environ, Settings)
     try:
         settings = Settings.model_validate(overlay(data, values))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, origins(values))) from None
-    register_secrets(settings.secrets())
     return settings

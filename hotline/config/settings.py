@@ -49,9 +49,3 @@ class Settings(ConfigModel):
             if hotline.name == name:
                 return hotline
         raise KeyError(name)
-
-    def secrets(self) -> list[str]:
-        """Every secret value in this configuration, for log redaction."""
-        values = [self.asterisk.secret, self.license.module_key, self.license.server_key]
-        values += [h.pin for h in self.hotlines]
-        return [v.get_secret_value() for v in values if v is not None]

@@ -158,6 +158,7 @@ class CallerFlow:
                 self._prompt("enter_pin"),
                 timeout_ms=int(self.hotline.pin_timeout * 1000),
                 max_digits=len(pin),
+                secret=True,
             )
             if entered is not None and hmac.compare_digest(entered.encode(), pin.encode()):
                 log.info("pin_accepted", attempt=attempt, attempts=attempts)

@@ -19,6 +19,7 @@ from hotline.agi.errors import (
 from hotline.agi.session import AgiSession
 from hotline.agi.testing import DEAD_CHANNEL_REPLY, FakeAsterisk
 from tests.agi.conftest import SessionFactory
+from tests.conftest import CapturedLog
 
 # -- replies are never shifted by the out-of-band HANGUP line -----------------
 
@@ -447,3 +448,36 @@ async def test_open_gives_up_on_a_slow_header() -> None:
         assert await pbx.wait_closed() == []
     listener.close()
     await listener.wait_closed()
+
+
+# -- secrets: a PIN read with GET DATA is never quoted ---------------------------
+
+
+async def test_debug_trace_shows_replies_but_never_a_secret_one(
+    open_session: SessionFactory, captured_log: CapturedLog
+) -> None:
+    session, pbx = await open_session()
+    call = asyncio.create_task(session.get_data("enter-pin", 5000, 4, secret=True))
+    await pbx.expect("GET DATA enter-pin 5000 4", "200 result=4711")
+    assert await call == "4711"
+    call = asyncio.create_task(session.get_data("beep", 3000, 1))
+    await pbx.expect("GET DATA beep 3000 1", "200 result=5 (timeout)")
+    assert await call == "5"
+    secret, plain = captured_log.named("agi_command")
+    assert (secret["result"], secret["data"]) == ("[redacted]", "[redacted]")
+    assert (plain["result"], plain["data"]) == ("5", "timeout")
+    assert "4711" not in captured_log.text
+
+
+async def test_a_malformed_secret_reply_is_not_quoted(
+    open_session: SessionFactory, captured_log: CapturedLog
+) -> None:
+    session, pbx = await open_session()
+    call = asyncio.create_task(session.get_data("enter-pin", 5000, 4, secret=True))
+    await pbx.expect("GET DATA enter-pin 5000 4", "2OO result=4711")
+    with pytest.raises(AgiProtocolError, match="malformed reply to a secret command") as info:
+        await call
+    assert "4711" not in str(info.value)
+    (problem,) = captured_log.named("agi_protocol_error")
+    assert "4711" not in captured_log.text
+    assert problem["problem"] == "malformed reply to a secret command"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from hotline.ami.backoff import Backoff
-from hotline.ami.client import AmiClient
+from hotline.ami.client import AmiClient, _PanoramiskLog
 from hotline.ami.errors import (
     AmiActionError,
     AmiAuthError,
@@ -272,3 +272,21 @@ def test_backoff_grows_caps_and_jitters() -> None:
     assert Backoff(jitter=0.0).delay(100) == 30.0
     with pytest.raises(ValueError, match="backoff needs"):
         Backoff(factor=0.5)
+
+
+def test_panoramisk_messages_never_quote_an_action(captured_log: CapturedLog) -> None:
+    """panoramisk 1.4 quotes whole actions (Login's Secret, a test call's PIN) in two messages."""
+    plog = _PanoramiskLog()
+    login = "Action: Login\r\nUsername: hotline\r\nSecret: s3cret\r\n"
+    plog.info('Adding action "%s" to awaiting list: %s', "login", login)
+    originate = "Action: Originate\r\nVariable: PIN=4711\r\n"
+    plog.exception(f"Fail to send {originate!r}")  # panoramisk formats this one itself
+    plog.warning("Not able to reconnect")
+    details = [e["detail"] for e in captured_log.named("panoramisk_log")]
+    assert details == [
+        "Adding action login to awaiting list",
+        "Fail to send an AMI action",
+        "Not able to reconnect",
+    ]
+    assert "s3cret" not in captured_log.text
+    assert "4711" not in captured_log.text

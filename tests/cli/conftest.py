@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from hotline.cli import main
-from hotline.logs import configure_logging, forget_secrets
+from hotline.logs import configure_logging
 from hotline.sim.ami_server import AmiServer
 from tests.ami.stack import Installation, install, sim_state
 from tests.net import free_port
@@ -44,7 +44,6 @@ def cli(args: Sequence[str]) -> int:
         return main(list(args))
     finally:
         configure_logging(level="ERROR", fmt="json", stream=io.StringIO())
-        forget_secrets()
 
 
 @pytest.fixture

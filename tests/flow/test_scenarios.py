@@ -308,3 +308,29 @@ async def test_caller_hanging_up_in_the_bridge_is_a_connected_call(scenario: Sce
     # the verdict reached the caller: no "subroutine gave no verdict" warning
     assert not scenario.events(record.uniqueid, "confirm_subroutine_gave_no_verdict")
     assert record.agent_legs[0].gosub_result == "ACCEPTED"
+
+
+async def test_a_pin_equal_to_a_number_rewrites_no_field(scenario: Scenario) -> None:
+    """Issue 12 item 6: PIN 201, target 201, caller 201: every field as it is, typed.
+
+    The digits the caller typed are the one secret, and no line shows them: the
+    DEBUG protocol trace of GET DATA says ``[redacted]``.
+    """
+    settings = make_settings(pin="201")
+    record = await scenario.call(settings, "201=accept", support("201", callerid="201"))
+    assert record.bridged_to == "201"
+    summary = scenario.summary(record.uniqueid)
+    assert summary["caller"] == "201"
+    assert summary["connected_to"] == "201"
+    assert isinstance(summary["targets"], list)
+    assert summary["targets"][0]["number"] == "201"
+    (connected,) = scenario.events(record.uniqueid, "call_connected")
+    assert connected["number"] == "201"
+    gets = [e for e in scenario.log.named("agi_command") if e["command"] == "GET DATA"]
+    pin_reads = [e for e in gets if e["route"] == "hotline/support"]
+    assert len(pin_reads) == 1
+    assert pin_reads[0]["result"] == pin_reads[0]["data"] == "[redacted]"
+    (confirm_read,) = [e for e in gets if e["route"] == "confirm"]
+    assert confirm_read["result"] == "1"  # the agent's key is no secret: traced as read
+    redacted = [e["event"] for e in scenario.log.events if "[redacted]" in e.values()]
+    assert redacted == ["agi_command"]

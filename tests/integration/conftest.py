@@ -20,7 +20,7 @@ import structlog
 
 from hotline.ami.client import AmiClient
 from hotline.config import Settings, load_settings
-from hotline.logs import configure_logging, forget_secrets
+from hotline.logs import configure_logging
 from hotline.prompts.store import install_default_prompts
 from hotline.runtime import Runtime, serve
 from tests.integration.harness import (
@@ -228,7 +228,6 @@ async def lab(
         await the_lab.stop_runtime()
         await ami.close()
         structlog.contextvars.clear_contextvars()
-        forget_secrets()
 
 
 def targets_of(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
