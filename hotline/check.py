@@ -40,7 +40,7 @@ def describe_hotline(hotline: HotlineConfig) -> str:
     targets = ", ".join(
         f"{t.number}{_quoted(t.label)} {hotline.ring_time_for(t)}s" for t in hotline.targets
     )
-    extra = [f"rounds {hotline.rounds}"]
+    extra = [f"rounds {hotline.rounds}", hotline.hunt.describe()]
     if hotline.max_wait is not None:
         extra.append(f"max wait {hotline.max_wait}s")
     if hotline.fallback is not None:

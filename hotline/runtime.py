@@ -23,6 +23,10 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Self
 
+from hotline.agents.board import AgentBoard
+from hotline.agents.feed import DeviceStateFeed
+from hotline.agents.observer import BoardObserver
+from hotline.agents.plan import agents_of
 from hotline.agi.server import FastAgiServer
 from hotline.ami.client import AmiClient
 from hotline.ami.events import CallEventLog
@@ -55,16 +59,22 @@ class Runtime:
         host: str | None = None,
         port: int | None = None,
         events: CallEventLog | None = None,
+        board: AgentBoard | None = None,
     ) -> None:
         self.settings = settings
         #: AMI's view of the calls (None without AMI): target outcomes carry its fields
         self.events = events
+        #: every agent's state, for all hotlines (skipping, strategies)
+        self.board = board if board is not None else AgentBoard()
+        self.board.watch(agents_of(settings.hotlines))
         self.deps = FlowDeps(
             prompts=PromptBook.from_settings(settings),
             registry=CallRegistry(),
             call_gate=call_gate,
             dial_details=dial_details(events) if events is not None else None,
+            board=self.board,
         )
+        self.deps.observers.add(BoardObserver(self.board, settings.hotlines))
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
         agi = settings.agi
@@ -150,6 +160,7 @@ async def serve(
     is closed on shutdown, after the calls in progress have drained.
     """
     client: AmiClient | None = None
+    feed: DeviceStateFeed | None = None
     events: CallEventLog | None = None
     pbx: PbxIdentity | None = None
     if settings.asterisk.enabled:
@@ -163,11 +174,16 @@ async def serve(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         runtime = Runtime(settings, call_gate=guard.allows_new_calls, events=events)
+        feed = DeviceStateFeed(runtime.board, client) if client is not None else None
+        if feed is not None:
+            feed.attach()
         async with runtime:
             if started is not None:
                 started(runtime)
             await stop.wait()
     finally:
+        if feed is not None:
+            await feed.close()
         if client is not None:
             await client.close()
     return 0

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
+from hotline.agents.devices import valid_device
+from hotline.agents.settings import HuntConfig
 from hotline.config.fields import (
     ConfigModel,
     Dialable,
@@ -88,6 +90,9 @@ class Target(ConfigModel):
     ring_time: RingTime | None = None
     #: dial string template overriding the hotline's, e.g. "Local/{number}@from-external"
     dial: DialTemplate | None = None
+    #: the PBX device whose state says whether this agent is free ("PJSIP/201",
+    #: "Custom:agent201"); default: derived from the dial string when it names one
+    device: Annotated[str, AfterValidator(valid_device)] | None = None
 
 
 class HotlineConfig(ConfigModel):
@@ -116,6 +121,8 @@ class HotlineConfig(ConfigModel):
     max_wait: Annotated[int, Field(ge=1, le=3600)] | None = None
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
     fallback: FallbackConfig | None = None
+    #: strategy, skip rules and wrap-up (hotline/agents/settings.py)
+    hunt: HuntConfig = Field(default_factory=HuntConfig)
     targets: Annotated[list[Target], Field(min_length=1)]
 
     @model_validator(mode="before")

@@ -18,10 +18,12 @@ from typing import Any
 
 import structlog
 
+from hotline.agents.board import AgentBoard
+from hotline.agents.plan import PlannedTarget, ordered
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
 from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
-from hotline.flow.hunt import DialAttempt, hunt_plan
+from hotline.flow.hunt import DialAttempt
 from hotline.flow.observers import (
     AttemptRecord,
     CallConnected,
@@ -64,6 +66,8 @@ class FlowDeps:
     dial_details: DialDetails | None = None
     #: who hears what calls do (journal, metrics, ...): hotline/flow/observers.py
     observers: CallObservers = field(default_factory=CallObservers)
+    #: what the runtime knows of every agent (skipping, strategies): hotline/agents/board.py
+    board: AgentBoard = field(default_factory=AgentBoard)
 
 
 DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
@@ -181,27 +185,63 @@ class CallerFlow:
     # --- hunt --------------------------------------------------------------
 
     async def _hunt(self) -> bool:
-        """Dial the targets in order; True once an agent confirmed and was bridged."""
+        """Offer the call to the targets in the strategy's order, ``rounds`` times, passing
+        over those the board says to skip; True once an agent confirmed and was bridged."""
         hunt_started = self.clock()
         max_wait = self.hotline.max_wait
-        for planned in hunt_plan(self.hotline):
-            ring_time = planned.ring_time
-            if max_wait is not None:
-                remaining = max_wait - (self.clock() - hunt_started)
-                if remaining < 1:
-                    log.info(
-                        "max_wait_reached",
-                        max_wait=max_wait,
-                        waited=round(self.clock() - hunt_started, 3),
-                        skipped=planned.attempt,
-                    )
-                    return False
-                ring_time = min(ring_time, int(remaining))
-            if self.session.hung_up:
-                raise AgiHangup("the caller hung up before the next target was dialled")
-            if await self._dial(planned, ring_time):
-                return True
+        board = self.deps.board
+        attempt = 0
+        for round_no in range(1, self.hotline.rounds + 1):
+            order = ordered(self.hotline, board)
+            for target in order:
+                attempt += 1
+                planned = _dial_attempt(attempt, round_no, target, len(order))
+                ring_time = planned.ring_time
+                if max_wait is not None:
+                    remaining = max_wait - (self.clock() - hunt_started)
+                    if remaining < 1:
+                        log.info(
+                            "max_wait_reached",
+                            max_wait=max_wait,
+                            waited=round(self.clock() - hunt_started, 3),
+                            skipped=planned.attempt,
+                        )
+                        return False
+                    ring_time = min(ring_time, int(remaining))
+                if self.session.hung_up:
+                    raise AgiHangup("the caller hung up before the next target was dialled")
+                # Asked and marked without an await in between: no other call takes this
+                # agent in the meantime (TargetDialing tells the board they are ringing).
+                reason = board.skip_reason(target.agent, self.hotline.hunt.skip)
+                if reason is not None:
+                    self._skipped(planned, reason)
+                    continue
+                board.offered(self.hotline.name, target.agent)
+                if await self._dial(planned, ring_time):
+                    return True
         return False
+
+    def _skipped(self, planned: DialAttempt, reason: str) -> None:
+        target = planned.target
+        record = AttemptRecord(
+            planned.attempt,
+            planned.attempt,
+            target.number,
+            target.label,
+            TargetOutcome.SKIPPED.value,
+            0.0,
+        )
+        self.attempts.append(record)
+        self.deps.observers.emit(TargetEnded(self.call_id, self.hotline.name, record))
+        log.info(
+            "target_outcome",
+            attempt=planned.attempt,
+            number=target.number,
+            label=target.label,
+            outcome=TargetOutcome.SKIPPED.value,
+            reason=reason,
+            seconds=0.0,
+        )
 
     async def _dial(self, planned: DialAttempt, ring_time: int) -> bool:
         self.step = "ringing"
@@ -410,6 +450,18 @@ class CallerFlow:
         )
         log.info("call_summary", **ended.summary())
         self.deps.observers.emit(ended)
+
+
+def _dial_attempt(attempt: int, round_no: int, target: PlannedTarget, of: int) -> DialAttempt:
+    return DialAttempt(
+        attempt=attempt,
+        round=round_no,
+        position=target.position,
+        of=of,
+        target=target.target,
+        ring_time=target.ring_time,
+        dial_string=target.dial_string,
+    )
 
 
 async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:

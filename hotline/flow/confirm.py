@@ -35,6 +35,7 @@ from hotline.contract import (
     confirm_agi,
 )
 from hotline.flow.caller import FlowDeps
+from hotline.flow.observers import ConfirmEnded, ConfirmStarted
 from hotline.flow.ports import CallSession
 from hotline.logs import get_logger
 
@@ -73,11 +74,17 @@ class ConfirmFlow:
             )
             verdict = ERROR
         else:
+            observers = self.deps.observers
+            observers.emit(ConfirmStarted(self.call_id, hotline.name, self.target))
+            verdict = ERROR
             try:
                 verdict = await self._ask(hotline)
             except AgiHangup:
                 verdict = AGENT_HANGUP
                 log.info("confirm_agent_hung_up")
+            finally:
+                # also when the leg fails: the board must not keep the agent "confirming"
+                observers.emit(ConfirmEnded(self.call_id, hotline.name, self.target, verdict))
         await self._leave_verdict(verdict)
         return verdict
 

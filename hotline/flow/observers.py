@@ -138,11 +138,37 @@ class CallEnded:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmStarted:
+    """An agent answered and is being asked to press the confirm digit (the agent's leg)."""
+
+    call_id: str  # the caller's call id, as the confirm subroutine passes it
+    hotline: str
+    number: str  # the target number
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmEnded:
+    call_id: str
+    hotline: str
+    number: str
+    verdict: str  # ACCEPTED, DECLINED, TIMEOUT, TAKEN, ... (hotline/flow/outcomes.py)
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-CallEvent = CallStarted | StepChanged | TargetDialing | TargetEnded | CallConnected | CallEnded
+CallEvent = (
+    CallStarted
+    | StepChanged
+    | TargetDialing
+    | TargetEnded
+    | CallConnected
+    | CallEnded
+    | ConfirmStarted
+    | ConfirmEnded
+)
 
 
 class CallObserver(Protocol):

@@ -27,6 +27,7 @@ class TargetOutcome(StrEnum):
     CONFIRMED = "confirmed"
     CALLER_GONE = "caller_gone"  # the caller hung up while this target rang or was asked
     FAILED = "failed"  # the dial string or the confirm subroutine did not work
+    SKIPPED = "skipped"  # not dialled: busy, unavailable, on a hotline call, wrap-up (agent board)
 
 
 class CallOutcome(StrEnum):

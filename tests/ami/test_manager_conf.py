@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hotline.agents.feed import DEVICE_EVENT_NAMES
 from hotline.ami.checks import AMI_WRITE_CLASSES
 from hotline.ami.client import DEFAULT_EVENT_CLASSES
 from hotline.ami.events import EVENT_NAMES
@@ -47,7 +48,7 @@ def recorded_events() -> list[list[tuple[str, str]]]:
 
 
 def test_event_filter_lets_through_exactly_the_events_we_use() -> None:
-    wanted = {*EVENT_NAMES, "FullyBooted"}
+    wanted = {*EVENT_NAMES, *DEVICE_EVENT_NAMES, "FullyBooted"}
     pattern = event_filter()
     seen = set()
     for event in recorded_events():
@@ -65,7 +66,7 @@ def test_read_classes_cover_the_events_and_the_login_mask() -> None:
     read = set(value("hotline", "read").split(","))
     assert set(DEFAULT_EVENT_CLASSES.split(",")) <= read
     for event in recorded_events():
-        if header(event, "Event") in EVENT_NAMES:
+        if header(event, "Event") in {*EVENT_NAMES, *DEVICE_EVENT_NAMES}:
             classes = set(header(event, "Privilege").split(",")) - {"all"}
             assert classes & read, header(event, "Event")
 

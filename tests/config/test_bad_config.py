@@ -98,6 +98,30 @@ BAD_CONFIGS = [
         "cannot read /nonexistent/ami",
     ),
     ("bad-log-level", "[logging]\nlevel = 'LOUD'\n" + GOOD_HOTLINE, "logging.level", "'DEBUG'"),
+    (
+        "unknown-strategy",
+        _target(extra='[hotlines.hunt]\nstrategy = "zigzag"'),
+        "hotlines[0].hunt.strategy",
+        "'round_robin'",
+    ),
+    (
+        "unknown-skip-rule",
+        _target(extra="[hotlines.hunt.skip]\nbusy_phones = true"),
+        "hotlines[0].hunt.skip.busy_phones",
+        "unknown key",
+    ),
+    (
+        "device-local-channel",
+        GOOD_HOTLINE + 'device = "Local/201@from-internal"\n',
+        "hotlines[0].targets[0].device",
+        "no device state",
+    ),
+    (
+        "device-not-a-device",
+        GOOD_HOTLINE + 'device = "201"\n',
+        "hotlines[0].targets[0].device",
+        "cannot be a device",
+    ),
 ]
 
 

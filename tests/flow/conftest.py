@@ -40,10 +40,13 @@ BASE: dict[str, Any] = {
 }
 
 
-def make_settings(**support: Any) -> Settings:
-    """The base config with the ``support`` hotline's keys replaced."""
+def make_settings(*, sales_hunt: bool = False, **support: Any) -> Settings:
+    """The base config with the ``support`` hotline's keys replaced (``sales_hunt``: sales
+    gets support's ``hunt`` table too)."""
     data = copy.deepcopy(BASE)
     data["hotlines"][0].update(support)
+    if sales_hunt and "hunt" in support:
+        data["hotlines"][1]["hunt"] = support["hunt"]
     return settings_from_mapping(data)
 
 

@@ -1,0 +1,76 @@
+"""Feeds the board's own view from what calls do (the flows' observer events).
+
+Ringing when a target is dialled, confirming while its agent is asked,
+connected once they accepted, released when the leg ends, and on the end of a
+connected call: the agent's last hotline call time and the hotline's wrap-up.
+Whatever a call still holds when it ends is dropped, however it ended, so the
+board never keeps an agent busy for a call that is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hotline.agents.board import Activity, AgentBoard
+from hotline.agents.plan import agent_key
+from hotline.config import HotlineConfig
+from hotline.flow.observers import (
+    CallConnected,
+    CallEnded,
+    CallEvent,
+    ConfirmEnded,
+    ConfirmStarted,
+    TargetDialing,
+    TargetEnded,
+)
+from hotline.flow.outcomes import TargetOutcome
+
+#: attempt outcomes that leave the agent on the call (released by CallEnded instead)
+_STAYS = frozenset({TargetOutcome.CONFIRMED.value, TargetOutcome.SKIPPED.value})
+
+
+class BoardObserver:
+    """A :class:`~hotline.flow.observers.CallObserver` that keeps an :class:`AgentBoard`."""
+
+    def __init__(self, board: AgentBoard, hotlines: Iterable[HotlineConfig]) -> None:
+        self.board = board
+        self._hotlines = {h.name: h for h in hotlines}
+        #: (hotline, target number) -> agent key
+        self._agents = {
+            (h.name, t.number): agent_key(h, t) for h in self._hotlines.values() for t in h.targets
+        }
+
+    def _agent(self, hotline: str, number: str) -> str | None:
+        return self._agents.get((hotline, number))
+
+    def on_call_event(self, event: CallEvent) -> None:
+        board = self.board
+        match event:
+            case TargetDialing(call_id=call_id, hotline=hotline, number=number):
+                agent = self._agent(hotline, number)
+                if agent is not None:
+                    board.ringing(agent, call_id, hotline)
+            case ConfirmStarted(call_id=call_id, hotline=hotline, number=number):
+                agent = self._agent(hotline, number)
+                if agent is not None:
+                    board.confirming(agent, call_id, hotline)
+            case ConfirmEnded(call_id=call_id, hotline=hotline, number=number):
+                agent = self._agent(hotline, number)
+                if agent is not None and board.activity_in(agent, call_id) is Activity.CONFIRMING:
+                    board.released(agent, call_id)
+            case CallConnected(call_id=call_id, hotline=hotline, number=number):
+                agent = self._agent(hotline, number)
+                if agent is not None:
+                    board.connected(agent, call_id, hotline)
+            case TargetEnded(call_id=call_id, hotline=hotline, record=record):
+                agent = self._agent(hotline, record.number)
+                if agent is not None and record.outcome not in _STAYS:
+                    board.released(agent, call_id)
+            case CallEnded(call_id=call_id, hotline=hotline, connected_to=number):
+                config = self._hotlines.get(hotline)
+                agent = self._agent(hotline, number) if number is not None else None
+                if agent is not None and config is not None:
+                    board.call_ended(agent, call_id, config.hunt.wrap_up)
+                board.forget_call(call_id)
+            case _:
+                pass
