@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hotline.agents.devices import SKIP_REASONS, DeviceState, device_key
-from hotline.agents.settings import SkipRules
+from hotline.config.hunt import SkipRules
 
 Clock = Callable[[], float]
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from hotline.agents.devices import valid_device
-from hotline.agents.settings import HuntConfig
 from hotline.config.fields import (
     ConfigModel,
     Dialable,
@@ -22,6 +21,7 @@ from hotline.config.fields import (
     safe_token,
 )
 from hotline.config.files import secret_from_file
+from hotline.config.hunt import HuntConfig
 from hotline.prompts.catalogue import SLOT_NAMES
 
 
@@ -121,7 +121,7 @@ class HotlineConfig(ConfigModel):
     max_wait: Annotated[int, Field(ge=1, le=3600)] | None = None
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
     fallback: FallbackConfig | None = None
-    #: strategy, skip rules and wrap-up (hotline/agents/settings.py)
+    #: strategy, skip rules and wrap-up (hotline/config/hunt.py)
     hunt: HuntConfig = Field(default_factory=HuntConfig)
     targets: Annotated[list[Target], Field(min_length=1)]
 

@@ -6,7 +6,7 @@ import pytest
 
 from hotline.agents.board import Activity, AgentBoard
 from hotline.agents.devices import DeviceState, device_key, device_of_dial_string, valid_device
-from hotline.agents.settings import SkipRules
+from hotline.config.hunt import SkipRules
 
 RULES = SkipRules()
 

@@ -1,6 +1,6 @@
 """``[hotlines.hunt]``: how a hotline picks whom to ring (strategy, skipping, wrap-up).
 
-Kept apart from :mod:`hotline.config`, which gets one field, ``hunt``.
+The hotline gets one field, ``hunt``; the agent board (hotline/agents/) reads it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from hotline.config.fields import ConfigModel as _Model
+from hotline.config.fields import ConfigModel
 
 Strategy = Literal["linear", "round_robin", "least_recent", "random"]
 STRATEGIES: tuple[str, ...] = ("linear", "round_robin", "least_recent", "random")
@@ -17,7 +17,7 @@ STRATEGIES: tuple[str, ...] = ("linear", "round_robin", "least_recent", "random"
 _MAX_SECONDS = 3600
 
 
-class SkipRules(_Model):
+class SkipRules(ConfigModel):
     """Which agents a hunt passes over without dialling (no ring time, no ``max_wait``)."""
 
     #: the device is UNAVAILABLE (e.g. an unregistered PJSIP endpoint) or INVALID
@@ -36,7 +36,7 @@ class SkipRules(_Model):
         return ", ".join(names) if names else "nothing"
 
 
-class HuntConfig(_Model):
+class HuntConfig(ConfigModel):
     """The hunt's policy; the defaults hunt the way an admin would expect."""
 
     strategy: Strategy = "linear"
