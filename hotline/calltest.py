@@ -40,9 +40,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from hotline.ami.client import AmiClient, AmiMessage, header_value
+from hotline.ami.calllog import CallEventLog, DialLeg
+from hotline.ami.client import AmiClient
 from hotline.ami.errors import AmiActionError, AmiError, AmiOriginateError
-from hotline.ami.events import EVENT_NAMES, CallEventLog, DialLeg
+from hotline.ami.events import EVENT_NAMES
+from hotline.ami.messages import AmiMessage, header_value
 from hotline.ami.wiring import client_from_settings
 from hotline.config import HotlineConfig, Settings, Target
 from hotline.errors import HotlineError

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
-from hotline.ami.events import CallEventLog
 from hotline.ami.wiring import agi_base, check_pbx
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ARGS

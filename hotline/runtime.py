@@ -28,8 +28,8 @@ from hotline.agents.feed import DeviceStateFeed
 from hotline.agents.observer import BoardObserver
 from hotline.agents.plan import agents_of
 from hotline.agi.server import FastAgiServer
+from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
-from hotline.ami.events import CallEventLog
 from hotline.ami.identity import PbxIdentity
 from hotline.ami.wiring import connect_pbx, dial_details, pbx_identity
 from hotline.ami.wiring import installation_identity as _installation_identity

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 
 from hotline.agents.board import AgentBoard
-from hotline.ami.client import AmiClient, AmiMessage, header_value
+from hotline.ami.client import AmiClient
 from hotline.ami.errors import AmiError
+from hotline.ami.messages import AmiMessage, header_value
 from hotline.logs import get_logger
 
 log = get_logger()

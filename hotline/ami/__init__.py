@@ -8,8 +8,9 @@
 """
 
 from hotline.ami.backoff import Backoff
+from hotline.ami.calllog import CallEventLog, DialLeg
 from hotline.ami.checks import HotlineEntry, StartupReport, run_startup_checks
-from hotline.ami.client import AmiClient, AmiResponse, OriginateResult
+from hotline.ami.client import AmiClient
 from hotline.ami.errors import (
     AmiActionError,
     AmiAuthError,
@@ -18,8 +19,8 @@ from hotline.ami.errors import (
     AmiTimeout,
     AmiUnavailable,
 )
-from hotline.ami.events import CallEventLog, DialLeg
 from hotline.ami.identity import PbxIdentity, read_identity
+from hotline.ami.messages import AmiResponse, OriginateResult
 
 __all__ = [
     "AmiActionError",

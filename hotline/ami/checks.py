@@ -25,9 +25,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hotline.ami.client import header_value
 from hotline.ami.errors import AmiActionError, AmiTimeout, AmiUnavailable
 from hotline.ami.identity import DEFAULT_SERVER_KEY_VARIABLE, read_identity
+from hotline.ami.messages import header_value
 from hotline.contract import (
     CONFIRM_CONTEXT,
     CONFIRM_ROUTE,
@@ -40,7 +40,8 @@ from hotline.contract import (
 from hotline.logs import get_logger
 
 if TYPE_CHECKING:
-    from hotline.ami.client import AmiClient, AmiResponse
+    from hotline.ami.client import AmiClient
+    from hotline.ami.messages import AmiResponse
 
 log = get_logger()
 

@@ -40,7 +40,6 @@ until the client is back, and :attr:`AmiClient.connected` says so.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -48,8 +47,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from panoramisk import actions as pk_actions
-from panoramisk.ami_protocol import AMIProtocol
-from panoramisk.manager import Manager
 
 from hotline.ami.backoff import Backoff
 from hotline.ami.errors import (
@@ -60,13 +57,17 @@ from hotline.ami.errors import (
     AmiTimeout,
     AmiUnavailable,
 )
+from hotline.ami.messages import (
+    AmiMessage,
+    AmiResponse,
+    OriginateResult,
+    header_value,
+)
+from hotline.ami.panoramisk_glue import PanoramiskLog, QuietManager, Utf8Protocol
 from hotline.logs import get_logger
 
 log = get_logger()
 
-#: an AMI message as panoramisk gives it: case-insensitive keys, a repeated
-#: header's values as a list
-AmiMessage = Mapping[str, Any]
 EventCallback = Callable[[AmiMessage], Awaitable[None] | None]
 ConnectionCallback = Callable[[bool], None]
 
@@ -81,142 +82,6 @@ ORIGINATE_REASONS: dict[int, str] = {
 }
 
 DEFAULT_EVENT_CLASSES = "system,call,dtmf"
-
-
-def header_value(message: AmiMessage, key: str, default: str = "") -> str:
-    """One header as a string (the first one if Asterisk repeated it)."""
-    value = message.get(key, default)
-    if isinstance(value, list):
-        return str(value[0]) if value else default
-    return str(value)
-
-
-def header_values(message: AmiMessage, key: str) -> list[str]:
-    """Every value of a header that may be repeated (``Output:``), in order."""
-    value = message.get(key)
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-@dataclass(frozen=True)
-class AmiResponse:
-    """The reply to one action: the ``Response:`` message and any list events.
-
-    ``events`` holds what Asterisk sent after the response for list actions
-    (``ShowDialPlan``'s ``ListDialplan`` items and the ``...Complete`` event)
-    and, for an async ``Originate``, the ``OriginateResponse``.
-    """
-
-    action: str
-    headers: AmiMessage
-    events: tuple[AmiMessage, ...] = ()
-
-    def get(self, key: str, default: str = "") -> str:
-        return header_value(self.headers, key, default)
-
-    def get_all(self, key: str) -> list[str]:
-        return header_values(self.headers, key)
-
-    @property
-    def message(self) -> str:
-        return self.get("Message")
-
-
-@dataclass(frozen=True)
-class OriginateResult:
-    """An answered ``Originate``: the new channel and its uniqueid.
-
-    For ``Channel: Local/...`` the uniqueid is the ``;1`` half, the one that
-    runs the given Context/Exten, i.e. the hotline's caller leg (its
-    ``agi_uniqueid``, the call id in the logs).
-    """
-
-    channel: str
-    uniqueid: str
-    reason: int
-    response: AmiMessage
-
-
-class _PanoramiskLog:
-    """panoramisk logs through a stdlib-style logger; route it to ours.
-
-    Two of its messages quote a whole AMI action, whose headers can hold a
-    secret (Login's ``Secret:``, a test call's ``Variable: PIN=...``): those
-    are logged with the action's name only (panoramisk 1.4,
-    ``ami_protocol.py``: "Fail to send %r", "Adding action %s to awaiting
-    list: %s").  Its debug lines are per-message parse traces and are dropped.
-    """
-
-    def _emit(self, level: str, msg: object, args: tuple[object, ...]) -> None:
-        template = str(msg)
-        if template.startswith("Fail to send"):
-            text = "Fail to send an AMI action"
-        elif template.startswith("Adding action") and args:
-            text = f"Adding action {args[0]!s} to awaiting list"
-        else:
-            try:
-                text = template % args if args else template
-            except (TypeError, ValueError):
-                text = f"{template} {args!r}"
-        getattr(log, level)("panoramisk_log", detail=text)
-
-    def debug(self, msg: object, *args: object, **_kw: object) -> None:
-        return None
-
-    def info(self, msg: object, *args: object, **_kw: object) -> None:
-        self._emit("info", msg, args)
-
-    def warning(self, msg: object, *args: object, **_kw: object) -> None:
-        self._emit("warning", msg, args)
-
-    def error(self, msg: object, *args: object, **_kw: object) -> None:
-        self._emit("error", msg, args)
-
-    def exception(self, msg: object, *args: object, **_kw: object) -> None:
-        self._emit("error", msg, args)
-
-
-class _Protocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol, fed whole UTF-8 characters only."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-
-    def data_received(self, data: bytes) -> None:
-        text = self._decoder.decode(data)
-        if text:
-            super().data_received(text.encode("utf-8"))
-
-
-class _Manager(Manager):  # type: ignore[misc]
-    """panoramisk's Manager without its own ping, re-send and reconnect."""
-
-    def __init__(self, on_lost: Callable[[Any, object], None], **config: Any) -> None:
-        super().__init__(**config)
-        self._on_lost = on_lost
-
-    def ping(self) -> None:
-        """Keepalive is AmiClient's: it waits for the answer."""
-
-    async def send_awaiting_actions(self, *_: object) -> None:
-        """Never re-send an action after a reconnect (a second Originate is a second call)."""
-        self.awaiting_actions.clear()
-
-    def connection_lost(self, exc: object) -> None:
-        self._connected = False
-        self.stop_pinger()
-        self._on_lost(self.protocol, exc)
-
-    def stop_pinger(self) -> None:
-        """Cancel the timer panoramisk arms on every connection (its ping is a no-op here)."""
-        pinger = getattr(self, "pinger", None)
-        if pinger is not None:
-            pinger.cancel()
-        setattr(self, "pinger", None)  # noqa: B010 - the attribute is untyped upstream
 
 
 @dataclass(eq=False)
@@ -266,7 +131,7 @@ class AmiClient:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._backoff = backoff if backoff is not None else Backoff()
-        self._manager: _Manager | None = None
+        self._manager: QuietManager | None = None
         self._session: _Session | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._callbacks: dict[str, list[EventCallback]] = {}
@@ -353,15 +218,15 @@ class AmiClient:
         if self._callback_tasks:
             await asyncio.wait(list(self._callback_tasks))
 
-    def _ensure_manager(self) -> _Manager:
+    def _ensure_manager(self) -> QuietManager:
         if self._manager is None:
-            self._manager = _Manager(
+            self._manager = QuietManager(
                 self._on_protocol_lost,
                 loop=asyncio.get_running_loop(),
                 host=self.host,
                 port=self.port,
-                log=_PanoramiskLog(),
-                protocol_factory=_Protocol,
+                log=PanoramiskLog(),
+                protocol_factory=Utf8Protocol,
                 events=self._events,
             )
             self._manager.register_event("*", self._dispatch)
@@ -373,7 +238,7 @@ class AmiClient:
         where = f"{self.host}:{self.port}"
         try:
             transport, protocol = await asyncio.wait_for(
-                loop.create_connection(_Protocol, self.host, self.port), self._connect_timeout
+                loop.create_connection(Utf8Protocol, self.host, self.port), self._connect_timeout
             )
         except TimeoutError:
             raise AmiUnavailable(

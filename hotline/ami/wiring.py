@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from hotline.ami.backoff import Backoff
+from hotline.ami.calllog import CallEventLog
 from hotline.ami.checks import HotlineEntry, StartupReport, run_startup_checks
 from hotline.ami.client import AmiClient
 from hotline.ami.errors import StartupCheckError
-from hotline.ami.events import CallEventLog
 from hotline.ami.identity import PbxIdentity
 from hotline.config import AsteriskConfig, Settings
 from hotline.contract import CONFIRM_CONTEXT, hotline_route

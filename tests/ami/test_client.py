@@ -9,7 +9,7 @@ import re
 import pytest
 
 from hotline.ami.backoff import Backoff
-from hotline.ami.client import AmiClient, _PanoramiskLog
+from hotline.ami.client import AmiClient
 from hotline.ami.errors import (
     AmiActionError,
     AmiAuthError,
@@ -17,6 +17,7 @@ from hotline.ami.errors import (
     AmiTimeout,
     AmiUnavailable,
 )
+from hotline.ami.panoramisk_glue import PanoramiskLog
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.events import dial_begin, newchannel
 from tests.ami.conftest import ClientFactory
@@ -276,7 +277,7 @@ def test_backoff_grows_caps_and_jitters() -> None:
 
 def test_panoramisk_messages_never_quote_an_action(captured_log: CapturedLog) -> None:
     """panoramisk 1.4 quotes whole actions (Login's Secret, a test call's PIN) in two messages."""
-    plog = _PanoramiskLog()
+    plog = PanoramiskLog()
     login = "Action: Login\r\nUsername: hotline\r\nSecret: s3cret\r\n"
     plog.info('Adding action "%s" to awaiting list: %s', "login", login)
     originate = "Action: Originate\r\nVariable: PIN=4711\r\n"

@@ -6,13 +6,8 @@ import asyncio
 import re
 from collections.abc import Sequence
 
-from hotline.ami.events import (
-    CallEventLog,
-    DialEnd,
-    Hangup,
-    OriginateResponse,
-    parse_event,
-)
+from hotline.ami.calllog import CallEventLog
+from hotline.ami.events import DialEnd, Hangup, OriginateResponse, parse_event
 from hotline.ami.wire import Headers, MessageReader
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.channels import Channel

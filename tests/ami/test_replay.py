@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 from panoramisk import actions as pk_actions
 
-from hotline.ami.client import _Protocol
+from hotline.ami.panoramisk_glue import Utf8Protocol
 from hotline.ami.wire import Headers, MessageReader, format_message, header
 from hotline.sim.ami_server import AmiServer
 from tests.ami.recorded import RECORDINGS, recorded_chunks, server_sessions
@@ -64,9 +64,9 @@ class _Sink:
         self.events.append(event)
 
 
-def client_protocol() -> tuple[_Protocol, _Sink]:
+def client_protocol() -> tuple[Utf8Protocol, _Sink]:
     sink = _Sink()
-    protocol = _Protocol()
+    protocol = Utf8Protocol()
     protocol.connection_made(cast(asyncio.BaseTransport, sink))
     protocol.factory = sink
     protocol.encoding = "utf8"

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hotline.ami.client import header_value
 from hotline.ami.errors import AmiActionError
+from hotline.ami.messages import header_value
 from hotline.ami.wire import format_message, header, headers_all
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.events import dtmf_end, hangup, newchannel

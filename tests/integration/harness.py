@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotline.ami.client import AmiClient, header_value
+from hotline.ami.client import AmiClient
+from hotline.ami.messages import header_value
 from hotline.licensing.keys import load_public_key_pem
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.vendor import generate_keypair, issue_key

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hotline.ami.checks import HotlineEntry, run_startup_checks
-from hotline.ami.client import header_value
+from hotline.ami.messages import header_value
 from tests.integration.conftest import Lab, phone_side, targets_of
 from tests.integration.harness import bridged_agent, dial_begin, hotline_toml, write_config
 from tests.integration.pbx import REPO

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hotline.ami.client import header_value
+from hotline.ami.messages import header_value
 from tests.integration.conftest import Lab, phone_side, targets_of
 from tests.integration.harness import bridged_agent, hotline_toml, write_config
 from tests.integration.pbx import EXTERNAL_ADDRESS, SHIPPED_ETC
