@@ -20,12 +20,16 @@ from hotline.ami.identity import PbxIdentity
 from hotline.ami.wiring import check_pbx, client_from_settings, pbx_identity
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import played_slots as contract_slots
-from hotline.errors import ConfigError
+from hotline.errors import ConfigError, ProblemsError
 from hotline.licensing.errors import LicenseError, MissingKeyError, NoInstallationIdentityError
 from hotline.licensing.verify import LicenseVerifier, describe
 from hotline.prompts.check import HotlinePrompts, PromptPlan, check_prompts
 from hotline.prompts.errors import PromptError
 from hotline.prompts.store import shipped_prompts_dir
+
+
+class CheckFailed(ProblemsError):
+    """``hotline check`` found problems (prompts, license, the PBX); one line each."""
 
 
 def _quoted(label: str | None) -> str:
@@ -172,10 +176,10 @@ def run_check(
     *,
     live: bool,
     out: TextIO,
-    err: TextIO,
     verifier: LicenseVerifier | None = None,
 ) -> int:
-    """Validate what can be validated and print the summary; return the exit code.
+    """Validate what can be validated and print the summary; raise :class:`CheckFailed`
+    with every problem found, or return 0.
 
     ``verifier`` replaces the embedded vendor key (tests).
     """
@@ -194,6 +198,6 @@ def run_check(
     print(status, file=out)
     if license_problem:
         problems.append(license_problem)
-    for line in problems:
-        print(line, file=err)
-    return 2 if problems else 0
+    if problems:
+        raise CheckFailed(problems)
+    return 0

@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from hotline import __version__
 from hotline.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, config_path, load_settings
-from hotline.errors import ConfigError, HotlineError
+from hotline.errors import HotlineError, ProblemsError
 from hotline.licensing.commands import add_license_parser
 from hotline.prompts.commands import add_prompts_parser
 
@@ -170,7 +171,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     path, settings = _settings(args)
     if args.live:
         _quiet_logging()
-    return run_check(path, settings, live=args.live, out=sys.stdout, err=sys.stderr)
+    return run_check(path, settings, live=args.live, out=sys.stdout)
 
 
 def _cmd_call(args: argparse.Namespace) -> int:
@@ -221,18 +222,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         return func(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
-        return exc.exit_code
     except HotlineError as exc:
-        # errors with several problems (failed startup checks) print one line each
-        problems: list[str] | None = getattr(exc, "problems", None)
-        for line in problems or [f"hotline: {exc}"]:
-            print(line, file=sys.stderr)
-        return exc.exit_code
+        return report(exc, sys.stderr)
     except KeyboardInterrupt:
         return 130
+
+
+def report(exc: HotlineError, err: TextIO) -> int:
+    """Print an error the way every subcommand's errors are printed; return its exit code.
+
+    A list of problems is printed one per line as it is (each line names its
+    file, field or variable); any other error is one line ``hotline: <message>``.
+    """
+    lines = exc.problems if isinstance(exc, ProblemsError) else [f"hotline: {exc}"]
+    for line in lines:
+        print(line, file=err)
+    return exc.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ the flow treat a missing AMI as "nothing known" (see :mod:`hotline.ami.events`).
 
 from __future__ import annotations
 
-from hotline.errors import HotlineError
+from hotline.errors import HotlineError, ProblemsError
 
 
 class AmiError(HotlineError):
@@ -52,15 +52,9 @@ class AmiOriginateError(AmiActionError):
         super().__init__("Originate", message)
 
 
-class StartupCheckError(AmiError):
+class StartupCheckError(ProblemsError, AmiError):
     """The PBX is not what the runtime needs; ``problems`` holds one line per problem.
 
     The runtime refuses to serve (exit 2, like a bad configuration): every
     line says what is missing and the snippet that fixes it.
     """
-
-    exit_code = 2
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))

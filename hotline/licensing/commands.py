@@ -2,8 +2,8 @@
 
 The CLI owner calls :func:`add_license_parser` on its subparsers and
 ``args.func(args)`` for the exit code; ``hotline run``/``check`` call
-:func:`check_license`.  Errors become one line on stderr and the exit code of
-the exception, never a traceback.
+:func:`check_license`.  Errors are raised; the CLI prints them as one line and
+exits with the exception's exit code, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from hotline.errors import HotlineError
 from hotline.licensing.codec import decode_payload, unpack_key
 from hotline.licensing.errors import BadSignatureError, MissingKeyError, VendorKeyError
 from hotline.licensing.keys import fingerprint, load_private_key_pem
@@ -120,16 +119,12 @@ def run_license_command(
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
-        if args.license_command == "issue":
-            return _issue(args, out, err)
-        if args.license_command == "show":
-            return _show(" ".join(args.key), verifier or LicenseVerifier(), out)
-        if args.license_command == "keygen":
-            return _keygen(args.out_private, args.out_public, out)
-    except HotlineError as exc:
-        print(f"hotline license {args.license_command}: {exc}", file=err)
-        return exc.exit_code
+    if args.license_command == "issue":
+        return _issue(args, out, err)
+    if args.license_command == "show":
+        return _show(" ".join(args.key), verifier or LicenseVerifier(), out)
+    if args.license_command == "keygen":
+        return _keygen(args.out_private, args.out_public, out)
     raise AssertionError(f"unknown license command {args.license_command!r}")
 
 

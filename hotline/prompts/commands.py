@@ -2,8 +2,9 @@
 
 These are offline commands (no event loop, no calls being served), so the
 blocking conversion runs right here.  The CLI wires :func:`add_prompts_parser`
-into its sub-commands; every handler returns an exit code and turns a
-:class:`PromptError` into one ``error:`` line.
+into its sub-commands; every handler returns an exit code or raises a
+:class:`PromptError` (one line) or :class:`ConvertFailed` (one line per file),
+which the CLI prints.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hotline.prompts.catalogue import LANGUAGES, SLOT_NAMES, SLOTS, slot
-from hotline.prompts.errors import PromptError
+from hotline.prompts.errors import ConvertFailed, PromptError
 from hotline.prompts.store import (
     check_hotline_name,
     custom_prompt_base,
@@ -142,17 +143,14 @@ def run_convert(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Convert each input into the hotline's custom prompt; a bad file does not stop the rest."""
     out = out or sys.stdout
     sounds_dir: Path = args.sounds_dir
-    try:
-        hotline = check_hotline_name(args.hotline)
-        jobs = _jobs(args.inputs, args.slot)
-        _check_sounds_dir(sounds_dir)
-    except PromptError as exc:
-        return _fail(exc)
+    hotline = check_hotline_name(args.hotline)
+    jobs = _jobs(args.inputs, args.slot)
+    _check_sounds_dir(sounds_dir)
 
     # imported here: pydub is only needed by this command, not by `list` or the runtime
     from hotline.prompts.convert import convert_prompt
 
-    total, failed = len(jobs), 0
+    total, failures = len(jobs), []
     for number, job in enumerate(jobs, start=1):
         step = f"[{number}/{total}] " if total > 1 else ""
         if total > 1:
@@ -161,8 +159,7 @@ def run_convert(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             base = custom_prompt_base(sounds_dir, hotline, job.slot)
             report = convert_prompt(job.source, base)
         except PromptError as exc:
-            failed += 1
-            _fail(exc)
+            failures.append(str(exc))
             continue
         print(
             f"{step}{job.slot}: {report.duration_s:.1f} s, gain {report.gain_db:+.1f} dB, "
@@ -173,7 +170,7 @@ def run_convert(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         )
         for note in report.warnings:
             print(f"warning: {note}", file=sys.stderr, flush=True)
-    done = total - failed
+    done = total - len(failures)
     if done:
         print(f"to use them, add to hotline {hotline} in the config:", file=out)
         print("[hotlines.prompts]", file=out)
@@ -181,9 +178,10 @@ def run_convert(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             base = custom_prompt_base(sounds_dir, hotline, job.slot)
             if (base.parent / f"{base.name}.wav").is_file():
                 print(f'{job.slot} = "{base}"', file=out)
-    if failed:
-        print(f"error: {failed} of {total} recordings were not converted", file=sys.stderr)
-        return PromptError.exit_code
+    if failures:
+        raise ConvertFailed(
+            [*failures, f"{len(failures)} of {total} recordings were not converted"]
+        )
     return 0
 
 
@@ -201,14 +199,6 @@ def run_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 def run_install_defaults(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Copy the shipped default prompts into the sounds directory."""
     out = out or sys.stdout
-    try:
-        written = install_default_prompts(args.sounds_dir, source=shipped_prompts_dir())
-    except PromptError as exc:
-        return _fail(exc)
+    written = install_default_prompts(args.sounds_dir, source=shipped_prompts_dir())
     print(f"installed {len(written)} default prompt files under {args.sounds_dir}", file=out)
     return 0
-
-
-def _fail(exc: PromptError) -> int:
-    print(f"error: {exc}", file=sys.stderr, flush=True)
-    return exc.exit_code

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from hotline.errors import HotlineError
+from hotline.errors import HotlineError, ProblemsError
 
 
 class PromptError(HotlineError):
     """A prompt file, slot or directory is unusable; the message names it and the fix."""
+
+
+class ConvertFailed(ProblemsError):
+    """Some recordings of a batch were not converted (the others were): one line each."""
+
+    exit_code = PromptError.exit_code

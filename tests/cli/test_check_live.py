@@ -8,11 +8,30 @@ from pathlib import Path
 import pytest
 
 from hotline.check import run_check
-from hotline.config import load_settings
+from hotline.cli import report
+from hotline.config import Settings, load_settings
+from hotline.errors import HotlineError
+from hotline.licensing.verify import LicenseVerifier
 from hotline.sim.ami_server import AmiServer
 from tests.ami.stack import ENTITY_ID, Vendor, config_data, write_config
 from tests.cli.conftest import cli
 from tests.net import free_port, port_open
+
+
+def _check(
+    path: Path,
+    settings: Settings,
+    *,
+    live: bool,
+    out: io.StringIO,
+    err: io.StringIO,
+    verifier: LicenseVerifier,
+) -> int:
+    """``run_check``, its problems printed to ``err`` as ``hotline.cli.main`` prints them."""
+    try:
+        return run_check(path, settings, live=live, out=out, verifier=verifier)
+    except HotlineError as exc:
+        return report(exc, err)
 
 
 def test_check_live_prints_version_and_entity_id(
@@ -40,12 +59,12 @@ def test_check_live_checks_the_license_against_the_pbx_identity(
     data = config_data(ami, free_port(), module_key=vendor.key_for(entity_id=ENTITY_ID))
     settings = load_settings(write_config(config_path, data), environ={})
     out, err = io.StringIO(), io.StringIO()
-    code = run_check(config_path, settings, live=False, out=out, err=err, verifier=vendor.verifier)
+    code = _check(config_path, settings, live=False, out=out, err=err, verifier=vendor.verifier)
     assert code == 0
     assert "license: not checked offline" in out.getvalue()  # no server_key: needs the PBX
 
     out, err = io.StringIO(), io.StringIO()
-    code = run_check(config_path, settings, live=True, out=out, err=err, verifier=vendor.verifier)
+    code = _check(config_path, settings, live=True, out=out, err=err, verifier=vendor.verifier)
     assert code == 0, err.getvalue()
     assert "license: licensed to an unnamed licensee, kind full" in out.getvalue()
 
@@ -53,7 +72,7 @@ def test_check_live_checks_the_license_against_the_pbx_identity(
     data = config_data(ami, free_port(), module_key=other)
     settings = load_settings(write_config(config_path, data), environ={})
     err = io.StringIO()
-    code = run_check(
+    code = _check(
         config_path, settings, live=True, out=io.StringIO(), err=err, verifier=vendor.verifier
     )
     assert code == 2

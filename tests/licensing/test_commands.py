@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import stat
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from hotline.cli import report
+from hotline.errors import HotlineError
 from hotline.licensing.commands import add_license_parser, check_license, run_license_command
 from hotline.licensing.errors import (
     ExpiredError,
@@ -44,7 +47,10 @@ def run(
 ) -> tuple[int, str, str]:
     args = parse(*argv)
     assert args.func is run_license_command
-    code: int = args.func(args) if verifier is None else args.func(args, verifier=verifier)
+    try:
+        code: int = args.func(args) if verifier is None else args.func(args, verifier=verifier)
+    except HotlineError as exc:  # printed as hotline.cli.main prints it
+        code = report(exc, sys.stderr)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -139,7 +145,7 @@ def test_issue_errors_are_one_line_with_the_exception_exit_code(
         assert code == 2, argv
         assert out == ""
         assert err.count("\n") == 1, err
-        assert err.startswith("hotline license issue: ")
+        assert err.startswith("hotline: ")
         assert fragment in err
 
 

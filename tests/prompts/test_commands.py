@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pytest
 
+from hotline.cli import report
+from hotline.errors import HotlineError
 from hotline.prompts.catalogue import SLOTS, WAV8, WAV16
 from hotline.prompts.commands import DEFAULT_SOUNDS_DIR, add_prompts_parser
 from hotline.prompts.store import custom_prompt_path
@@ -21,8 +24,12 @@ def _parser(default_sounds_dir: Path | None = None) -> argparse.ArgumentParser:
 
 
 def _run(argv: list[str], default_sounds_dir: Path | None = None) -> int:
+    """The subcommand, its errors printed as ``hotline.cli.main`` prints them."""
     args = _parser(default_sounds_dir).parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except HotlineError as exc:
+        return report(exc, sys.stderr)
     return code
 
 
@@ -97,8 +104,8 @@ def test_one_bad_file_in_a_batch_does_not_stop_the_others(
     argv = ["prompts", "convert", str(empty), str(good), "--hotline", "support"]
     assert _run([*argv, "--sounds-dir", str(sounds)]) == 1
     captured = capsys.readouterr()
-    assert f"error: cannot convert {empty}: the file is empty (0 bytes)" in captured.err
-    assert "error: 1 of 2 recordings were not converted" in captured.err
+    assert f"cannot convert {empty}: the file is empty (0 bytes)" in captured.err
+    assert "1 of 2 recordings were not converted" in captured.err
     assert custom_prompt_path(sounds, "support", "intro", WAV8).is_file()
     assert not custom_prompt_path(sounds, "support", "goodbye", WAV8).exists()
 
@@ -127,7 +134,7 @@ def test_usage_mistakes_are_one_line_before_anything_is_converted(
     argv = ["prompts", "convert", *inputs, *hotline, *extra, *sounds]
     assert _run(argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ")
+    assert err.startswith("hotline: ")
     assert says in err
     assert err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
@@ -148,7 +155,7 @@ def test_install_defaults_into_an_unwritable_place(
     blocker.write_text("not a directory")
     assert _run(["prompts", "install-defaults", "--sounds-dir", str(blocker)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write {blocker}/de/")
+    assert err.startswith(f"hotline: cannot write {blocker}/de/")
     assert err.count("\n") == 1
 
 
