@@ -61,10 +61,13 @@ def describe_hotline(hotline: HotlineConfig) -> str:
 
 def played_slots(hotline: HotlineConfig) -> list[str]:
     """The prompt slots the flows will play for this hotline (hotline/contract.py)."""
+    schedule = hotline.schedule
     return contract_slots(
         pin=hotline.pin is not None,
         announce_caller=hotline.confirm.announce_caller,
         announce_fallback=hotline.fallback is not None and hotline.fallback.announce,
+        announce_closed=schedule is not None
+        and (schedule.closed is None or schedule.closed.announce),
     )
 
 

@@ -61,6 +61,8 @@ PIN_SLOTS = ("enter_pin", "wrong_pin", "goodbye")
 FALLBACK_SLOTS = ("fallback",)
 CONFIRM_SLOTS = ("confirm_call", "accepted", "caller_gone")
 ANNOUNCE_CALLER_SLOTS = ("caller_number_is",)
+#: played when a call arrives while the hotline's schedule says closed
+CLOSED_SLOTS = ("closed",)
 
 
 def hotline_route(name: str) -> str:
@@ -75,7 +77,9 @@ def confirm_gosub(args: Sequence[str]) -> str:
     return "^".join((CONFIRM_CONTEXT, *args))
 
 
-def played_slots(*, pin: bool, announce_caller: bool, announce_fallback: bool) -> list[str]:
+def played_slots(
+    *, pin: bool, announce_caller: bool, announce_fallback: bool, announce_closed: bool = False
+) -> list[str]:
     """The prompt slots the caller and confirm flows play for a hotline configured so."""
     slots = [*CALLER_SLOTS, *CONFIRM_SLOTS]
     if pin:
@@ -84,6 +88,8 @@ def played_slots(*, pin: bool, announce_caller: bool, announce_fallback: bool) -
         slots += ANNOUNCE_CALLER_SLOTS
     if announce_fallback:
         slots += FALLBACK_SLOTS
+    if announce_closed:
+        slots += CLOSED_SLOTS
     return slots
 
 

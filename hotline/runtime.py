@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import signal
 import sys
@@ -37,12 +38,13 @@ from hotline.config import Settings
 from hotline.flow.caller import FlowDeps
 from hotline.flow.ports import Clock
 from hotline.flow.prompting import PromptBook
-from hotline.flow.registry import CallRegistry
 from hotline.flow.routes import build_routes
+from hotline.flow.state import RuntimeState
 from hotline.licensing.commands import check_license
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier
 from hotline.logs import configure_logging, flush_logs, get_logger
+from hotline.schedule.engine import Schedules
 
 log = get_logger()
 
@@ -60,6 +62,8 @@ class Runtime:
         port: int | None = None,
         events: CallEventLog | None = None,
         board: AgentBoard | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+        state: RuntimeState | None = None,
     ) -> None:
         self.settings = settings
         #: AMI's view of the calls (None without AMI): target outcomes carry its fields
@@ -67,16 +71,23 @@ class Runtime:
         #: every agent's state, for all hotlines (skipping, strategies)
         self.board = board if board is not None else AgentBoard()
         self.board.watch(agents_of(settings.hotlines))
+        #: what outlives calls and configs (lockouts, the registry): kept across reloads
+        self.state = state or RuntimeState()
         self.deps = FlowDeps(
             prompts=PromptBook.from_settings(settings),
-            registry=CallRegistry(),
+            registry=self.state.registry,
             call_gate=call_gate,
             dial_details=dial_details(events) if events is not None else None,
             board=self.board,
+            schedules=Schedules.from_settings(settings),
+            state=self.state,
+            pin_limits=settings.pin_guard,
         )
         self.deps.observers.add(BoardObserver(self.board, settings.hotlines))
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
+        if now is not None:
+            self.deps = replace(self.deps, now=now)
         agi = settings.agi
         self.server = FastAgiServer(
             build_routes(settings, self.deps),

@@ -51,7 +51,10 @@ def agent_key(hotline: HotlineConfig, target: Target) -> str:
     return device_for(hotline, target) or hotline.dial_string_for(target)
 
 
-def planned_targets(hotline: HotlineConfig) -> list[PlannedTarget]:
+def planned_targets(
+    hotline: HotlineConfig, targets: Sequence[Target] | None = None
+) -> list[PlannedTarget]:
+    """``targets`` (default: the hotline's own, else e.g. a shift's) ready for the hunt."""
     return [
         PlannedTarget(
             target=target,
@@ -61,13 +64,19 @@ def planned_targets(hotline: HotlineConfig) -> list[PlannedTarget]:
             dial_string=hotline.dial_string_for(target),
             ring_time=hotline.ring_time_for(target),
         )
-        for position, target in enumerate(hotline.targets, start=1)
+        for position, target in enumerate(hotline.targets if targets is None else targets, 1)
     ]
 
 
 def agents_of(hotlines: Iterable[HotlineConfig]) -> dict[str, str | None]:
-    """Every agent of these hotlines (key -> device), for :meth:`AgentBoard.watch`."""
-    return {p.agent: p.device for h in hotlines for p in planned_targets(h)}
+    """Every agent of these hotlines and their shifts (key -> device), for
+    :meth:`AgentBoard.watch`."""
+    agents = {}
+    for hotline in hotlines:
+        shifts = hotline.schedule.shifts if hotline.schedule else []
+        for targets in (hotline.targets, *(shift.targets for shift in shifts)):
+            agents.update({p.agent: p.device for p in planned_targets(hotline, targets)})
+    return agents
 
 
 def ordered(

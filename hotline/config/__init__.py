@@ -19,7 +19,10 @@ The package along its seams:
   the base of every section;
 * :mod:`~hotline.config.files`: secrets read from files;
 * :mod:`~hotline.config.sections`: ``[asterisk]``, ``[agi]``, ``[license]``, ``[logging]``;
-* :mod:`~hotline.config.hotlines`: ``[[hotlines]]`` and their targets;
+* :mod:`~hotline.config.hotlines`: ``[[hotlines]]``;
+* :mod:`~hotline.config.targets`: a hotline's or a shift's targets, dialplan destinations;
+* :mod:`~hotline.config.schedule`: a hotline's opening hours, holidays and shifts;
+* :mod:`~hotline.config.pin_guard`: ``[pin_guard]``, lockouts after failed PIN calls;
 * :mod:`~hotline.config.settings`: :class:`Settings`, one field per section;
 * :mod:`~hotline.config.environment`: the ``HOTLINE_…`` variables;
 * :mod:`~hotline.config.problems`: validation errors as one line each;
@@ -31,7 +34,7 @@ of :class:`Settings`; its ``HOTLINE_<SECTION>__<KEY>`` variables work from then 
 
 from hotline.config.environment import CONFIG_ENV
 from hotline.config.fields import MAX_RING_TIME, ConfigModel
-from hotline.config.hotlines import ConfirmConfig, FallbackConfig, HotlineConfig, Target
+from hotline.config.hotlines import ConfirmConfig, HotlineConfig
 from hotline.config.loading import (
     DEFAULT_CONFIG_PATH,
     config_path,
@@ -41,6 +44,7 @@ from hotline.config.loading import (
 from hotline.config.problems import format_validation_error
 from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
 from hotline.config.settings import Settings
+from hotline.config.targets import FallbackConfig, Target
 
 __all__ = [
     "CONFIG_ENV",

@@ -8,13 +8,10 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from hotline.agents.devices import valid_device
 from hotline.config.fields import (
     ConfigModel,
-    Dialable,
     DialTemplate,
     Digit,
-    Label,
     Language,
     RingTime,
     SafeToken,
@@ -22,6 +19,8 @@ from hotline.config.fields import (
 )
 from hotline.config.files import secret_from_file
 from hotline.config.hunt import HuntConfig
+from hotline.config.schedule import ScheduleConfig
+from hotline.config.targets import FallbackConfig, Target
 from hotline.prompts.catalogue import SLOT_NAMES
 
 
@@ -72,29 +71,6 @@ class ConfirmConfig(ConfigModel):
         return self
 
 
-class FallbackConfig(ConfigModel):
-    """Dialplan destination after the apology, e.g. a voicemail box."""
-
-    context: SafeToken
-    extension: SafeToken = "s"
-    priority: Annotated[int, Field(ge=1)] = 1
-    #: play the ``fallback`` prompt ("please leave a message…") before going there
-    announce: bool = True
-
-
-class Target(ConfigModel):
-    """One agent to try: internal extension or external number."""
-
-    number: Dialable
-    label: Label | None = None
-    ring_time: RingTime | None = None
-    #: dial string template overriding the hotline's, e.g. "Local/{number}@from-external"
-    dial: DialTemplate | None = None
-    #: the PBX device whose state says whether this agent is free ("PJSIP/201",
-    #: "Custom:agent201"); default: derived from the dial string when it names one
-    device: Annotated[str, AfterValidator(valid_device)] | None = None
-
-
 class HotlineConfig(ConfigModel):
     """One hotline: who may call it (PIN), what they hear, whom it hunts."""
 
@@ -123,7 +99,10 @@ class HotlineConfig(ConfigModel):
     fallback: FallbackConfig | None = None
     #: strategy, skip rules and wrap-up (hotline/config/hunt.py)
     hunt: HuntConfig = Field(default_factory=HuntConfig)
+    #: the targets when no shift of the schedule is active
     targets: Annotated[list[Target], Field(min_length=1)]
+    #: opening hours, holidays and shifts (hotline/config/schedule.py); default: always open
+    schedule: ScheduleConfig | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hotline.config.fields import ConfigModel
 from hotline.config.hotlines import HotlineConfig
+from hotline.config.pin_guard import PinGuardConfig
 from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
 
 
@@ -22,6 +23,7 @@ class Settings(ConfigModel):
     agi: AgiConfig = Field(default_factory=AgiConfig)
     license: LicenseConfig = Field(default_factory=LicenseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    pin_guard: PinGuardConfig = Field(default_factory=PinGuardConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
 
     @field_validator("hotlines", mode="before")

@@ -9,6 +9,7 @@ who hangs up stops the flow at once: nobody is dialled after that.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import re
 import time
@@ -19,9 +20,10 @@ from typing import Any
 import structlog
 
 from hotline.agents.board import AgentBoard
-from hotline.agents.plan import PlannedTarget, ordered
+from hotline.agents.plan import PlannedTarget, ordered, planned_targets
 from hotline.agi.errors import AgiHangup
-from hotline.config import HotlineConfig
+from hotline.config import FallbackConfig, HotlineConfig
+from hotline.config.pin_guard import PinGuardConfig
 from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
 from hotline.flow.hunt import DialAttempt
 from hotline.flow.observers import (
@@ -38,7 +40,9 @@ from hotline.flow.outcomes import CallOutcome, DialReport, TargetOutcome
 from hotline.flow.ports import CallSession, Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.registry import Acceptance, CallRegistry
+from hotline.flow.state import RuntimeState
 from hotline.logs import get_logger
+from hotline.schedule.engine import Decision, Schedules
 
 log = get_logger()
 
@@ -68,6 +72,14 @@ class FlowDeps:
     observers: CallObservers = field(default_factory=CallObservers)
     #: what the runtime knows of every agent (skipping, strategies): hotline/agents/board.py
     board: AgentBoard = field(default_factory=AgentBoard)
+    #: the hotlines' schedules of this config; asked once per call, at arrival
+    schedules: Schedules = field(default_factory=Schedules)
+    #: the wall clock the schedules are asked with (tests and the demo pass their own)
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: what outlives calls and configs (PIN lockouts…), owned by the runtime
+    state: RuntimeState = field(default_factory=RuntimeState)
+    #: the config's ``[pin_guard]`` limits
+    pin_limits: PinGuardConfig = field(default_factory=PinGuardConfig)
 
 
 DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
@@ -94,6 +106,8 @@ class CallerFlow:
         self.connected_at: float | None = None
         self.talk_seconds: float | None = None
         self.hung_up_by: str | None = None
+        self.plan: Decision | None = None
+        self.locked_out = False
 
     @property
     def step(self) -> str:
@@ -129,10 +143,16 @@ class CallerFlow:
         return outcome
 
     async def _run(self) -> CallOutcome:
+        # The plan is made once, when the call arrives: a shift change or a reload
+        # later does not change whom this call hunts.
+        self.plan = plan = self.deps.schedules.get(self.hotline).decide(self.deps.now())
+        log.info("schedule_decision", **plan.log_fields())
         await self.session.answer()
         await self.session.set_variable("CHANNEL(language)", self.hotline.language)
+        if not plan.open:
+            return await self._closed()
         if self.hotline.pin is not None and not await self._pin_accepted():
-            return CallOutcome.PIN_FAILED
+            return CallOutcome.LOCKED_OUT if self.locked_out else CallOutcome.PIN_FAILED
 
         self.step = "intro"
         await self.session.stream_file(self._prompt("intro"))
@@ -156,6 +176,15 @@ class CallerFlow:
         assert pin is not None
         attempts = self.hotline.pin_attempts
         self.step = "pin"
+        guard, limits = self.deps.state.pin_guard, self.deps.pin_limits
+        caller = caller_digits(self.session.request.callerid)
+        failed_calls = await guard.locked_out(self.hotline.name, caller, limits)
+        if failed_calls:
+            # No PIN prompt at all: a locked-out number learns nothing more.
+            log.warning("pin_lockout_refused", failed_calls=failed_calls, window=limits.window)
+            self.locked_out = True
+            return await self._goodbye()
+        counted = False
         for attempt in range(1, attempts + 1):
             log.info("pin_prompted", attempt=attempt, attempts=attempts)
             entered = await self.session.get_data(
@@ -166,7 +195,12 @@ class CallerFlow:
             )
             if entered is not None and hmac.compare_digest(entered.encode(), pin.encode()):
                 log.info("pin_accepted", attempt=attempt, attempts=attempts)
+                if counted:
+                    await guard.succeeded(self.hotline.name, caller)
                 return True
+            if entered and not counted:
+                counted = True  # counted at once: hanging up now does not escape it
+                await guard.failed(self.hotline.name, caller, limits)
             log.info(
                 "pin_rejected",
                 attempt=attempt,
@@ -175,12 +209,44 @@ class CallerFlow:
             )
             if attempt < attempts:
                 await self.session.stream_file(self._prompt("wrong_pin"))
+        log.info("pin_locked_out", attempts=attempts)
+        return await self._goodbye()
+
+    async def _goodbye(self) -> bool:
         self.step = "goodbye"
         await self.session.stream_file(self._prompt("goodbye"))
-        log.info("pin_locked_out", attempts=attempts)
         await self.session.hangup()
         self.hung_up_by = "runtime"
         return False
+
+    # --- closed ------------------------------------------------------------
+
+    async def _closed(self) -> CallOutcome:
+        """Outside opening hours: the ``closed`` prompt, then the closed destination or hang-up."""
+        self.step = "closed"
+        assert self.hotline.schedule is not None  # only a schedule closes a hotline
+        destination = self.hotline.schedule.closed
+        if destination is None or destination.announce:
+            await self.session.stream_file(self._prompt("closed"))
+            log.info("prompt_played", slot="closed", prompt=self._prompt("closed"))
+        if destination is None:
+            await self.session.hangup()
+            self.hung_up_by = "runtime"
+            return CallOutcome.CLOSED
+        await self._go_to(destination)
+        log.info(
+            "closed_destination_taken",
+            context=destination.context,
+            extension=destination.extension,
+            priority=destination.priority,
+        )
+        return CallOutcome.CLOSED
+
+    async def _go_to(self, destination: FallbackConfig) -> None:
+        """Continue the dialplan there once this AGI ends (SET PRIORITY last: it is the jump)."""
+        await self.session.command("SET", "CONTEXT", destination.context)
+        await self.session.command("SET", "EXTENSION", destination.extension)
+        await self.session.command("SET", "PRIORITY", str(destination.priority))
 
     # --- hunt --------------------------------------------------------------
 
@@ -190,9 +256,14 @@ class CallerFlow:
         hunt_started = self.clock()
         max_wait = self.hotline.max_wait
         board = self.deps.board
+        assert self.plan is not None
+        if not self.plan.targets:
+            log.warning("no_target_in_hours", off_hours=list(self.plan.off_hours))
+        # the targets this call's plan chose (a shift's, or those in their own hours)
+        targets = planned_targets(self.hotline, self.plan.targets)
         attempt = 0
         for round_no in range(1, self.hotline.rounds + 1):
-            order = ordered(self.hotline, board)
+            order = ordered(self.hotline, board, targets)
             for target in order:
                 attempt += 1
                 planned = _dial_attempt(attempt, round_no, target, len(order))
@@ -412,10 +483,7 @@ class CallerFlow:
         self.step = "fallback"
         if fallback.announce:
             await self.session.stream_file(self._prompt("fallback"))
-        # The dialplan goes on there once this AGI ends (SET PRIORITY last: it is the jump).
-        await self.session.command("SET", "CONTEXT", fallback.context)
-        await self.session.command("SET", "EXTENSION", fallback.extension)
-        await self.session.command("SET", "PRIORITY", str(fallback.priority))
+        await self._go_to(fallback)
         log.info(
             "fallback_taken",
             context=fallback.context,
@@ -447,6 +515,8 @@ class CallerFlow:
             hung_up_by=self.hung_up_by,
             duration=self.clock() - self.started,
             attempts=tuple(self.attempts),
+            schedule=self.plan.rule if self.plan else None,
+            shift=self.plan.shift if self.plan else None,
         )
         log.info("call_summary", **ended.summary())
         self.deps.observers.emit(ended)

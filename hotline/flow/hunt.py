@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from hotline.config import HotlineConfig, Target
@@ -25,12 +25,19 @@ class DialAttempt:
         return self.target.label or self.target.number
 
 
-def hunt_plan(hotline: HotlineConfig) -> Iterator[DialAttempt]:
-    """Every dial the hunt may make, in order; the flow stops early on success or hang-up."""
-    count = len(hotline.targets)
+def hunt_plan(
+    hotline: HotlineConfig, targets: Sequence[Target] | None = None
+) -> Iterator[DialAttempt]:
+    """Every dial the hunt may make, in order; the flow stops early on success or hang-up.
+
+    ``targets`` is the list the call's schedule chose (a shift's, or those in their
+    hours); default: the hotline's own.
+    """
+    targets = hotline.targets if targets is None else targets
+    count = len(targets)
     attempt = 0
     for round_no in range(1, hotline.rounds + 1):
-        for position, target in enumerate(hotline.targets, start=1):
+        for position, target in enumerate(targets, start=1):
             attempt += 1
             yield DialAttempt(
                 attempt=attempt,

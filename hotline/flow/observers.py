@@ -122,6 +122,9 @@ class CallEnded:
     hung_up_by: str | None  # caller, agent, runtime
     duration: float
     attempts: tuple[AttemptRecord, ...] = field(default=())
+    #: the schedule's rule that let the call in (or closed it) and the shift it used
+    schedule: str | None = None
+    shift: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The fields of the ``call_summary`` log line (call id and caller are bound already)."""
@@ -135,6 +138,8 @@ class CallEnded:
             "hung_up_by": self.hung_up_by,
             "duration": round(self.duration, 3),
             "targets": [a.summary() for a in self.attempts],
+            "schedule": self.schedule,
+            "shift": self.shift,
         }
 
 

@@ -35,6 +35,8 @@ class CallOutcome(StrEnum):
     NOBODY_AVAILABLE = "nobody_available"
     FALLBACK = "fallback"
     PIN_FAILED = "pin_failed"
+    LOCKED_OUT = "locked_out"  # too many failed PIN calls from this number: no PIN prompt
+    CLOSED = "closed"  # outside opening hours or on a holiday
     ABANDONED = "abandoned"
     REFUSED = "refused"  # the runtime may not take calls (license)
     FAILED = "failed"

@@ -119,6 +119,15 @@ SLOTS: tuple[PromptSlot, ...] = (
         en="Please leave a message after the tone.",
     ),
     _slot(
+        "closed",
+        "caller",
+        "caller: the call arrived outside opening hours (or on a holiday); the closed "
+        "destination or the hang-up follows",
+        de="Die Hotline ist zurzeit geschlossen. Bitte rufen Sie während unserer "
+        "Öffnungszeiten wieder an.",
+        en="The hotline is closed right now. Please call again during our opening hours.",
+    ),
+    _slot(
         "confirm_call",
         "agent",
         "agent: whisper before bridging; names the default confirm digit 1 "

@@ -66,8 +66,9 @@ class Scenario:
         settings: Settings,
         agents: str | Mapping[str, AgentBehaviour],
         script: CallerScript,
+        **runtime_options: Any,
     ) -> CallRecord:
-        records = await self.calls(settings, agents, [script])
+        records = await self.calls(settings, agents, [script], **runtime_options)
         return records[0]
 
     async def calls(
@@ -75,7 +76,9 @@ class Scenario:
         settings: Settings,
         agents: str | Mapping[str, AgentBehaviour],
         scripts: list[CallerScript],
+        **runtime_options: Any,
     ) -> list[CallRecord]:
+        """``runtime_options`` go to :class:`Runtime` (``now``, ``state``…)."""
         behaviours = parse_agents(agents) if isinstance(agents, str) else agents
         holder: dict[str, SimulatedPbx] = {}
         runtime = Runtime(
@@ -83,6 +86,7 @@ class Scenario:
             host="127.0.0.1",
             port=0,
             clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
+            **runtime_options,
         )
         for observer in self.observers:
             runtime.deps.observers.add(observer)

@@ -30,6 +30,7 @@ FLOW_SLOTS = (
     "accepted",
     "caller_gone",
     "fallback",
+    "closed",
 )
 
 

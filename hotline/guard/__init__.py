@@ -1,0 +1,1 @@
+"""Protection against PIN guessing: lockouts per caller number and a per-hotline alarm."""
