@@ -25,7 +25,7 @@ from hotline.licensing.errors import LicenseError, MissingKeyError, NoInstallati
 from hotline.licensing.verify import LicenseVerifier, describe
 from hotline.prompts.check import HotlinePrompts, PromptPlan, check_prompts
 from hotline.prompts.errors import PromptError
-from hotline.prompts.store import shipped_prompts_dir
+from hotline.prompts.store import local_defaults_dir
 
 
 class CheckFailed(ProblemsError):
@@ -78,9 +78,8 @@ def prompt_problems(settings: Settings) -> tuple[list[str], str]:
     it, else in the set shipped with hotline (what ``prompts install-defaults``
     copies there).
     """
-    sounds_dir = Path(settings.asterisk.sounds_dir)
     try:
-        defaults = sounds_dir if sounds_dir.is_dir() else shipped_prompts_dir()
+        defaults = local_defaults_dir(settings.asterisk.sounds_dir)
     except PromptError as exc:
         return [str(exc)], "nowhere"
     plan = PromptPlan(

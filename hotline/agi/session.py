@@ -33,6 +33,7 @@ from hotline.agi.errors import (
 )
 from hotline.agi.stream import DEFAULT_MAX_LINE, LineReader, read_header_lines
 from hotline.agi.wire import (
+    FREE_TEXT_COMMANDS,
     AgiReply,
     AgiRequest,
     format_command,
@@ -139,6 +140,11 @@ class AgiSession:
         self._pending: asyncio.Future[AgiReply] | None = None
         #: the pending command's reply is a secret (a PIN): never quoted in a log or an error
         self._pending_secret = False
+        #: the pending command's reply may span lines (a variable's value)
+        self._free_text = False
+        #: the running command's deadline (see :meth:`extend_deadline`) and its length
+        self._deadline: asyncio.Timeout | None = None
+        self._limit: float | None = None
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
         self._reader_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
@@ -256,6 +262,8 @@ class AgiSession:
                     return AgiReply(code=520, text="\n".join(text).strip())
                 text.append(more)
             raise AgiProtocolError(f"520 usage block longer than {_MAX_BLOCK_LINES} lines")
+        if not self._free_text:
+            return parse_reply(line)  # one line by protocol: malformed is malformed
         joined = line
         for _ in range(_MAX_BLOCK_LINES):
             if not reply_is_incomplete(joined):
@@ -286,14 +294,19 @@ class AgiSession:
             pending = asyncio.get_running_loop().create_future()
             self._pending = pending
             self._pending_secret = secret
+            self._free_text = name in FREE_TEXT_COMMANDS
+            self._limit = limit
             try:
-                async with asyncio.timeout(limit):
+                async with asyncio.timeout(limit) as deadline:
+                    self._deadline = deadline
                     self._writer.write(line)
                     self.commands += 1
                     await self._writer.drain()
                     reply = await pending
             except TimeoutError:
+                limit = self._limit
                 message = f"no reply to {name} within {limit}s; closing the AGI connection"
+                # the one line for this session: it is closed now and logs nothing more
                 log.warning("agi_command_timeout", command=name, timeout=limit)
                 self._break(AgiTimeout, message)
                 raise AgiTimeout(message) from None
@@ -307,6 +320,7 @@ class AgiSession:
                 self._break(AgiConnectionLost, f"{name} was cancelled; AGI connection closed")
                 raise
             finally:
+                self._deadline = None
                 if self._pending is pending:
                     self._pending = None
         if secret:
@@ -316,6 +330,20 @@ class AgiSession:
                 "agi_command", command=name, code=reply.code, result=reply.result, data=reply.data
             )
         return self._check(name, reply)
+
+    def extend_deadline(self, seconds: float | None) -> None:
+        """Move the running command's deadline to ``seconds`` from now (``None``: lift it).
+
+        For a command whose length the caller learns while it runs (a Dial
+        whose agent accepted: the bridge may last hours).  No-op when no
+        command is running or its deadline has already passed.
+        """
+        deadline = self._deadline
+        if deadline is None or deadline.expired():
+            return
+        loop = asyncio.get_running_loop()
+        deadline.reschedule(None if seconds is None else loop.time() + seconds)
+        self._limit = seconds
 
     def _check(self, name: str, reply: AgiReply) -> AgiReply:
         if reply.code == 200:
@@ -345,7 +373,7 @@ class AgiSession:
         self._media_result("ANSWER", await self.command("ANSWER"))
 
     async def stream_file(
-        self, name: str, escape_digits: str = "", *, timeout: float | None = None
+        self, name: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
     ) -> str | None:
         """Play ``name``; the escape digit pressed, or ``None`` when it played to the end.
 
@@ -362,7 +390,7 @@ class AgiSession:
         timeout_ms: int,
         max_digits: int,
         *,
-        timeout: float | None = None,
+        timeout: float | _Default | None = DEFAULT,
         secret: bool = False,
     ) -> str | None:
         """Play ``prompt`` and read up to ``max_digits`` digits (typing over the prompt counts).
@@ -391,13 +419,15 @@ class AgiSession:
         return self._digit(self._media_result("WAIT FOR DIGIT", reply))
 
     async def say_digits(
-        self, digits: str, escape_digits: str = "", *, timeout: float | None = None
+        self, digits: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
     ) -> str | None:
         """Say ``digits`` one by one; the escape digit pressed, or ``None``."""
         reply = await self.command("SAY DIGITS", digits, escape_digits, timeout=timeout)
         return self._digit(self._media_result("SAY DIGITS", reply))
 
-    async def exec_app(self, app: str, *args: str, timeout: float | None = None) -> int:
+    async def exec_app(
+        self, app: str, *args: str, timeout: float | _Default | None = DEFAULT
+    ) -> int:
         """Run a dialplan application (``args`` joined with ``,``) and return its result.
 
         ``-1`` is returned, not raised: ``Dial`` returns it whenever a bridge ends,

@@ -193,12 +193,20 @@ def parse_reply(line: str) -> AgiReply:
     return AgiReply(code=code, text=text.strip())
 
 
+#: commands whose reply carries free text (a variable's or astdb value) in its
+#: parentheses, verbatim: only their replies can spread over several lines.
+#: Every other reply is one line, so a malformed one (``200 result=1234x (y) z``
+#: to GET DATA) is a protocol error at once instead of a wait for a closing line.
+FREE_TEXT_COMMANDS = frozenset({"GET VARIABLE", "GET FULL VARIABLE", "DATABASE GET"})
+
+
 def reply_is_incomplete(line: str) -> bool:
     """True for a ``200 result=x (…`` line whose parenthesised data has not closed yet.
 
     Asterisk writes a variable's value verbatim inside the parentheses, so a
     value holding a newline spreads the reply over several lines; the reader
-    joins them instead of taking the tail for the next command's reply.
+    joins them (for :data:`FREE_TEXT_COMMANDS` only) instead of taking the tail
+    for the next command's reply.
     """
     if not line.startswith("200 "):
         return False

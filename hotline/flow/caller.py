@@ -21,10 +21,11 @@ import structlog
 
 from hotline.agents.board import AgentBoard
 from hotline.agents.plan import PlannedTarget, ordered, planned_targets
-from hotline.agi.errors import AgiHangup
+from hotline.agi.errors import AgiError, AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
 from hotline.config.pin_guard import PinGuardConfig
 from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
+from hotline.flow.deadlines import Deadlines
 from hotline.flow.hunt import DialAttempt
 from hotline.flow.observers import (
     AttemptRecord,
@@ -98,6 +99,7 @@ class CallerFlow:
         self.deps = deps
         self.call_id = session.request.uniqueid
         self.clock = deps.clock_factory(self.call_id)
+        self.deadlines = Deadlines(deps.prompts, hotline, session.command_timeout)
         self.started = self.clock()
         self.arrived = time.time()
         self._step = "answer"
@@ -122,6 +124,9 @@ class CallerFlow:
     def _prompt(self, slot: str) -> str:
         return self.deps.prompts.name(self.hotline, slot)
 
+    async def _play(self, slot: str) -> None:
+        await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
+
     async def run(self) -> CallOutcome:
         structlog.contextvars.bind_contextvars(
             hotline=self.hotline.name, caller=self.session.request.callerid
@@ -139,6 +144,11 @@ class CallerFlow:
             outcome = CallOutcome.ABANDONED
             self.hung_up_by = "caller"
             log.info("abandoned", step=self.step, seconds=self._since_start())
+        except AgiError:
+            # a deadline passed or the peer spoke nonsense: the session logged it and is
+            # closed; the call still gets its summary
+            self._summary(CallOutcome.FAILED)
+            raise
         self._summary(outcome)
         return outcome
 
@@ -155,14 +165,14 @@ class CallerFlow:
             return CallOutcome.LOCKED_OUT if self.locked_out else CallOutcome.PIN_FAILED
 
         self.step = "intro"
-        await self.session.stream_file(self._prompt("intro"))
+        await self._play("intro")
         log.info(
             "intro_played",
             prompt=self._prompt("intro"),
             custom=self.deps.prompts.is_custom(self.hotline, "intro"),
         )
         self.step = "please_hold"
-        await self.session.stream_file(self._prompt("please_hold"))
+        await self._play("please_hold")
         log.info("prompt_played", slot="please_hold", prompt=self._prompt("please_hold"))
 
         if await self._hunt():
@@ -192,6 +202,7 @@ class CallerFlow:
                 timeout_ms=int(self.hotline.pin_timeout * 1000),
                 max_digits=len(pin),
                 secret=True,
+                timeout=self.deadlines.get_data("enter_pin", self.hotline.pin_timeout, len(pin)),
             )
             if entered is not None and hmac.compare_digest(entered.encode(), pin.encode()):
                 log.info("pin_accepted", attempt=attempt, attempts=attempts)
@@ -208,13 +219,13 @@ class CallerFlow:
                 reason="no input" if entered is None else "wrong",
             )
             if attempt < attempts:
-                await self.session.stream_file(self._prompt("wrong_pin"))
+                await self._play("wrong_pin")
         log.info("pin_locked_out", attempts=attempts)
         return await self._goodbye()
 
     async def _goodbye(self) -> bool:
         self.step = "goodbye"
-        await self.session.stream_file(self._prompt("goodbye"))
+        await self._play("goodbye")
         await self.session.hangup()
         self.hung_up_by = "runtime"
         return False
@@ -227,7 +238,7 @@ class CallerFlow:
         assert self.hotline.schedule is not None  # only a schedule closes a hotline
         destination = self.hotline.schedule.closed
         if destination is None or destination.announce:
-            await self.session.stream_file(self._prompt("closed"))
+            await self._play("closed")
             log.info("prompt_played", slot="closed", prompt=self._prompt("closed"))
         if destination is None:
             await self.session.hangup()
@@ -354,7 +365,11 @@ class CallerFlow:
         accepted.add_done_callback(lambda f: self._on_accepted(f, planned))
         try:
             result = await self.session.exec_app(
-                "Dial", planned.dial_string, str(ring_time), options, timeout=None
+                "Dial",
+                planned.dial_string,
+                str(ring_time),
+                options,
+                timeout=self.deadlines.dial(ring_time),
             )
         finally:
             self.deps.registry.forget(self.call_id)
@@ -435,6 +450,8 @@ class CallerFlow:
 
     def _on_accepted(self, future: asyncio.Future[Acceptance], planned: DialAttempt) -> None:
         if not future.cancelled():
+            # bridged now: the call may last hours (TCP keepalive watches a dead peer)
+            self.session.extend_deadline(None)
             self._connected(planned)
 
     def _connected(self, planned: DialAttempt) -> None:
@@ -473,7 +490,7 @@ class CallerFlow:
 
     async def _nobody_available(self) -> CallOutcome:
         self.step = "nobody_available"
-        await self.session.stream_file(self._prompt("nobody_available"))
+        await self._play("nobody_available")
         log.info("nobody_available", attempts=len(self.attempts))
         fallback = self.hotline.fallback
         if fallback is None:
@@ -482,7 +499,7 @@ class CallerFlow:
             return CallOutcome.NOBODY_AVAILABLE
         self.step = "fallback"
         if fallback.announce:
-            await self.session.stream_file(self._prompt("fallback"))
+            await self._play("fallback")
         await self._go_to(fallback)
         log.info(
             "fallback_taken",

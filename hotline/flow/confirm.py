@@ -35,6 +35,7 @@ from hotline.contract import (
     confirm_agi,
 )
 from hotline.flow.caller import FlowDeps
+from hotline.flow.deadlines import Deadlines
 from hotline.flow.observers import ConfirmEnded, ConfirmStarted
 from hotline.flow.ports import CallSession
 from hotline.logs import get_logger
@@ -88,6 +89,9 @@ class ConfirmFlow:
         await self._leave_verdict(verdict)
         return verdict
 
+    def _deadlines(self, hotline: HotlineConfig) -> Deadlines:
+        return Deadlines(self.deps.prompts, hotline, self.session.command_timeout)
+
     async def _caller_present(self) -> bool:
         value = await self.session.get_full_variable(f"${{CHANNEL_EXISTS({self.call_id})}}")
         # An Asterisk without CHANNEL_EXISTS gives "": assume present, Dial copes.
@@ -96,18 +100,25 @@ class ConfirmFlow:
     async def _ask(self, hotline: HotlineConfig) -> str:
         prompts = self.deps.prompts
         confirm = hotline.confirm
+        deadlines = self._deadlines(hotline)
         await self.session.set_variable("CHANNEL(language)", hotline.language)
         if not await self._caller_present():
             return await self._caller_gone(hotline)
         log.info("confirm_asking", replays=confirm.replays)
         if confirm.announce_caller and self.caller_number:
-            await self.session.stream_file(prompts.name(hotline, "caller_number_is"))
-            await self.session.say_digits(self.caller_number)
+            await self.session.stream_file(
+                prompts.name(hotline, "caller_number_is"),
+                timeout=deadlines.play("caller_number_is"),
+            )
+            await self.session.say_digits(
+                self.caller_number, timeout=deadlines.say_digits(self.caller_number)
+            )
         for round_no in range(1, confirm.replays + 2):
             digit = await self.session.get_data(
                 prompts.name(hotline, "confirm_call"),
                 timeout_ms=int(confirm.timeout * 1000),
                 max_digits=1,
+                timeout=deadlines.get_data("confirm_call", confirm.timeout, 1),
             )
             if digit is None or digit == "":
                 log.info("confirm_no_key", round=round_no, of=confirm.replays + 1)
@@ -121,7 +132,9 @@ class ConfirmFlow:
                 return DECLINED
             if not await self._caller_present():
                 return await self._caller_gone(hotline)
-            await self.session.stream_file(prompts.name(hotline, "accepted"))
+            await self.session.stream_file(
+                prompts.name(hotline, "accepted"), timeout=deadlines.play("accepted")
+            )
             log.info("confirm_accepted")
             return ACCEPTED
         log.info("confirm_timeout", rounds=confirm.replays + 1)
@@ -129,7 +142,10 @@ class ConfirmFlow:
 
     async def _caller_gone(self, hotline: HotlineConfig) -> str:
         log.info("confirm_caller_gone")
-        await self.session.stream_file(self.deps.prompts.name(hotline, "caller_gone"))
+        await self.session.stream_file(
+            self.deps.prompts.name(hotline, "caller_gone"),
+            timeout=self._deadlines(hotline).play("caller_gone"),
+        )
         return CALLER_GONE
 
     async def _leave_verdict(self, verdict: str) -> None:

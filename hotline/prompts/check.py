@@ -121,6 +121,16 @@ def _check_format(path: Path, fmt: AudioFormat) -> str | None:
     return None
 
 
+def prompt_seconds(base: Path) -> float | None:
+    """How long a prompt plays (its 8 kHz ``.wav``), or None when this host cannot read it."""
+    try:
+        with wave.open(str(with_format(base, WAV8)), "rb") as wav:
+            rate, frames = wav.getframerate(), wav.getnframes()
+    except (wave.Error, EOFError, OSError):
+        return None
+    return frames / rate if rate > 0 else None
+
+
 def _describe(rate: int, channels: int, width: int) -> str:
     layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}-channel")
     return f"{rate} Hz {layout} {8 * width}-bit"

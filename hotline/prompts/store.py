@@ -153,6 +153,13 @@ def shipped_prompts_dir() -> Path:
     )
 
 
+def local_defaults_dir(sounds_dir: str) -> Path:
+    """Where this host reads the default prompts: Asterisk's sounds directory when this
+    host sees it, else the set shipped with hotline (what ``install-defaults`` copies)."""
+    root = Path(sounds_dir)
+    return root if root.is_dir() else shipped_prompts_dir()
+
+
 def write_atomically(dst: Path, data: bytes) -> None:
     """Write ``dst`` so that a reader (Asterisk) sees the old file or the new one, never half."""
     try:

@@ -348,16 +348,20 @@ async def test_no_reply_within_timeout(open_session: SessionFactory) -> None:
     assert not session.hung_up
 
 
-async def test_media_commands_wait_without_limit_by_default(open_session: SessionFactory) -> None:
-    media, pbx = await open_session(command_timeout=0.05)
-    quick, _quick_pbx = await open_session(command_timeout=0.05)
-    call = asyncio.create_task(media.stream_file("demo-congrats"))
-    assert await pbx.read_command() == 'STREAM FILE demo-congrats ""'
-    # the other session's quick command times out: the clock has passed command_timeout
-    with pytest.raises(AgiTimeout):
-        await quick.get_variable("X")
+async def test_media_commands_get_the_session_deadline_unless_told_otherwise(
+    open_session: SessionFactory,
+) -> None:
+    bounded, pbx = await open_session(command_timeout=0.05)
+    unbounded, unbounded_pbx = await open_session(command_timeout=0.05)
+    call = asyncio.create_task(unbounded.stream_file("demo-congrats", timeout=None))
+    assert await unbounded_pbx.read_command() == 'STREAM FILE demo-congrats ""'
+    # a media command without a deadline of its own gets command_timeout
+    with pytest.raises(AgiTimeout, match="STREAM FILE"):
+        await bounded.stream_file("demo-congrats")
+    assert await pbx.wait_closed() == ['STREAM FILE demo-congrats ""']
+    # timeout=None waits for ever: the clock has passed command_timeout, still waiting
     assert not call.done()
-    await pbx.reply("200 result=0 endpos=242214")
+    await unbounded_pbx.reply("200 result=0 endpos=242214")
     assert await call is None
 
 
