@@ -36,6 +36,8 @@ import orjson
 import structlog
 from pydantic import SecretBytes, SecretStr
 
+from hotline.logsquash import WINDOW_S, SquashRepeats
+
 LogFormat = Literal["auto", "json", "console"]
 
 #: a structlog-style processor: ``(logger, method_name, event_dict) -> event_dict``;
@@ -292,13 +294,15 @@ def configure_logging(
     stream: TextIO | None = None,
     *,
     batch: bool = False,
+    squash_window: float = WINDOW_S,
 ) -> None:
     """Configure logging for the whole process (the CLI, ``hotline run``, tests).
 
     ``auto`` renders for humans when ``stream`` is a terminal and as JSON lines
     otherwise, so that a systemd journal or a file gets machine-readable lines.
     ``batch`` (``hotline run``) writes many lines per write, see :class:`_Writer`;
-    never to a terminal.
+    never to a terminal.  Repeated warnings of one kind are squashed into one
+    line per ``squash_window`` seconds (:mod:`hotline.logsquash`).
     """
     global _output
     out = stream if stream is not None else sys.stdout
@@ -311,9 +315,13 @@ def configure_logging(
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}") from None
     render = _console_renderer(colors=tty) if fmt == "console" else _json_renderer
     # extra structlog-style processors, run on every event after it is built, before rendering
-    processors: tuple[Processor, ...] = ()
+    processors: tuple[Processor, ...] = (SquashRepeats(squash_window, emit=_warn),)
     _output.writer.flush()
     _output = _Output(threshold, render, _Writer(out, batch=batch and not tty), processors)
+
+
+def _warn(event: str, fields: dict[str, Any]) -> None:
+    get_logger().warning(event, **fields)
 
 
 def reset_logging() -> None:

@@ -95,6 +95,7 @@ class Runtime:
             port=agi.port if port is None else port,
             header_timeout=agi.header_timeout,
             command_timeout=agi.command_timeout,
+            max_connections=agi.max_connections,
         )
 
     @property

@@ -5,24 +5,43 @@ and ``route`` to the structlog context (task-local, so calls never see each
 other's), runs the route's handler on an :class:`AgiSession` and always closes
 the socket.  Whatever a handler does — raise, hang, be cancelled — is
 contained to its own call; the server keeps serving.
+
+The server runs its own accept loop rather than asyncio's: at most
+``max_connections`` connections are open at once (at the cap, accepting
+pauses and new connections wait in the kernel's backlog until one closes),
+and running out of file descriptors (``EMFILE``) pauses accepting with one
+warning instead of asyncio's traceback per attempt (81,725 of them in 10 s
+were measured with ``ulimit -n 1024`` and 1,000 stuck peers).  Every
+connection gets TCP keepalive, so a peer whose host vanished (power loss, a
+cut network) is found within about a minute even during an hours-long Dial.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import structlog
 
-from hotline.agi.errors import AgiConnectionLost, AgiError, AgiHangup, AgiProtocolError
+from hotline.agi.errors import (
+    AgiConnectionLost,
+    AgiError,
+    AgiHangup,
+    AgiProtocolError,
+    AgiTimeout,
+)
+from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS, fit_connection_cap
 from hotline.agi.session import DEFAULT_COMMAND_TIMEOUT, AgiSession
 from hotline.agi.stream import DEFAULT_MAX_LINE, LineReader, read_header_lines
 from hotline.agi.wire import AgiRequest, parse_header
 from hotline.logs import get_logger
+from hotline.logsquash import RateLimit
 
 log = get_logger()
 
@@ -30,6 +49,39 @@ Handler = Callable[[AgiSession], Awaitable[None]]
 
 #: asyncio's default (100) makes a burst of calls beyond it wait ~1 s for SYN retries
 _BACKLOG = 1024
+#: accept() errors that mean "out of descriptors or memory": pause, never crash
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: how long accepting pauses after such an error unless a connection closes first
+_RESOURCE_PAUSE = 1.0
+
+
+@dataclass(frozen=True)
+class Keepalive:
+    """TCP keepalive for AGI sockets: a dead peer is found after ``idle + interval * count``
+    seconds of silence (20 + 10 * 4 = 60 s); ``user_timeout`` bounds unacknowledged data."""
+
+    idle: int = 20
+    interval: int = 10
+    count: int = 4
+    user_timeout: int = 60
+
+
+KEEPALIVE = Keepalive()
+
+
+def set_keepalive(sock: socket.socket, keepalive: Keepalive) -> None:
+    """Turn on TCP keepalive with ``keepalive``'s timing (the Linux options where they exist)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    options = (
+        ("TCP_KEEPIDLE", keepalive.idle),
+        ("TCP_KEEPINTVL", keepalive.interval),
+        ("TCP_KEEPCNT", keepalive.count),
+        ("TCP_USER_TIMEOUT", keepalive.user_timeout * 1000),
+    )
+    for name, value in options:
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
 class FastAgiServer:
@@ -44,7 +96,11 @@ class FastAgiServer:
         header_timeout: float = 5.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         max_line: int = DEFAULT_MAX_LINE,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        keepalive: Keepalive = KEEPALIVE,
     ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         for path, handler in routes.items():
             if not callable(handler):
                 raise TypeError(f"FastAGI route {path!r}: handler {handler!r} is not callable")
@@ -54,9 +110,25 @@ class FastAgiServer:
         self.header_timeout = header_timeout
         self.command_timeout = command_timeout
         self.max_line = max_line
-        self._server: asyncio.Server | None = None
+        #: connections open at once; lowered at start when the fd limit is too small
+        self.max_connections = max_connections
+        self.keepalive = keepalive
+        self._listeners: list[socket.socket] = []
+        self._accepting: list[asyncio.Task[None]] = []
+        self._serving = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = asyncio.Event()
+        #: connections open right now (accepted, not yet closed)
+        self.connections = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        #: times accepting paused because the cap was reached
+        self.cap_pauses = 0
+        #: set when a connection closes, while accepting waits for a free descriptor
+        self._freed: asyncio.Event | None = None
+        #: one line per window while descriptors run out, however often accept() fails
+        self._starved = RateLimit()
+        self._full = RateLimit()
         #: calls whose handler is running right now
         self.active_calls = 0
 
@@ -64,24 +136,38 @@ class FastAgiServer:
 
     async def start(self) -> None:
         """Bind and start accepting connections."""
-        if self._server is not None:
+        if self._serving:
             return
         self._stopped.clear()
-        self._server = await asyncio.start_server(
-            self._serve_connection,
-            self.host,
-            self._requested_port,
-            limit=2 * self.max_line,
-            backlog=_BACKLOG,
+        budget = fit_connection_cap(self.max_connections)
+        if budget.lowered:
+            log.warning(
+                "agi_connection_cap_lowered",
+                wanted=budget.wanted,
+                cap=budget.cap,
+                open_files_limit=budget.limit,
+                hint="raise the open-files hard limit (ulimit -Hn, systemd LimitNOFILE=)",
+            )
+        self.max_connections = budget.cap
+        self._listeners = await _listen(self.host, self._requested_port)
+        self._serving = True
+        loop = asyncio.get_running_loop()
+        self._accepting = [
+            loop.create_task(self._accept_loop(sock), name=f"agi-accept-{sock.fileno()}")
+            for sock in self._listeners
+        ]
+        log.info(
+            "agi_server_started",
+            host=self.host,
+            port=self.port,
+            max_connections=self.max_connections,
+            open_files_limit=budget.limit,
         )
-        log.info("agi_server_started", host=self.host, port=self.port)
 
     @property
     def sockets(self) -> tuple[socket.socket, ...]:
         """The listening sockets (empty before :meth:`start`)."""
-        if self._server is None:
-            return ()
-        return tuple(self._server.sockets)
+        return tuple(self._listeners)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -99,7 +185,7 @@ class FastAgiServer:
     @property
     def is_serving(self) -> bool:
         """True while new connections are accepted."""
-        return self._server is not None and self._server.is_serving()
+        return self._serving
 
     async def serve_forever(self) -> None:
         """Start if needed, then wait until :meth:`stop` has finished."""
@@ -108,16 +194,25 @@ class FastAgiServer:
 
     def close(self) -> None:
         """Stop accepting new connections; calls in progress go on."""
-        if self._server is not None and self._server.is_serving():
-            self._server.close()
+        if self._serving:
+            self._serving = False
+            loop = asyncio.get_running_loop()
+            for task in self._accepting:
+                task.cancel()
+            for sock in self._listeners:
+                # unregister before closing: the descriptor's number may be reused at once
+                loop.remove_reader(sock.fileno())
+                sock.close()
             log.info("agi_server_closing", active_calls=self.active_calls)
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop accepting, let running calls finish for ``drain_timeout`` s, then cancel them."""
-        server = self._server
-        if server is None:
+        if not self._listeners:
             return
+        listeners = self._listeners
         self.close()
+        if self._accepting:
+            await asyncio.wait(self._accepting)
         tasks = set(self._tasks)
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=drain_timeout)
@@ -126,9 +221,9 @@ class FastAgiServer:
                 for task in late:
                     task.cancel()
                 await asyncio.wait(late)
-        await server.wait_closed()
-        if self._server is server:
-            self._server = None
+        if self._listeners is listeners:
+            self._listeners = []
+            self._accepting = []
             self._stopped.set()
             log.info("agi_server_stopped")
 
@@ -144,14 +239,95 @@ class FastAgiServer:
     ) -> None:
         await self.stop()
 
+    # -- accepting --------------------------------------------------------
+
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        """Accept while below the cap; pause at it, and when descriptors run out."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._room.is_set():
+                self.cap_pauses += 1
+                held = self._full.hit()
+                if held is not None:
+                    log.warning(
+                        "agi_connection_cap_reached",
+                        connections=self.connections,
+                        max_connections=self.max_connections,
+                        repeated=held,
+                    )
+                await self._room.wait()
+            try:
+                conn, _ = await loop.sock_accept(listener)
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:
+                    if listener.fileno() < 0:
+                        return  # closed under us by close()
+                    log.warning("agi_accept_failed", problem=str(exc))
+                    continue
+                held = self._starved.hit()
+                if held is not None:
+                    log.warning(
+                        "agi_accept_paused",
+                        problem=exc.strerror or str(exc),
+                        connections=self.connections,
+                        repeated=held,
+                        hint="raise the open-files limit or lower the connection cap",
+                    )
+                await self._wait_for_room(_RESOURCE_PAUSE)
+                continue
+            self._admit(conn)
+
+    async def _wait_for_room(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a connection closes meanwhile (freeing a descriptor)."""
+        freed = self._freed = asyncio.Event()
+        try:
+            async with asyncio.timeout(seconds):
+                await freed.wait()
+        except TimeoutError:
+            pass
+
+    def _admit(self, conn: socket.socket) -> None:
+        try:
+            conn.setblocking(False)
+            set_keepalive(conn, self.keepalive)
+        except OSError as exc:  # the peer reset it already
+            log.debug("agi_connection_not_set_up", problem=str(exc))
+            conn.close()
+            return
+        self.connections += 1
+        if self.connections >= self.max_connections:
+            self._room.clear()
+        task = asyncio.get_running_loop().create_task(self._serve_socket(conn))
+        self._tasks.add(task)
+
+    def _release(self) -> None:
+        self.connections -= 1
+        if self.connections < self.max_connections:
+            self._room.set()
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
+
+    async def _serve_socket(self, conn: socket.socket) -> None:
+        task = asyncio.current_task()
+        try:
+            try:
+                reader, writer = await asyncio.open_connection(sock=conn, limit=2 * self.max_line)
+            except OSError as exc:
+                log.debug("agi_connection_not_set_up", problem=str(exc))
+                conn.close()
+                return
+            await self._serve_connection(reader, writer)
+        finally:
+            self._release()
+            if task is not None:
+                self._tasks.discard(task)
+
     # -- one connection ---------------------------------------------------
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None  # start_server always runs us in a task
-        self._tasks.add(task)
         peer = _peer(writer)
         try:
             opened = await self._read_request(reader, peer)
@@ -175,10 +351,7 @@ class FastAgiServer:
         except Exception:  # a bug of ours must cost one call, not the server
             log.exception("agi_connection_failed", peer=peer)
         finally:
-            try:
-                await _close(writer)
-            finally:
-                self._tasks.discard(task)
+            await _close(writer)
 
     async def _read_request(
         self, reader: asyncio.StreamReader, peer: str
@@ -237,6 +410,8 @@ class FastAgiServer:
             outcome = "cancelled"
             log.info("agi_session_cancelled")
             raise
+        except AgiTimeout:
+            outcome = "timeout"  # the session logged its one line (agi_command_timeout)
         except AgiError as exc:
             # bad data from the peer, a timeout, a refused command: one line, no traceback
             outcome = "failed"
@@ -266,6 +441,43 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         writer.transport.abort()
     except (ConnectionError, OSError):
         pass
+
+
+async def _listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address ``host`` resolves to (as ``asyncio.start_server``).
+
+    Raises ``OSError`` (``socket.gaierror`` for a host that does not resolve)
+    naming the address that could not be bound.
+    """
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    listeners: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            listeners.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port and not address[1]:
+                address = (address[0], port, *address[2:])  # every address on one port
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise OSError(
+                    exc.errno,
+                    f"error while attempting to bind on address {address!r}: {exc.strerror}",
+                ) from None
+            sock.listen(_BACKLOG)
+            sock.setblocking(False)
+            port = port or int(sock.getsockname()[1])
+    except BaseException:
+        for sock in listeners:
+            sock.close()
+        raise
+    return listeners
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:

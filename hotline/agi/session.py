@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import socket
 from types import TracebackType
 
 from hotline.agi.errors import (
@@ -178,6 +179,12 @@ class AgiSession:
         )
 
     # -- connection state -------------------------------------------------
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """The connection's socket (its options, e.g. keepalive; never read or write it)."""
+        sock: socket.socket | None = self._writer.get_extra_info("socket")
+        return sock
 
     @property
     def closed(self) -> bool:

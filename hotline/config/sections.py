@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS
 from hotline.config.fields import ConfigModel, LogLevel, Port, SafeToken
 from hotline.config.files import secret_from_file
 
@@ -40,6 +41,8 @@ class AgiConfig(ConfigModel):
     header_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     command_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
     drain_timeout: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    #: FastAGI connections open at once (a call is two); accepting pauses at the cap
+    max_connections: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MAX_CONNECTIONS
 
 
 class LicenseConfig(ConfigModel):
