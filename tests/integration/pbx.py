@@ -9,8 +9,16 @@ the compose network, and every change is listed in :data:`REWRITES`:
   and their external-address include is a file in the temporary directory,
   written by the container's own ``sip-external.sh`` with
   ``SIP_EXTERNAL_ADDRESS`` = :data:`EXTERNAL_ADDRESS`;
-* ``asterisk.conf`` is the test's own: directories inside the temporary
-  directory, no ``runuser`` (the test's user runs Asterisk).
+* ``asterisk.conf`` is the test's own: directories Asterisk writes to are inside
+  the temporary directory, no ``runuser`` (the test's user runs Asterisk).
+
+What Asterisk only reads comes from the installation the binary belongs to:
+its data directory (XML documentation, which a default build cannot start
+without; ``sounds/`` with ``beep`` and ``ss-noservice``; ``moh/`` for the
+``default`` class) is the one compiled into the binary, e.g.
+``/var/lib/asterisk`` for ``./configure`` with its defaults.  Set
+``ASTERISK_DATADIR`` where that directory is elsewhere (a binary run from its
+build tree), and ``ASTERISK_MODDIR`` for its modules likewise.
 
 Modules the local Asterisk lacks (a build without chan_pjsip, say) are simply
 not loaded: the shipped ``modules.conf`` uses ``autoload``.
@@ -24,7 +32,6 @@ import re
 import shutil
 import subprocess
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +55,7 @@ REWRITES = (
     "manager.conf: bindaddr -> 127.0.0.1, port -> <free port>",
     "pjsip.conf: bind = 0.0.0.0:5060 -> 127.0.0.1:<free port>",
     f"pjsip.conf: {CONTAINER_EXTERNAL_CONF} -> <tmp>/run/pjsip_external.conf",
-    "asterisk.conf: replaced by one whose directories are in the temporary directory",
+    "asterisk.conf: replaced by one whose writable directories are in the temporary directory",
 )
 
 BOOT_TIMEOUT = 30.0
@@ -97,22 +104,6 @@ def _set_general_option(text: str, key: str, value: str) -> str:
     if count != 1:
         raise AsteriskFailed(f"manager.conf [general] has no '{key} =' line to rewrite")
     return new_head + tail
-
-
-def write_tone_wav(path: Path, seconds: float = 2.0, rate: int = 8000) -> None:
-    """A quiet 8 kHz tone: music on hold needs at least one file to play."""
-    import math
-
-    frames = bytearray()
-    for n in range(int(seconds * rate)):
-        sample = int(2000 * math.sin(2 * math.pi * 440 * n / rate))
-        frames += sample.to_bytes(2, "little", signed=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(frames))
 
 
 @dataclass
@@ -172,20 +163,21 @@ class AsteriskLab:
             "astvarlibdir": self.root / "lib",
             "astdbdir": self.root / "lib",
             "astkeydir": self.root / "lib",
-            "astdatadir": self.root / "data",
             "astagidir": self.root / "agi-bin",
             "astspooldir": self.root / "spool",
             "astrundir": self.root / "run",
             "astlogdir": self.root / "log",
             "astcachedir": self.root / "cache",
         }
-        moddir = os.environ.get("ASTERISK_MODDIR")
         lines = ["[directories]"]
         for key, path in dirs.items():
             path.mkdir(parents=True, exist_ok=True)
             lines.append(f"{key} => {path}")
-        if moddir:
-            lines.append(f"astmoddir => {moddir}")
+        # read-only directories: the installation's own unless told otherwise
+        for key, variable in (("astdatadir", "ASTERISK_DATADIR"), ("astmoddir", "ASTERISK_MODDIR")):
+            configured = os.environ.get(variable)
+            if configured:
+                lines.append(f"{key} => {configured}")
         lines += ["", "[options]", "verbose = 3", ""]
         self.config_file.write_text("\n".join(lines), encoding="utf-8")
         subprocess.run(
@@ -194,8 +186,6 @@ class AsteriskLab:
             check=True,
             timeout=10,
         )
-        # musiconhold.conf [default] plays <astdatadir>/moh, as Alpine's package fills it
-        write_tone_wav(self.root / "data" / "moh" / "tone.wav")
         self.sounds_dir.mkdir()
 
     def _cli(self, command: str, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
@@ -241,6 +231,7 @@ class AsteriskLab:
                 raise AsteriskFailed(
                     f"Asterisk exited with {self.process.returncode} during start-up:\n"
                     + self.console_tail()
+                    + self._datadir_hint()
                 )
             # "core waitfullybooted" blocks until start-up is complete; it fails
             # at once while the control socket does not exist yet.
@@ -253,6 +244,16 @@ class AsteriskLab:
                     f"Asterisk not fully booted within {BOOT_TIMEOUT:g} s:\n" + self.console_tail()
                 )
             time.sleep(0.1)  # polling a process start-up: there is no event to wait on
+
+    def _datadir_hint(self) -> str:
+        """What to set when Asterisk found no XML documentation in its data directory."""
+        if "no existing documentation" not in self.console_tail():
+            return ""
+        return (
+            "\nthis Asterisk reads its XML documentation from its data directory: "
+            "set ASTERISK_DATADIR to the installation's (the directory holding "
+            "documentation/ and sounds/, e.g. /var/lib/asterisk)"
+        )
 
     def stop(self) -> None:
         """Stop Asterisk: politely, then by force."""
