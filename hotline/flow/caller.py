@@ -369,7 +369,9 @@ class CallerFlow:
                 planned.dial_string,
                 str(ring_time),
                 options,
-                timeout=self.deadlines.dial(ring_time),
+                timeout=self.deadlines.dial(
+                    ring_time, caller_digits(self.session.request.callerid)
+                ),
             )
         finally:
             self.deps.registry.forget(self.call_id)

@@ -18,8 +18,6 @@ from hotline.flow.prompting import PromptBook
 
 #: upper bound of Asterisk saying one digit (its digit sounds last 0.4-0.8 s)
 SECONDS_PER_SAID_DIGIT = 1.5
-#: the longest caller number the caller leg hands to the confirm leg (caller_digits)
-MAX_CALLER_DIGITS = 33
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,14 @@ class Deadlines:
         """SAY DIGITS of ``digits``."""
         return len(digits) * SECONDS_PER_SAID_DIGIT + self.slack
 
-    def confirm_budget(self) -> float:
-        """The longest the confirm leg can keep an answered agent before its verdict."""
+    def confirm_budget(self, caller_number: str) -> float:
+        """The longest the confirm leg can keep an answered agent before its verdict
+        (``caller_number``: what it reads to the agent, if the hotline announces callers)."""
         confirm = self.hotline.confirm
         seconds = 0.0
-        if confirm.announce_caller:
+        if confirm.announce_caller and caller_number:
             seconds += self.prompts.seconds(self.hotline, "caller_number_is")
-            seconds += MAX_CALLER_DIGITS * SECONDS_PER_SAID_DIGIT
+            seconds += len(caller_number) * SECONDS_PER_SAID_DIGIT
         rounds = confirm.replays + 1
         seconds += rounds * (self.prompts.seconds(self.hotline, "confirm_call") + confirm.timeout)
         seconds += max(
@@ -60,7 +59,7 @@ class Deadlines:
         )
         return seconds + self.slack
 
-    def dial(self, ring_time: float) -> float:
+    def dial(self, ring_time: float, caller_number: str) -> float:
         """EXEC Dial until the agent's verdict; lifted once the agent accepted (the
         bridge may last hours: TCP keepalive watches the peer then)."""
-        return ring_time + self.confirm_budget() + self.slack
+        return ring_time + self.confirm_budget(caller_number) + self.slack

@@ -1,0 +1,84 @@
+"""A seeded fuzz of the reading path: thousands of hostile sessions, none may hang (issue 12).
+
+The runtime is the real one on a loopback port; its prompts are 20 ms long
+(hotline.sim.hostile.write_short_prompts) so that deadlines, which derive from
+prompt lengths, end silent sessions quickly.  The longer run (>= 20,000
+sessions) is ``python -m benchmarks.fuzz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from hotline.config import Settings, settings_from_mapping
+from hotline.runtime import Runtime
+from hotline.sim.hostile import HUNG, RUNTIME_CLOSED, run_fuzz, write_short_prompts
+from tests.conftest import CapturedLog
+
+SESSIONS = 2000
+SEED = 12
+#: where the fuzz calls, weighted: mostly the flows, now and then nowhere
+ROUTES = ("hotline/fuzz",) * 5 + ("hotline/plain",) * 2 + ("confirm",) * 2 + ("nope", "")
+
+
+def fuzz_settings(sounds_dir: Path) -> Settings:
+    """Two hotlines (one with PIN, caller announce and fallback) with short timeouts."""
+    return settings_from_mapping(
+        {
+            "asterisk": {"sounds_dir": str(sounds_dir), "enabled": False},
+            "agi": {"header_timeout": 0.3, "command_timeout": 0.3},
+            "hotlines": [
+                {
+                    "name": "fuzz",
+                    "pin": "1234",
+                    "pin_attempts": 2,
+                    "pin_timeout": 0.1,
+                    "ring_time": 1,
+                    "confirm": {"timeout": 0.1, "replays": 1, "announce_caller": True},
+                    "fallback": {"context": "fallback"},
+                    "targets": [{"number": "201"}, {"number": "202"}],
+                },
+                {"name": "plain", "ring_time": 1, "targets": [{"number": "301"}]},
+            ],
+        }
+    )
+
+
+async def test_thousands_of_hostile_sessions_all_end(
+    tmp_path: Path, captured_log: CapturedLog
+) -> None:
+    failures: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: failures.append(context))
+    try:
+        runtime = Runtime(
+            fuzz_settings(write_short_prompts(tmp_path / "sounds")), host="127.0.0.1", port=0
+        )
+        async with runtime:
+            report = await run_fuzz(
+                "127.0.0.1",
+                runtime.port,
+                sessions=SESSIONS,
+                seed=SEED,
+                routes=ROUTES,
+                concurrency=500,
+                patience=30.0,
+            )
+        server = runtime.server
+    finally:
+        loop.set_exception_handler(None)
+    assert report.sessions == SESSIONS
+    assert report.ended[HUNG] == 0, report.hung_sessions[:5]
+    assert report.ended[RUNTIME_CLOSED] > SESSIONS // 2  # mostly the runtime ended them
+    assert report.commands > 2 * SESSIONS
+    assert (server.connections, server.active_calls) == (0, 0)
+    assert failures == []  # nothing escaped to the event loop
+    events = captured_log.events
+    tracebacks = [e for e in events if "exception" in e]
+    assert tracebacks == []
+    seen = {e["event"] for e in events}
+    # the fuzz reached the places it is meant to reach
+    assert {"agi_protocol_error", "agi_command_timeout", "agi_header_timeout"} <= seen
+    assert {"pin_rejected", "target_dialing", "confirm_asking", "call_summary"} <= seen
