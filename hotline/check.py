@@ -10,6 +10,7 @@ version and Entity ID, and checks the license against the PBX's identity.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import TextIO
 
@@ -26,6 +27,8 @@ from hotline.licensing.verify import LicenseVerifier, describe
 from hotline.prompts.check import HotlinePrompts, PromptPlan, check_prompts
 from hotline.prompts.errors import PromptError
 from hotline.prompts.store import local_defaults_dir
+from hotline.schedule.engine import Schedules
+from hotline.schedule.report import status_line
 
 
 class CheckFailed(ProblemsError):
@@ -179,16 +182,21 @@ def run_check(
     live: bool,
     out: TextIO,
     verifier: LicenseVerifier | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """Validate what can be validated and print the summary; raise :class:`CheckFailed`
     with every problem found, or return 0.
 
-    ``verifier`` replaces the embedded vendor key (tests).
+    ``verifier`` replaces the embedded vendor key, ``now`` the wall clock (tests).
     """
     count = len(settings.hotlines)
     print(f"{path}: configuration OK, {count} hotline{'s' if count != 1 else ''}", file=out)
     for hotline in settings.hotlines:
         print(describe_hotline(hotline), file=out)
+    now = now or dt.datetime.now(dt.UTC)
+    print(f"schedule, as of {now.astimezone():%Y-%m-%d %H:%M %Z}:", file=out)
+    for schedule in Schedules.from_settings(settings):
+        print(status_line(schedule, now), file=out)
     problems, defaults = prompt_problems(settings)
     if not problems:
         print(f"prompts: every slot in place (defaults checked in {defaults})", file=out)

@@ -28,6 +28,8 @@ examples:
   hotline demo                           play scripted calls against the built-in PBX simulator
   hotline demo --agents "201=no-answer,202=voicemail,203=accept"
   hotline call support --pin 1234        place a test call through AMI
+  hotline schedule support --week        the coming week's opening hours and shifts
+  hotline reload                         re-read the config of the running runtime (or SIGHUP)
   hotline prompts convert intro.mp3 --hotline support --slot intro
   hotline license show HL1-XXXXX-...     decode a module license key
 
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     _add_call_parser(commands)
+    _add_schedule_parsers(commands)
     add_prompts_parser(commands)
     add_license_parser(commands)
 
@@ -158,6 +161,63 @@ def _add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     call.set_defaults(func=_cmd_call)
 
 
+def _add_schedule_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    schedule = commands.add_parser(
+        "schedule",
+        help="a hotline's opening hours and shifts: now, or the coming week",
+        description="Print whether HOTLINE is open, its shift and targets, and when that changes.",
+    )
+    schedule.add_argument("hotline", metavar="HOTLINE", help="name of a configured hotline")
+    schedule.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    schedule.set_defaults(config_file=None, func=_cmd_schedule)
+    schedule.add_argument(
+        "--week", action="store_true", help="the plan from today 00:00 for seven days"
+    )
+    schedule.add_argument(
+        "--at", metavar="TIME", help="as of this time instead of now, e.g. 2026-12-24T10:00"
+    )
+
+    reload = commands.add_parser(
+        "reload",
+        help="make the running `hotline run` re-read its config (as SIGHUP does)",
+        description=(
+            "Ask the running runtime, over its control socket, to re-read the config file "
+            "and secret files. New calls use the new config, calls in progress keep theirs. "
+            "Exit 0 when reloaded, 2 when the config is invalid or needs a restart "
+            "(the running config stays), 1 when no runtime answers."
+        ),
+    )
+    _add_config_arguments(reload)
+    reload.add_argument(
+        "--socket", metavar="PATH", help="the control socket (default: from [control] socket)"
+    )
+    reload.set_defaults(func=_cmd_reload)
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from hotline.schedule.commands import run_schedule
+
+    _path, settings = _settings(args)
+    return run_schedule(settings, args.hotline, week=args.week, at=args.at, out=sys.stdout)
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotline.config.control import control_socket
+    from hotline.control import request_reload
+
+    _path, settings = _settings(args)  # an invalid file is reported here, nothing is sent
+    socket = Path(args.socket) if args.socket else None
+    socket = socket or control_socket(settings.control, settings.agi.port)
+    result = asyncio.run(request_reload(socket))
+    for line in result.lines:
+        print(line, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 2
+
+
 def _quiet_logging() -> None:
     """Commands that talk to AMI print their own lines; only errors are logged (stderr)."""
     from hotline.logs import configure_logging
@@ -212,8 +272,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from hotline.runtime import run_forever
 
-    _path, settings = _settings(args)
-    return run_forever(settings)
+    path, settings = _settings(args)
+    return run_forever(settings, config_path=path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ serves a real PBX.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,8 @@ from hotline.contract import CONFIRM_ARGS
 from hotline.errors import HotlineError
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
+from hotline.schedule.engine import Schedule
+from hotline.schedule.report import when
 from hotline.sim.agents import AgentBehaviour, parse_agents, parse_behaviour
 from hotline.sim.ami_pbx import simulate_calls
 from hotline.sim.ami_server import AmiServer
@@ -52,6 +55,8 @@ class DemoCall:
     script: CallerScript
     agents: Mapping[str, AgentBehaviour]
     expect: str  # the runtime's call_summary outcome
+    #: when the call arrives, as the hotline's schedule sees it (the wall clock is injected)
+    at: dt.datetime | None = None
 
 
 def _right_pin(hotline: HotlineConfig) -> tuple[str, ...]:
@@ -63,11 +68,27 @@ def _wrong_pin(pin: str) -> str:
     return "".join(str((int(d) + 1) % 10) for d in pin)
 
 
-def default_calls(settings: Settings) -> list[DemoCall]:
-    """One call per outcome, built from the configuration's own hotlines and targets."""
+def _open_at(hotline: HotlineConfig, now: dt.datetime) -> tuple[dt.datetime, list[str]]:
+    """When ``hotline`` next takes calls (from ``now``) and the targets it then hunts."""
+    found = Schedule(hotline).first(now, open=True)
+    if found is None:
+        raise DemoError(
+            f"hotline {hotline.name} is not open at any time in the coming week; "
+            f"there is nobody to call (see `hotline schedule {hotline.name} --week`)"
+        )
+    return found[0], [t.number for t in found[1].targets]
+
+
+def default_calls(settings: Settings, now: dt.datetime | None = None) -> list[DemoCall]:
+    """One call per outcome, built from the configuration's own hotlines and targets.
+
+    Each call arrives while its hotline is open (now, or the next opening), and
+    one call arrives while a hotline with opening hours is closed.
+    """
+    now = now or dt.datetime.now(dt.UTC)
     hotlines = settings.hotlines
     main = next((h for h in hotlines if len(h.targets) >= 2), hotlines[0])
-    numbers = [t.number for t in main.targets]
+    at, numbers = _open_at(main, now)
     right = _right_pin(main)
     calls: list[DemoCall] = []
 
@@ -77,7 +98,7 @@ def default_calls(settings: Settings) -> list[DemoCall]:
     else:
         agents = {numbers[0]: parse_behaviour("accept")}
         title = "accepted by the first target"
-    calls.append(DemoCall(f"{main.name}: {title}", _script(main, right), agents, "connected"))
+    calls.append(DemoCall(f"{main.name}: {title}", _script(main, right), agents, "connected", at))
 
     with_pin = next((h for h in hotlines if h.pin_value is not None), None)
     if with_pin is not None and with_pin.pin_value is not None:
@@ -88,12 +109,15 @@ def default_calls(settings: Settings) -> list[DemoCall]:
                 _script(with_pin, wrong),
                 {t.number: parse_behaviour("accept") for t in with_pin.targets},
                 "pin_failed",
+                _open_at(with_pin, now)[0],
             )
         )
 
     nobody = {n: parse_behaviour("busy" if i % 2 else "no-answer") for i, n in enumerate(numbers)}
     expect = "fallback" if main.fallback is not None else "nobody_available"
-    calls.append(DemoCall(f"{main.name}: nobody available", _script(main, right), nobody, expect))
+    calls.append(
+        DemoCall(f"{main.name}: nobody available", _script(main, right), nobody, expect, at)
+    )
 
     ringing = {n: parse_behaviour("no-answer") for n in numbers}
     gives_up = ("ringing", min(2, len(numbers)))
@@ -103,19 +127,38 @@ def default_calls(settings: Settings) -> list[DemoCall]:
             _script(main, right, hangup_during=gives_up),
             ringing,
             "abandoned",
+            at,
         )
     )
 
     for other in hotlines:
         if other is not main and other is not with_pin:
-            agents = {t.number: parse_behaviour("busy") for t in other.targets[:-1]}
-            agents[other.targets[-1].number] = parse_behaviour("accept")
+            other_at, other_numbers = _open_at(other, now)
+            agents = {n: parse_behaviour("busy") for n in other_numbers[:-1]}
+            agents[other_numbers[-1]] = parse_behaviour("accept")
             calls.append(
                 DemoCall(
                     f"{other.name} ({other.language}): earlier targets busy, the last accepts",
                     _script(other, _right_pin(other)),
                     agents,
                     "connected",
+                    other_at,
+                )
+            )
+            break
+
+    for hotline in hotlines:
+        closed = Schedule(hotline).first(now, open=False)
+        if closed is not None:
+            closed_at, decision = closed
+            calls.append(
+                DemoCall(
+                    f"{hotline.name}: arrives {when(closed_at, Schedule(hotline))}, "
+                    f"closed ({decision.rule})",
+                    _script(hotline, ()),
+                    {},
+                    "closed",
+                    closed_at,
                 )
             )
             break
@@ -123,10 +166,18 @@ def default_calls(settings: Settings) -> list[DemoCall]:
 
 
 def agent_calls(settings: Settings, spec: str) -> list[DemoCall]:
-    """``--agents``: one call per hotline (right PIN) against the given agent behaviours."""
+    """``--agents``: one call per hotline (right PIN) against the given agent behaviours,
+    each while its hotline is open."""
     agents = parse_agents(spec)
+    now = dt.datetime.now(dt.UTC)
     return [
-        DemoCall(f"{h.name} with --agents {spec}", _script(h, _right_pin(h)), agents, "")
+        DemoCall(
+            f"{h.name} with --agents {spec}",
+            _script(h, _right_pin(h)),
+            agents,
+            "",
+            _open_at(h, now)[0],
+        )
         for h in settings.hotlines
     ]
 
@@ -188,12 +239,14 @@ async def run_calls(
     pbx: SimulatedPbx | None = None
     events = CallEventLog(clock=lambda: 0.0)
     events.attach(client)
+    wall = {"now": dt.datetime.now(dt.UTC)}
     runtime = Runtime(
         settings,
         host="127.0.0.1",
         port=0,
         clock_factory=lambda call_id: _pbx(pbx).clock_for(call_id),
         events=events,
+        now=lambda: wall["now"],
     )
     try:
         async with runtime:
@@ -201,6 +254,7 @@ async def run_calls(
             simulate_calls(ami, pbx)
             for number, call in enumerate(calls, start=1):
                 pbx.agents = dict(call.agents)
+                wall["now"] = call.at or dt.datetime.now(dt.UTC)
                 record = await pbx.place_call(call.script)
                 events_of_call = _call_events(logs.getvalue(), record.uniqueid)
                 summary = next((e for e in events_of_call if e["event"] == "call_summary"), {})

@@ -21,6 +21,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -32,10 +33,12 @@ from hotline.agi.server import FastAgiServer
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
 from hotline.ami.identity import PbxIdentity
-from hotline.ami.wiring import connect_pbx, dial_details, pbx_identity
+from hotline.ami.wiring import connect_pbx, pbx_identity
+from hotline.ami.wiring import dial_details as ami_dial_details
 from hotline.ami.wiring import installation_identity as _installation_identity
 from hotline.config import Settings
-from hotline.flow.caller import FlowDeps
+from hotline.control import reloadable
+from hotline.flow.caller import DialDetails, FlowDeps
 from hotline.flow.ports import Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.routes import build_routes
@@ -64,8 +67,14 @@ class Runtime:
         board: AgentBoard | None = None,
         now: Callable[[], dt.datetime] | None = None,
         state: RuntimeState | None = None,
+        dial_details: DialDetails | None = None,
     ) -> None:
+        """``dial_details`` replaces what ``events`` would give (a code seam for tests)."""
         self.settings = settings
+        #: config generation: 1 at start, +1 per applied reload
+        self.generation = 1
+        #: one reload at a time (SIGHUP and ``hotline reload`` may meet)
+        self.reload_lock = asyncio.Lock()
         #: AMI's view of the calls (None without AMI): target outcomes carry its fields
         self.events = events
         #: every agent's state, for all hotlines (skipping, strategies)
@@ -73,17 +82,20 @@ class Runtime:
         self.board.watch(agents_of(settings.hotlines))
         #: what outlives calls and configs (lockouts, the registry): kept across reloads
         self.state = state or RuntimeState()
+        if dial_details is None and events is not None:
+            dial_details = ami_dial_details(events)
         self.deps = FlowDeps(
             prompts=PromptBook.from_settings(settings),
             registry=self.state.registry,
             call_gate=call_gate,
-            dial_details=dial_details(events) if events is not None else None,
+            dial_details=dial_details,
             board=self.board,
             schedules=Schedules.from_settings(settings),
             state=self.state,
             pin_limits=settings.pin_guard,
         )
-        self.deps.observers.add(BoardObserver(self.board, settings.hotlines))
+        self._board_observer = BoardObserver(self.board, settings.hotlines)
+        self.deps.observers.add(self._board_observer)
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
         if now is not None:
@@ -101,6 +113,32 @@ class Runtime:
     @property
     def port(self) -> int:
         return self.server.port
+
+    def config_deps(self, settings: Settings) -> FlowDeps:
+        """The flows' dependencies for ``settings``: what derives from a config is built
+        anew (prompts, schedules, limits), everything the runtime owns is kept."""
+        return replace(
+            self.deps,
+            prompts=PromptBook.from_settings(settings),
+            schedules=Schedules.from_settings(settings),
+            pin_limits=settings.pin_guard,
+        )
+
+    def apply(self, settings: Settings, deps: FlowDeps | None = None) -> None:
+        """Serve new calls with ``settings`` (checked by :mod:`hotline.reload`).
+
+        Calls in progress keep the hotline config and deps their handler was
+        built with; their confirm legs find those through ``state.calls``.
+        """
+        deps = deps if deps is not None else self.config_deps(settings)
+        routes = build_routes(settings, deps)
+        self.board.watch(agents_of(settings.hotlines))
+        self._board_observer.watch(settings.hotlines)
+        self.settings, self.deps = settings, deps
+        self.server.header_timeout = settings.agi.header_timeout
+        self.server.command_timeout = settings.agi.command_timeout
+        self.server.set_routes(routes)
+        self.generation += 1
 
     async def start(self) -> None:
         await self.server.start()
@@ -160,6 +198,7 @@ async def serve(
     stop: asyncio.Event | None = None,
     started: Callable[[Runtime], None] | None = None,
     ami: AmiClient | None = None,
+    config_path: Path | None = None,
 ) -> int:
     """Serve calls until ``stop`` is set (SIGTERM/SIGINT in production); returns the exit code.
 
@@ -170,6 +209,7 @@ async def serve(
     the dialplan's own fallback runs for every call.  ``ami`` replaces the
     client built from ``[asterisk]`` (tests: a fast reconnect backoff); it
     is closed on shutdown, after the calls in progress have drained.
+    With ``config_path``, SIGHUP and ``hotline reload`` reload it (hotline/reload.py).
     """
     client: AmiClient | None = None
     feed: DeviceStateFeed | None = None
@@ -189,7 +229,9 @@ async def serve(
         feed = DeviceStateFeed(runtime.board, client) if client is not None else None
         if feed is not None:
             feed.attach()
-        async with runtime:
+        async with runtime, contextlib.AsyncExitStack() as stack:
+            if config_path is not None:
+                await stack.enter_async_context(reloadable(runtime, config_path))
             if started is not None:
                 started(runtime)
             await stop.wait()
@@ -215,7 +257,12 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
-def run_forever(settings: Settings, *, verifier: LicenseVerifier | None = None) -> int:
+def run_forever(
+    settings: Settings,
+    *,
+    verifier: LicenseVerifier | None = None,
+    config_path: Path | None = None,
+) -> int:
     """``hotline run``: configure logging, then serve until a signal arrives.
 
     ``verifier`` is a code seam (the benchmarks' throw-away vendor key), never config.
@@ -233,7 +280,9 @@ def run_forever(settings: Settings, *, verifier: LicenseVerifier | None = None) 
         flush_logs()  # the ``serving`` line is what service managers and people wait for
 
     try:
-        return asyncio.run(serve(settings, verifier=verifier, started=started))
+        return asyncio.run(
+            serve(settings, verifier=verifier, started=started, config_path=config_path)
+        )
     finally:
         flush_logs()
         if stream is not None:

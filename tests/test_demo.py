@@ -15,11 +15,15 @@ def test_demo_plays_each_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--config", EXAMPLE]) == 0
     out = capsys.readouterr().out
     outcomes = [line.split()[1] for line in out.splitlines() if line.startswith("   outcome:")]
-    assert outcomes == ["connected", "pin_failed", "fallback", "abandoned", "connected"]
+    assert outcomes == ["connected", "pin_failed", "fallback", "abandoned", "connected", "closed"]
     # the simulator also plays AMI: startup checks pass and dial events enrich the log
     assert "startup checks over AMI: 0 errors" in out
     assert 'hangup_cause_txt="User alerting, no answer"' in out
-    assert out.count("[as expected]") == 5
+    assert out.count("[as expected]") == 6
+    # the example's support hotline has opening hours and shifts: calls arrive in the day
+    # shift, and one while it is closed, which hears the closed prompt only
+    assert 'schedule_decision  open=true rule="hours Mon-Fri 08:00-20:00" shift="day"' in out
+    assert "/var/lib/hotline/sounds/en/closed" in out
     assert "no license needed" in out
     # the steps name the prompt files they play, and the PIN is never shown
     assert "/var/lib/hotline/sounds/en/enter_pin" in out

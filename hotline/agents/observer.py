@@ -34,11 +34,20 @@ class BoardObserver:
 
     def __init__(self, board: AgentBoard, hotlines: Iterable[HotlineConfig]) -> None:
         self.board = board
-        self._hotlines = {h.name: h for h in hotlines}
+        #: the newest config of each hotline (its wrap-up applies when a call ends)
+        self._hotlines: dict[str, HotlineConfig] = {}
         #: (hotline, target number) -> agent key
-        self._agents = {
-            (h.name, t.number): agent_key(h, t) for h in self._hotlines.values() for t in h.targets
-        }
+        self._agents: dict[tuple[str, str], str] = {}
+        self.watch(hotlines)
+
+    def watch(self, hotlines: Iterable[HotlineConfig]) -> None:
+        """Know these hotlines' targets (also their shifts'); a reload adds, and never
+        forgets, so the calls of an older config still reach the board."""
+        for h in hotlines:
+            self._hotlines[h.name] = h
+            shifts = h.schedule.shifts if h.schedule else []
+            for targets in (h.targets, *(shift.targets for shift in shifts)):
+                self._agents.update({(h.name, t.number): agent_key(h, t) for t in targets})
 
     def _agent(self, hotline: str, number: str) -> str | None:
         return self._agents.get((hotline, number))

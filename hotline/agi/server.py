@@ -101,10 +101,7 @@ class FastAgiServer:
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
-        for path, handler in routes.items():
-            if not callable(handler):
-                raise TypeError(f"FastAGI route {path!r}: handler {handler!r} is not callable")
-        self._routes = {path.lstrip("/"): handler for path, handler in routes.items()}
+        self._routes = self._checked(routes)
         self.host = host
         self._requested_port = port
         self.header_timeout = header_timeout
@@ -131,6 +128,21 @@ class FastAgiServer:
         self._full = RateLimit()
         #: calls whose handler is running right now
         self.active_calls = 0
+
+    @staticmethod
+    def _checked(routes: Mapping[str, Handler]) -> dict[str, Handler]:
+        for path, handler in routes.items():
+            if not callable(handler):
+                raise TypeError(f"FastAGI route {path!r}: handler {handler!r} is not callable")
+        return {path.lstrip("/"): handler for path, handler in routes.items()}
+
+    def set_routes(self, routes: Mapping[str, Handler]) -> None:
+        """Route new connections with ``routes`` from now on (a config reload).
+
+        One assignment: a connection is routed by whichever table is current when
+        its header has been read; connections already routed keep their handler.
+        """
+        self._routes = self._checked(routes)
 
     # -- lifecycle --------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from hotline.config.control import ControlConfig
 from hotline.config.fields import ConfigModel
 from hotline.config.hotlines import HotlineConfig
 from hotline.config.pin_guard import PinGuardConfig
@@ -24,6 +25,7 @@ class Settings(ConfigModel):
     license: LicenseConfig = Field(default_factory=LicenseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     pin_guard: PinGuardConfig = Field(default_factory=PinGuardConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
 
     @field_validator("hotlines", mode="before")

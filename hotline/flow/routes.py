@@ -26,12 +26,25 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
                 # Not answered: the socket closes and the dialplan's own fallback runs.
                 log.warning("call_refused", hotline=hotline.name, reason="license")
                 return
-            await serve_caller(session, hotline, deps)
+            calls = deps.state.calls
+            call_id = session.request.uniqueid
+            calls[call_id] = (hotline, deps)
+            try:
+                await serve_caller(session, hotline, deps)
+            finally:
+                calls.pop(call_id, None)
 
         return handle
 
     async def confirm_handler(session: AgiSession) -> None:
-        await serve_confirm(session, by_name.get, deps)
+        # A call that started before a reload is confirmed with the config it started with.
+        args = session.request.args
+        started = deps.state.calls.get(args[0]) if args else None
+        if started is None:
+            await serve_confirm(session, by_name.get, deps)
+        else:
+            hotline, call_deps = started
+            await serve_confirm(session, {hotline.name: hotline}.get, call_deps)
 
     routes: dict[str, Handler] = {
         hotline_route(h.name): caller_handler(h) for h in settings.hotlines

@@ -9,9 +9,14 @@ stays.  Anything else of that kind belongs here too, as one field each.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hotline.flow.registry import CallRegistry
 from hotline.guard.pin import PinGuard
+
+if TYPE_CHECKING:
+    from hotline.config import HotlineConfig
+    from hotline.flow.caller import FlowDeps
 
 
 @dataclass
@@ -20,3 +25,6 @@ class RuntimeState:
 
     registry: CallRegistry = field(default_factory=CallRegistry)
     pin_guard: PinGuard = field(default_factory=PinGuard)
+    #: calls in progress here, by call id: the hotline config and deps they started
+    #: with, so that their confirm legs use the same even after a reload
+    calls: dict[str, tuple[HotlineConfig, FlowDeps]] = field(default_factory=dict)

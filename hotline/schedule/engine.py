@@ -58,6 +58,9 @@ def machine_zone() -> ZoneInfo:
         return zone("UTC")
 
 
+Key = tuple[bool, str | None, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Decision:
     """The plan for a call arriving at ``at``: kept by that call until it ends."""
@@ -72,11 +75,16 @@ class Decision:
     off_hours: tuple[str, ...] = ()
 
     @property
-    def key(self) -> tuple[bool, str | None, tuple[str, ...]]:
+    def key(self) -> Key:
         """What makes two moments plan calls differently (while closed, nobody is dialled)."""
         if not self.open:
             return False, None, ()
         return True, self.shift, tuple(t.number for t in self.targets)
+
+    @property
+    def detailed_key(self) -> Key:
+        """:attr:`key`, and also why it is closed (a week plan shows a holiday as its own line)."""
+        return (False, self.rule, ()) if not self.open else self.key
 
     def state(self) -> str:
         if not self.open:
@@ -263,31 +271,42 @@ class Schedule:
         return sorted(t for t in out if start < t <= end)
 
     def next_change(
-        self, now: dt.datetime, horizon: dt.timedelta = HORIZON
+        self, now: dt.datetime, horizon: dt.timedelta = HORIZON, *, detailed: bool = False
     ) -> tuple[dt.datetime, Decision] | None:
-        """The first moment after ``now`` (to the minute) whose plan differs, or None."""
-        current = self.decide(now).key
+        """The first moment after ``now`` (to the minute) whose plan differs, or None.
+
+        ``detailed``: a change of the reason for being closed counts too.
+        """
+
+        def key(decision: Decision) -> Key:
+            return decision.detailed_key if detailed else decision.key
+
+        current = key(self.decide(now))
         previous = now
         for candidate in self._boundaries(now, now + horizon):
-            decision = self.decide(candidate)
-            if decision.key != current:
-                return self._first_differing(previous, candidate, current)
+            if key(self.decide(candidate)) != current:
+                # narrow (previous, candidate] to the first whole minute that differs
+                low = previous.astimezone(dt.UTC).replace(second=0, microsecond=0)
+                high = candidate.astimezone(dt.UTC)
+                while high - low > _MINUTE:
+                    middle = low + ((high - low) // _MINUTE // 2) * _MINUTE
+                    if key(self.decide(middle)) == current:
+                        low = middle
+                    else:
+                        high = middle
+                return high, self.decide(high)
             previous = candidate
         return None
 
-    def _first_differing(
-        self, same: dt.datetime, differs: dt.datetime, key: tuple[bool, str | None, tuple[str, ...]]
-    ) -> tuple[dt.datetime, Decision]:
-        """Narrow (same, differs] to the first whole minute whose plan differs from ``key``."""
-        low = same.astimezone(dt.UTC).replace(second=0, microsecond=0)
-        high = differs.astimezone(dt.UTC)
-        while high - low > _MINUTE:
-            middle = low + ((high - low) // _MINUTE // 2) * _MINUTE
-            if self.decide(middle).key == key:
-                low = middle
-            else:
-                high = middle
-        return high, self.decide(high)
+    def first(
+        self, now: dt.datetime, *, open: bool, within: dt.timedelta = HORIZON
+    ) -> tuple[dt.datetime, Decision] | None:
+        """The first moment from ``now`` when the hotline is open (with someone to dial)
+        or closed, as asked; None when there is none within ``within``."""
+        for start, _until, decision in self.segments(now, now + within):
+            if decision.open == open and (not open or decision.targets):
+                return start, decision
+        return None
 
     def segments(
         self, start: dt.datetime, end: dt.datetime
@@ -296,7 +315,7 @@ class Schedule:
         at = start
         while at < end:
             decision = self.decide(at)
-            change = self.next_change(at, horizon=end - at)
+            change = self.next_change(at, horizon=end - at, detailed=True)
             until = change[0] if change is not None else end
             yield at, min(until, end), decision
             at = until
@@ -314,6 +333,9 @@ class Schedules:
     @classmethod
     def from_settings(cls, settings: Settings) -> Schedules:
         return cls(settings.hotlines)
+
+    def __iter__(self) -> Iterator[Schedule]:
+        return iter(self._by_name.values())
 
     def get(self, hotline: HotlineConfig) -> Schedule:
         schedule = self._by_name.get(hotline.name)
