@@ -191,7 +191,7 @@ class CallerFlow:
         failed_calls = await guard.locked_out(self.hotline.name, caller, limits)
         if failed_calls:
             # No PIN prompt at all: a locked-out number learns nothing more.
-            log.warning("pin_lockout_refused", failed_calls=failed_calls, window=limits.window)
+            log.info("pin_lockout_refused", failed_calls=failed_calls, window=limits.window)
             self.locked_out = True
             return await self._goodbye()
         counted = False

@@ -62,7 +62,9 @@ class PinGuard:
         quiet = last is None or now - last >= limits.alarm_window
         if total >= limits.alarm_failed_calls and quiet:
             self._alarmed[hotline] = now
-            log.warning(
+            # error, not warning: at most one per window and hotline, and it must never
+            # be folded into another hotline's alarm by the warning squasher (hotline/logsquash.py)
+            log.error(
                 "pin_guess_alarm",
                 failed_calls=total,
                 window=limits.alarm_window,

@@ -111,7 +111,7 @@ async def test_the_hotline_alarm_is_raised_once_per_window(scenario: Scenario) -
     (alarm,) = scenario.log.named("pin_guess_alarm")
     assert alarm["failed_calls"] == 3
     assert alarm["hotline"] == "support"
-    assert alarm["level"] == "warning"
+    assert alarm["level"] == "error"
     # nobody was locked out: failed_calls = 0 switches the lockout off
     assert not scenario.log.named("pin_lockout_refused")
     wall.now += 301
