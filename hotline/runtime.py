@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TextIO
 
 from hotline.agents.board import AgentBoard
 from hotline.agents.feed import DeviceStateFeed
@@ -38,6 +38,7 @@ from hotline.ami.wiring import dial_details as ami_dial_details
 from hotline.ami.wiring import installation_identity as _installation_identity
 from hotline.config import Settings
 from hotline.control import reloadable
+from hotline.errors import ConfigError
 from hotline.flow.caller import DialDetails, FlowDeps
 from hotline.flow.ports import Clock
 from hotline.flow.prompting import PromptBook
@@ -46,6 +47,7 @@ from hotline.flow.state import RuntimeState
 from hotline.licensing.commands import check_license
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier
+from hotline.listening import listen_error
 from hotline.logs import configure_logging, flush_logs, get_logger
 from hotline.schedule.engine import Schedules
 
@@ -101,10 +103,12 @@ class Runtime:
         if now is not None:
             self.deps = replace(self.deps, now=now)
         agi = settings.agi
+        #: where the FastAGI server listens (``[agi]`` unless the caller chose)
+        self.listen = (agi.bind if host is None else host, agi.port if port is None else port)
         self.server = FastAgiServer(
             build_routes(settings, self.deps),
-            host=agi.bind if host is None else host,
-            port=agi.port if port is None else port,
+            host=self.listen[0],
+            port=self.listen[1],
             header_timeout=agi.header_timeout,
             command_timeout=agi.command_timeout,
             max_connections=agi.max_connections,
@@ -141,7 +145,12 @@ class Runtime:
         self.generation += 1
 
     async def start(self) -> None:
-        await self.server.start()
+        """Open the FastAGI port; a port in use or a bad bind address is a one-line
+        :class:`~hotline.errors.ConfigError`."""
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise listen_error(exc, *self.listen) from None
         log.info(
             "serving",
             host=self.settings.agi.bind,
@@ -257,6 +266,14 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
+def _open_log_file(path: Path) -> TextIO:
+    try:
+        return path.open("a", encoding="utf-8", buffering=1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError([f"logging.file: cannot append to {path}: {reason}"]) from None
+
+
 def run_forever(
     settings: Settings,
     *,
@@ -268,9 +285,7 @@ def run_forever(
     ``verifier`` is a code seam (the benchmarks' throw-away vendor key), never config.
     """
     logging_cfg = settings.logging
-    stream = None
-    if logging_cfg.file is not None:
-        stream = logging_cfg.file.open("a", encoding="utf-8", buffering=1)
+    stream = _open_log_file(logging_cfg.file) if logging_cfg.file is not None else None
     configure_logging(
         level=logging_cfg.level, fmt=logging_cfg.format, stream=stream or sys.stdout, batch=True
     )

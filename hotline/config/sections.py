@@ -72,3 +72,24 @@ class LoggingConfig(ConfigModel):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("file")
+    @classmethod
+    def _appendable(cls, value: Path | None) -> Path | None:
+        """Refuse what ``run`` could not append to: a directory, a FIFO (opening it would
+        wait for a reader), a file in a directory that does not exist."""
+        if value is None:
+            return value
+        if value.is_dir():
+            raise ValueError(
+                f"{value} is a directory; name a file in it, e.g. {value / 'hotline.log'}"
+            )
+        if value.is_fifo() or value.is_socket():
+            raise ValueError(f"{value} is a FIFO or a socket; name a regular file")
+        if not value.parent.is_dir():
+            what = "is not a directory" if value.parent.exists() else "does not exist"
+            raise ValueError(
+                f"the directory {value.parent} {what}; create it or name a file in "
+                "an existing directory"
+            )
+        return value

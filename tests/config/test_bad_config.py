@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from hotline.cli import main
+from hotline.licensing import verify
+from tests.ami.stack import Vendor
+from tests.cli.conftest import cli
 
 GOOD_HOTLINE = """
 [[hotlines]]
@@ -323,6 +327,98 @@ def test_unusable_secret_file_exits_2_with_one_line_naming_the_field(
     code = main(["check", str(config)])
 
     assert_one_line(capsys, code, f"{config}: {field}: cannot read {secret}: ", words)
+
+
+SERVER_KEY = "PBX-TEST-0001"
+
+
+@pytest.fixture
+def licensed(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module key for this installation (``SERVER_KEY``), trusted as the vendor's would be."""
+    vendor = Vendor.new()
+    monkeypatch.setattr(verify, "vendor_public_key", lambda: vendor.verifier.public_key)
+    return vendor.key_for(server_key=SERVER_KEY)
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port on 127.0.0.1 that something else listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+# (id, [agi] and [logging] lines (``{busy}``: a port in use, ``{tmp}``: a directory),
+#  expected start of the line, expected words)
+BAD_RUNS = [
+    (
+        "port-in-use",
+        'bind = "127.0.0.1"\nport = {busy}',
+        "agi.port: 127.0.0.1:{busy} is already in use",
+        "set another agi.port",
+    ),
+    (
+        "bind-address-not-this-machines",
+        'bind = "192.0.2.1"',  # TEST-NET-1 (RFC 5737): never a local address
+        "agi.bind: 192.0.2.1 is not an address of this machine",
+        "0.0.0.0",
+    ),
+    (
+        "bind-host-unresolvable",
+        'bind = "no-such-host.invalid"',  # .invalid never resolves (RFC 2606)
+        "agi.bind: cannot resolve 'no-such-host.invalid'",
+        "use an IP address",
+    ),
+    (
+        "log-file-is-a-directory",
+        '[logging]\nfile = "{tmp}"',
+        "{config}: logging.file: {tmp} is a directory",
+        "name a file in it",
+    ),
+    (
+        "log-file-in-a-missing-directory",
+        '[logging]\nfile = "{tmp}/missing/hotline.log"',
+        "{config}: logging.file: the directory {tmp}/missing does not exist",
+        "create it",
+    ),
+    (
+        "log-file-not-appendable",
+        '[logging]\nfile = "/proc/version"',  # a file the kernel will not open for writing
+        "logging.file: cannot append to /proc/version: ",
+        "/proc/version",
+    ),
+]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("settings", "start", "words"),
+    [pytest.param(settings, start, words, id=case) for case, settings, start, words in BAD_RUNS],
+)
+def test_run_startup_mistake_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    licensed: str,
+    listener: int,
+    settings: str,
+    start: str,
+    words: str,
+) -> None:
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    config = tmp_path / "hotline.toml"
+    values = {"busy": listener, "tmp": tmp_path, "config": config}
+    config.write_text(
+        "[asterisk]\nenabled = false\n"
+        f'[license]\nmodule_key = "{licensed}"\nserver_key = "{SERVER_KEY}"\n'
+        f"[agi]\n{settings.format(**values)}\n" + GOOD_HOTLINE,
+        encoding="utf-8",
+    )
+
+    code = cli(["run", "--config", str(config)])
+
+    assert_one_line(capsys, code, start.format(**values), words)
 
 
 def test_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
