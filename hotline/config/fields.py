@@ -56,6 +56,16 @@ def safe_token(value: str) -> str:
     return value
 
 
+def absolute_path(value: str, example: str = "/var/lib/hotline/sounds") -> str:
+    """An absolute path that is safe on an AGI command line (Asterisk plays files by it)."""
+    if not value.startswith("/"):
+        raise ValueError(
+            f"{value!r} must be an absolute path (as both this host and Asterisk see it), "
+            f"e.g. {example}"
+        )
+    return safe_token(value)
+
+
 def _dialable(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9+*#._\-]+", value):
         bad = _unsafe(value)
@@ -89,6 +99,7 @@ def _dial_template(value: str) -> str:
 Port = Annotated[int, Field(ge=1, le=65535)]
 RingTime = Annotated[int, Field(ge=1, le=MAX_RING_TIME, description="seconds")]
 SafeToken = Annotated[str, AfterValidator(safe_token)]
+AbsolutePath = Annotated[str, AfterValidator(absolute_path)]
 Dialable = Annotated[str, AfterValidator(_dialable)]
 Label = Annotated[str, AfterValidator(_printable_label)]
 DialTemplate = Annotated[str, AfterValidator(_dial_template)]

@@ -39,6 +39,8 @@ def read_small_file(path: Path, limit: int) -> bytes:
     Opened without blocking, so a FIFO with no writer is refused at once
     instead of hanging; its type and size are checked before a byte is read.
     """
+    if "\0" in str(path):
+        raise FileRefused("the path contains a NUL byte")
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -100,6 +102,12 @@ def _bytes(size: int) -> str:
     return f"{size} bytes"
 
 
+def _shown(path: str | os.PathLike[str]) -> str:
+    """``path`` for a one-line message: quoted when it holds a control character."""
+    text = os.fspath(path)
+    return text if text.isprintable() else repr(text)
+
+
 def secret_from_file(data: Any, field: str) -> Any:
     """Fill ``field`` from ``<field>_file`` if that is given (Docker/systemd secrets)."""
     if not isinstance(data, dict):
@@ -113,7 +121,7 @@ def secret_from_file(data: Any, field: str) -> Any:
     try:
         text = read_small_file(Path(path), SECRET_FILE_LIMIT).decode("utf-8").strip()
     except FileRefused as exc:
-        raise ValueError(f"{file_key}: cannot read {path}: {exc}") from None
+        raise ValueError(f"{file_key}: cannot read {_shown(path)}: {exc}") from None
     except UnicodeDecodeError:
         raise ValueError(f"{file_key}: {path} is not UTF-8 text; save the secret as text") from None
     if not text:

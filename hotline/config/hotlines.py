@@ -15,7 +15,7 @@ from hotline.config.fields import (
     Language,
     RingTime,
     SafeToken,
-    safe_token,
+    absolute_path,
 )
 from hotline.config.files import secret_from_file
 from hotline.config.hunt import HuntConfig
@@ -25,12 +25,7 @@ from hotline.prompts.catalogue import SLOT_NAMES
 
 
 def _prompt_path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(
-            f"{value!r} must be an absolute path (as both this host and Asterisk see it), "
-            "e.g. /var/lib/hotline/sounds/custom/support/intro"
-        )
-    safe_token(value)
+    absolute_path(value, example="/var/lib/hotline/sounds/custom/support/intro")
     return value.removesuffix(".wav16").removesuffix(".wav")
 
 

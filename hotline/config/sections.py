@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS
-from hotline.config.fields import ConfigModel, LogLevel, Port, SafeToken
+from hotline.config.fields import AbsolutePath, ConfigModel, LogLevel, Port, SafeToken
 from hotline.config.files import secret_from_file
 
 
@@ -21,7 +21,7 @@ class AsteriskConfig(ConfigModel):
     secret: SecretStr | None = None
     secret_file: Path | None = None
     #: the directory holding hotline's prompts as *Asterisk* sees it (shared volume)
-    sounds_dir: str = "/var/lib/hotline/sounds"
+    sounds_dir: AbsolutePath = "/var/lib/hotline/sounds"
     connect_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
     action_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     #: when false, `run` serves calls without AMI (no startup checks, no event enrichment)
@@ -80,6 +80,8 @@ class LoggingConfig(ConfigModel):
         wait for a reader), a file in a directory that does not exist."""
         if value is None:
             return value
+        if "\0" in str(value):
+            raise ValueError("contains a NUL byte; name a file")
         if value.is_dir():
             raise ValueError(
                 f"{value} is a directory; name a file in it, e.g. {value / 'hotline.log'}"

@@ -103,6 +103,30 @@ BAD_CONFIGS = [
     ),
     ("bad-log-level", "[logging]\nlevel = 'LOUD'\n" + GOOD_HOTLINE, "logging.level", "'DEBUG'"),
     (
+        "sounds-dir-relative",
+        '[asterisk]\nsounds_dir = "sounds"\n' + GOOD_HOTLINE,
+        "asterisk.sounds_dir",
+        "must be an absolute path",
+    ),
+    (
+        "sounds-dir-with-space",
+        '[asterisk]\nsounds_dir = "/srv/my sounds"\n' + GOOD_HOTLINE,
+        "asterisk.sounds_dir",
+        "space",
+    ),
+    (
+        "log-file-with-nul",
+        '[logging]\nfile = "/var/log/a\\u0000b"\n' + GOOD_HOTLINE,
+        "logging.file",
+        "NUL byte",
+    ),
+    (
+        "pin-file-with-nul",
+        _target(extra='pin_file = "/run/secrets/\\u0000"'),
+        "hotlines[0].pin_file",
+        "cannot read '/run/secrets/\\x00': the path contains a NUL byte",
+    ),
+    (
         "unknown-strategy",
         _target(extra='[hotlines.hunt]\nstrategy = "zigzag"'),
         "hotlines[0].hunt.strategy",
