@@ -25,17 +25,27 @@ _SHOW_INPUT = frozenset(
 )
 
 
+def _input(error: Mapping[str, Any], limit: int = 40) -> str:
+    """The offending value, short enough for one line."""
+    shown = repr(error.get("input"))
+    return shown if len(shown) <= limit else f"{shown[: limit - 3]}..."
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown key (a typo?); remove it or check the spelling against config/hotline.toml"
     if kind == "missing":
         return "is required but missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a table, e.g. [section] or {{ key = value }} (got {_input(error)})"
+    if kind == "list_type":
+        return f"must be a list, e.g. [ ... ] (got {_input(error)})"
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if kind in _SHOW_INPUT:
-        message = f"{message} (got {error.get('input')!r})"
+        message = f"{message} (got {_input(error)})"
     return message
 
 

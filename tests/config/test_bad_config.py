@@ -102,6 +102,8 @@ BAD_CONFIGS = [
         "cannot read /nonexistent/ami",
     ),
     ("bad-log-level", "[logging]\nlevel = 'LOUD'\n" + GOOD_HOTLINE, "logging.level", "'DEBUG'"),
+    ("section-not-a-table", "agi = 5\n" + GOOD_HOTLINE, "agi", "must be a table"),
+    ("hotlines-not-a-list", "hotlines = 3\n", "hotlines", "must be a list"),
     (
         "sounds-dir-relative",
         '[asterisk]\nsounds_dir = "sounds"\n' + GOOD_HOTLINE,
@@ -223,6 +225,12 @@ BAD_ENVIRONMENTS = [
         {"HOTLINE_ASTERISK": '{"host": "pbx one"}'},
         "environment: HOTLINE_ASTERISK: asterisk.host",
         "space",
+    ),
+    (
+        "section-not-json-table",
+        {"HOTLINE_AGI": "5"},
+        "environment: HOTLINE_AGI: agi",
+        "must be a table",
     ),
     (
         "secret-file-is-dev-zero",
