@@ -214,8 +214,10 @@ async def serve(
     Everything that can refuse happens before the FastAGI port opens, each
     as one line (the exception's message): wrong AMI credentials
     (``AmiAuthError``), failed startup checks (``StartupCheckError``, one
-    line per problem), no valid license (``LicenseError``).  Without a port
-    the dialplan's own fallback runs for every call.  ``ami`` replaces the
+    line per problem), no valid license (``LicenseError``); then a port that
+    cannot be opened is one line naming ``agi.port`` or ``agi.bind``
+    (:mod:`hotline.listening`).  Without a port the dialplan's own fallback
+    runs for every call.  ``ami`` replaces the
     client built from ``[asterisk]`` (tests: a fast reconnect backoff); it
     is closed on shutdown, after the calls in progress have drained.
     With ``config_path``, SIGHUP and ``hotline reload`` reload it (hotline/reload.py).
