@@ -208,14 +208,17 @@ def _cmd_reload(args: argparse.Namespace) -> int:
 
     from hotline.config.control import control_socket
     from hotline.control import request_reload
+    from hotline.reload import ReloadRefused
 
     _path, settings = _settings(args)  # an invalid file is reported here, nothing is sent
     socket = Path(args.socket) if args.socket else None
     socket = socket or control_socket(settings.control, settings.agi.port)
     result = asyncio.run(request_reload(socket))
+    if not result.ok:
+        raise ReloadRefused(result.lines)
     for line in result.lines:
-        print(line, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 2
+        print(line)
+    return 0
 
 
 def _quiet_logging() -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, SecretStr
 
 from hotline.config import Settings, load_settings
-from hotline.errors import ConfigError
+from hotline.errors import ConfigError, ProblemsError
 from hotline.logs import get_logger
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ log = get_logger()
 LIVE_SECTIONS = frozenset({"hotlines", "pin_guard"})
 #: the ``[agi]`` settings a reload applies (read per connection); the rest needs a restart
 LIVE_AGI = frozenset({"header_timeout", "command_timeout", "drain_timeout"})
+
+
+class ReloadRefused(ProblemsError):
+    """``hotline reload`` was refused (invalid file, restart-only change): one line each."""
 
 
 @dataclass(frozen=True)
