@@ -43,15 +43,27 @@ from typing import Any, TextIO
 from hotline.ami.calllog import CallEventLog, DialLeg
 from hotline.ami.client import AmiClient
 from hotline.ami.errors import AmiActionError, AmiError, AmiOriginateError
-from hotline.ami.events import EVENT_NAMES
+from hotline.ami.events import (
+    EVENT_NAMES,
+    ChannelRef,
+    DialBegin,
+    DialState,
+    Hangup,
+    Newchannel,
+    parse_event,
+)
 from hotline.ami.messages import AmiMessage, header_value
-from hotline.ami.wiring import client_from_settings
+from hotline.ami_wiring import client_from_settings
 from hotline.config import HotlineConfig, Settings, Target
 from hotline.errors import HotlineError
 from hotline.flow.hunt import hunt_plan
+from hotline.flow.outcomes import CallOutcome
 
-#: outcomes ``--expect`` can assert
-OUTCOMES = ("connected", "nobody", "abandoned", "pin_failed")
+#: targets were tried and none took the call (the flow's ``nobody_available``,
+#: or its ``fallback`` where the caller then hung up: AMI cannot tell them apart)
+NOBODY = "nobody"
+#: outcomes ``--expect`` can assert; all but ``nobody`` are the flow's own words
+OUTCOMES = (CallOutcome.CONNECTED, NOBODY, CallOutcome.ABANDONED, CallOutcome.PIN_FAILED)
 #: the hotline ended the call before dialling anyone and asks for no PIN
 NOT_SERVED = "not_served"
 
@@ -198,9 +210,8 @@ class CallWatch:
         self.channel: str | None = None
         self._buffer: list[dict[str, Any]] = []
         self._alive: dict[str, str] = {}  # uniqueid -> channel name
-        self._names: dict[str, str] = {}  # channel name -> uniqueid
-        #: (uniqueid, channel, cause, cause text) in arrival order
-        self.hangups: list[tuple[str, str, int, str]] = []
+        #: the call's Hangup events in arrival order
+        self.hangups: list[Hangup] = []
         self.first_at: float | None = None
         self.ended_at: float | None = None
         self.caller_gone = asyncio.Event()
@@ -235,38 +246,27 @@ class CallWatch:
         ):
             return
         self.log.feed(message)
-        name = header_value(message, "Event").lower()
-        uniqueid = header_value(message, "Uniqueid")
         at = float(header_value(message, "Timestamp") or time.time())
         if self.first_at is None:
             self.first_at = at
-        if name == "newchannel":
-            self._up(uniqueid, header_value(message, "Channel"))
-        elif name in ("dialbegin", "dialstate"):
-            self._up(header_value(message, "DestUniqueid"), header_value(message, "DestChannel"))
-        elif name == "hangup":
-            channel = header_value(message, "Channel")
-            self._alive.pop(uniqueid, None)
-            cause = header_value(message, "Cause", "0")
-            self.hangups.append(
-                (
-                    uniqueid,
-                    channel,
-                    int(cause) if cause.isdigit() else 0,
-                    header_value(message, "Cause-txt"),
-                )
-            )
-            if uniqueid == self.call_id:
+        event = parse_event(message, at)
+        if isinstance(event, Newchannel):
+            self._up(event.channel)
+        elif isinstance(event, DialBegin | DialState):
+            self._up(event.dest)
+        elif isinstance(event, Hangup):
+            self._alive.pop(event.channel.uniqueid, None)
+            self.hangups.append(event)
+            if event.channel.uniqueid == self.call_id:
                 self.ended_at = at
                 self.caller_gone.set()
         if self.caller_gone.is_set() and not self._alive:
             self.finished.set()
 
-    def _up(self, uniqueid: str, channel: str) -> None:
-        if not uniqueid or any(uniqueid == h[0] for h in self.hangups):
+    def _up(self, channel: ChannelRef) -> None:
+        if any(channel.uniqueid == h.channel.uniqueid for h in self.hangups):
             return
-        self._alive[uniqueid] = channel
-        self._names[channel] = uniqueid
+        self._alive[channel.uniqueid] = channel.channel
 
     @property
     def still_up(self) -> list[str]:
@@ -281,10 +281,10 @@ class CallWatch:
         if not (channel.startswith("Local/") and channel.endswith(";1")):
             return None
         caller_side = channel[:-1] + "2"
-        for _uid, name, _cause, _txt in self.hangups:
-            if name == caller_side:
+        for hangup in self.hangups:
+            if hangup.channel.channel == caller_side:
                 return "caller"
-            if name == channel:
+            if hangup.channel.channel == channel:
                 return "hotline"
         return None
 
@@ -328,24 +328,24 @@ def classify(
     connected = next((leg for leg in legs if leg.bridged), None)
     if connected is not None:
         talk = f", talked {connected.talk_time:.1f} s" if connected.talk_time is not None else ""
-        return "connected", f"{connected.who} took the call{talk}"
+        return CallOutcome.CONNECTED, f"{connected.who} took the call{talk}"
     planned = sum(1 for _ in hunt_plan(hotline))
     in_progress = next(
         (leg for leg in legs if leg.dial_status in (None, "CANCEL")),
         None,
     )
     if in_progress is not None:
-        return "abandoned", f"the caller hung up while {in_progress.who} was being tried"
+        return CallOutcome.ABANDONED, f"the caller hung up while {in_progress.who} was being tried"
     if ended_by == "caller":
         if not legs:
-            return "abandoned", "the caller hung up before any target was dialled"
+            return CallOutcome.ABANDONED, "the caller hung up before any target was dialled"
         if hotline.fallback is not None:
             # the hunt is over and the dialplan's fallback (e.g. voicemail) kept the caller
-            return "nobody", (
+            return NOBODY, (
                 f"none of the {len(legs)} targets tried took the call; it went on to the "
                 f"fallback {hotline.fallback.context},{hotline.fallback.extension}"
             )
-        return "abandoned", (
+        return CallOutcome.ABANDONED, (
             f"the caller hung up after {len(legs)} of {planned} planned targets were tried "
             "(between targets or during the apology)"
         )
@@ -354,9 +354,9 @@ def classify(
         if hotline.fallback is not None:
             fallback = hotline.fallback
             reason += f"; then the fallback {fallback.context},{fallback.extension}"
-        return "nobody", reason
+        return NOBODY, reason
     if hotline.pin is not None:
-        return "pin_failed", (
+        return CallOutcome.PIN_FAILED, (
             "the hotline hung up before dialling anyone: the PIN was wrong or not typed "
             "(or the runtime did not take the call: its log says which)"
         )

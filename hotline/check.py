@@ -18,7 +18,7 @@ from hotline.ami.checks import StartupReport
 from hotline.ami.client import AmiClient
 from hotline.ami.errors import AmiAuthError
 from hotline.ami.identity import PbxIdentity
-from hotline.ami.wiring import check_pbx, client_from_settings, pbx_identity
+from hotline.ami_wiring import check_pbx, client_from_settings, pbx_identity
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import played_slots as contract_slots
 from hotline.errors import ConfigError, ProblemsError

@@ -20,7 +20,7 @@ import structlog
 
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
-from hotline.ami.wiring import agi_base, check_pbx
+from hotline.ami_wiring import agi_base, check_pbx
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ARGS
 from hotline.errors import HotlineError

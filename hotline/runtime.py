@@ -33,9 +33,9 @@ from hotline.agi.server import FastAgiServer
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
 from hotline.ami.identity import PbxIdentity
-from hotline.ami.wiring import connect_pbx, pbx_identity
-from hotline.ami.wiring import dial_details as ami_dial_details
-from hotline.ami.wiring import installation_identity as _installation_identity
+from hotline.ami_wiring import connect_pbx, pbx_identity
+from hotline.ami_wiring import dial_details as ami_dial_details
+from hotline.ami_wiring import installation_identity as _installation_identity
 from hotline.config import Settings
 from hotline.control import reloadable
 from hotline.errors import ConfigError
@@ -44,9 +44,8 @@ from hotline.flow.ports import Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.routes import build_routes
 from hotline.flow.state import RuntimeState
-from hotline.licensing.commands import check_license
 from hotline.licensing.model import InstallationIdentity
-from hotline.licensing.verify import LicenseGuard, LicenseVerifier
+from hotline.licensing.verify import LicenseGuard, LicenseVerifier, check_license
 from hotline.listening import listen_error
 from hotline.logs import configure_logging, flush_logs, get_logger
 from hotline.schedule.engine import Schedules

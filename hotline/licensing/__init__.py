@@ -21,7 +21,13 @@ from hotline.licensing.errors import (
     WrongProductError,
 )
 from hotline.licensing.model import InstallationIdentity, License, LicenseKind
-from hotline.licensing.verify import LicenseGuard, LicenseVerifier, current_major, describe
+from hotline.licensing.verify import (
+    LicenseGuard,
+    LicenseVerifier,
+    check_license,
+    current_major,
+    describe,
+)
 
 __all__ = [
     "BadSignatureError",
@@ -42,6 +48,7 @@ __all__ = [
     "VersionTooOldError",
     "WrongInstallationError",
     "WrongProductError",
+    "check_license",
     "current_major",
     "describe",
 ]

@@ -1,9 +1,10 @@
 """``hotline license …`` subcommands and the startup check, as plain functions for the CLI.
 
 The CLI owner calls :func:`add_license_parser` on its subparsers and
-``args.func(args)`` for the exit code; ``hotline run``/``check`` call
-:func:`check_license`.  Errors are raised; the CLI prints them as one line and
-exits with the exception's exit code, never a traceback.
+``args.func(args)`` for the exit code (``hotline run``/``check`` verify the
+configured key with :func:`hotline.licensing.verify.check_license`).  Errors are
+raised; the CLI prints them as one line and exits with the exception's exit
+code, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,33 +17,14 @@ from pathlib import Path
 from typing import TextIO
 
 from hotline.licensing.codec import decode_payload, unpack_key
-from hotline.licensing.errors import BadSignatureError, MissingKeyError, VendorKeyError
+from hotline.licensing.errors import BadSignatureError, VendorKeyError
 from hotline.licensing.keys import fingerprint, load_private_key_pem
-from hotline.licensing.model import InstallationIdentity, License, LicenseKind
+from hotline.licensing.model import InstallationIdentity, LicenseKind
 from hotline.licensing.vendor import generate_keypair, issue_key, load_private_key
-from hotline.licensing.verify import LicenseVerifier, current_major, describe, log_fields
+from hotline.licensing.verify import LicenseVerifier, current_major, describe
 from hotline.logs import get_logger
 
 log = get_logger()
-
-
-def check_license(
-    module_key: str | None,
-    identity: InstallationIdentity,
-    *,
-    verifier: LicenseVerifier | None = None,
-    product_major: int | None = None,
-) -> License:
-    """Verify the configured module key for this installation and log ``license_valid``.
-
-    Raises a :class:`~hotline.licensing.errors.LicenseError` whose message is
-    the one line to show; the caller must then not open the FastAGI port.
-    """
-    if module_key is None or not module_key.strip():
-        raise MissingKeyError()
-    lic = (verifier or LicenseVerifier()).verify(module_key, identity, product_major)
-    log.info("license_valid", summary=describe(lic), **log_fields(lic))
-    return lic
 
 
 def add_license_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

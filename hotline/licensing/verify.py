@@ -141,3 +141,22 @@ class LicenseGuard:
             **log_fields(self.license),
         )
         return False
+
+
+def check_license(
+    module_key: str | None,
+    identity: InstallationIdentity,
+    *,
+    verifier: LicenseVerifier | None = None,
+    product_major: int | None = None,
+) -> License:
+    """Verify the configured module key for this installation and log ``license_valid``.
+
+    Raises a :class:`~hotline.licensing.errors.LicenseError` whose message is
+    the one line to show; the caller must then not open the FastAGI port.
+    """
+    if module_key is None or not module_key.strip():
+        raise MissingKeyError()
+    lic = (verifier or LicenseVerifier()).verify(module_key, identity, product_major)
+    log.info("license_valid", summary=describe(lic), **log_fields(lic))
+    return lic

@@ -16,7 +16,7 @@ from typing import Any
 
 from hotline.ami.backoff import Backoff
 from hotline.ami.client import AmiClient
-from hotline.ami.wiring import client_from_settings
+from hotline.ami_wiring import client_from_settings
 from hotline.config import Settings, settings_from_mapping
 from hotline.licensing.keys import load_public_key_pem
 from hotline.licensing.model import InstallationIdentity

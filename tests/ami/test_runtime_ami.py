@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hotline.ami.errors import AmiAuthError, StartupCheckError
-from hotline.ami.wiring import client_from_settings
+from hotline.ami_wiring import client_from_settings
 from hotline.calltest import CallRequest, CallTestError, place_call
 from hotline.config import settings_from_mapping
 from hotline.licensing.errors import WrongInstallationError

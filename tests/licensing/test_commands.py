@@ -12,7 +12,7 @@ import pytest
 
 from hotline.cli import report
 from hotline.errors import HotlineError
-from hotline.licensing.commands import add_license_parser, check_license, run_license_command
+from hotline.licensing.commands import add_license_parser, run_license_command
 from hotline.licensing.errors import (
     ExpiredError,
     MissingKeyError,
@@ -21,7 +21,7 @@ from hotline.licensing.errors import (
 )
 from hotline.licensing.keys import fingerprint, load_public_key_pem
 from hotline.licensing.model import InstallationIdentity, LicenseKind
-from hotline.licensing.verify import LicenseVerifier
+from hotline.licensing.verify import LicenseVerifier, check_license
 from tests.conftest import CapturedLog
 from tests.licensing.conftest import (
     ENTITY_ID,

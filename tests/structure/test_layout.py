@@ -72,3 +72,15 @@ def test_the_simulator_has_no_import_cycle() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_ami_layer_knows_no_application() -> None:
+    """hotline/ami speaks AMI; settings and licensing are wired next to the runtime."""
+    imported = {
+        f"{path.name}: {module}"
+        for path in (PACKAGE / "ami").glob("*.py")
+        for module in _imports(path, "hotline")
+        if module.startswith(("hotline.config", "hotline.licensing"))
+    }
+    assert _imports(PACKAGE / "ami_wiring.py", "hotline") >= {"hotline.config"}  # edges are seen
+    assert imported == set()
