@@ -6,7 +6,7 @@
 * :func:`start_panoramisk` — panoramisk 1.4's ``fast_agi.Application``, the
   peer a user would otherwise pick, with one route per AGI path that sends
   the same lines through ``Request.send_command``.  Its known defects
-  (DESIGN.md) do not bite in this exchange: every reply is one line, and the
+  (docs/architecture.md) do not bite in this exchange: every reply is one line, and the
   only out-of-band ``HANGUP`` comes after the last reply (after our own
   ``HANGUP`` command), so its off-by-one reading never shifts a reply; the
   header always arrives complete, so its EOF spin never starts.

@@ -1,6 +1,6 @@
 """FastAGI wire format: the AGI header, reply lines and command lines (pure, no I/O).
 
-Written from what Asterisk 22 really sends (``/work/shared/asterisk/agi``) and
+Written from what Asterisk 22 really sends (tests/agi/recordings) and
 from ``res/res_agi.c``: ``setup_env`` for the header, the ``ast_agi_send``
 formats for replies and ``parse_args`` for how a command line is split.
 

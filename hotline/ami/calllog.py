@@ -240,7 +240,7 @@ class CallEventLog:
 
     def _dial_begin(self, event: DialBegin) -> None:
         if event.caller is None:
-            return  # an Originate's own dial (finding 20), not a hunt leg
+            return  # an Originate's own dial (docs/asterisk/facts.md, fact 20), not a hunt leg
         call = self._call(event.caller.uniqueid, event.caller.linkedid)
         dest = event.dest
         leg = DialLeg(

@@ -7,7 +7,7 @@ part is used as it is.  Its lifecycle is not what a hotline can run on, so
 
 * **Login.** panoramisk logs in from ``connection_made`` and only records
   ``authenticated = False`` on a wrong secret; Asterisk then closes the socket
-  (finding 18) and panoramisk reconnects every 2 s forever.  Here the client
+  (docs/asterisk/facts.md, fact 18) and panoramisk reconnects every 2 s forever.  Here the client
   sends ``Login`` itself, with a timeout, and a refusal at startup raises
   :class:`AmiAuthError` (one line, the CLI exits non-zero).
 * **Reconnect.** panoramisk retries at a fixed delay; here it is capped
@@ -71,7 +71,7 @@ log = get_logger()
 EventCallback = Callable[[AmiMessage], Awaitable[None] | None]
 ConnectionCallback = Callable[[bool], None]
 
-#: what OriginateResponse Reason codes mean (AST_CONTROL_* values, finding 19)
+#: what OriginateResponse Reason codes mean (AST_CONTROL_* values; docs/asterisk/facts.md, fact 19)
 ORIGINATE_REASONS: dict[int, str] = {
     0: "no such extension or context, or the channel could not be created",
     1: "hung up before answering",
@@ -480,7 +480,7 @@ class AmiClient:
         """Run a CLI command through the ``Command`` action; its ``Output:`` lines.
 
         Asterisk 14+ sends one ``Output:`` header per line and no
-        ``--END COMMAND--`` (finding 22).
+        ``--END COMMAND--`` (docs/asterisk/facts.md, fact 22).
         """
         response = await self.action("Command", {"Command": cli}, timeout=timeout)
         return response.get_all("Output")
@@ -490,7 +490,7 @@ class AmiClient:
     ) -> str:
         """A channel variable, or a global one without ``channel``; unset is ``""``.
 
-        Asterisk answers an unset variable with ``Value: `` (finding 21).
+        Asterisk answers an unset variable with ``Value: `` (docs/asterisk/facts.md, fact 21).
         """
         headers = {"Variable": variable}
         if channel is not None:

@@ -5,7 +5,7 @@ The Entity ID is the PBX's hardware identity (the first NIC's MAC unless
 the ``core show settings`` CLI command shows an ``Entity ID:`` line (finding
 22), run here through the ``Command`` action.  A server license key can be kept
 on the PBX as a global dialplan variable and is read with ``Getvar`` without a
-channel; an unset variable comes back as ``Value: `` (finding 21).
+channel; an unset variable comes back as ``Value: `` (docs/asterisk/facts.md, fact 21).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The client side reads through panoramisk's parser; this module is the
 simulator's side (and the replay tests'): it keeps header *order* and repeated
 headers exactly, so that what the simulator writes is byte-for-byte what a
-real Asterisk writes (see ``../shared/asterisk/ami``).
+real Asterisk writes (see tests/ami/recordings).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def headers_all(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
 class MessageReader:
     """Incremental reader: feed bytes as they arrive, get whole messages back.
 
-    Replies can be split across TCP reads anywhere (finding 23), so nothing is
+    Replies can be split across TCP reads anywhere (docs/asterisk/facts.md, fact 23), so nothing is
     parsed before its blank line.  Lines may end in ``\\r\\n`` or a bare
     ``\\n`` (Asterisk accepts both from clients).  With ``banner=True`` the
     first line is the server's ``Asterisk Call Manager/x.y.z`` greeting,

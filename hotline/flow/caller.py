@@ -1,6 +1,6 @@
 """The caller leg (AGI route ``hotline/<name>``): PIN, prompts, hunt, outcome.
 
-Steps (DESIGN.md, "The call flow"): answer → optional PIN → intro → "please
+Steps (docs/architecture.md, "The call flow"): answer → optional PIN → intro → "please
 hold" → dial each target in turn with music on hold and the confirm
 subroutine on the callee leg → connected, or apology and fallback.  A caller
 who hangs up stops the flow at once: nobody is dialled after that.

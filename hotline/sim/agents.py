@@ -1,7 +1,7 @@
 """What a simulated agent does when the hotline dials them.
 
 Each kind mirrors one agent of the lab dialplan the recordings were made with
-(``../shared/asterisk/lab-extensions.conf``): ``no-answer`` rings until the
+(docs/asterisk/lab-extensions.conf): ``no-answer`` rings until the
 Dial times out (200), ``accept`` answers and presses 1 (201), ``voicemail``
 answers and stays silent (202), ``busy`` (203), ``hangup`` answers and hangs up
 during the whisper (204), ``decline`` presses 2 (205); ``unavailable``,

@@ -1,4 +1,4 @@
-"""``EXEC Dial`` on the caller leg, following dialstatus_matrix.md.
+"""``EXEC Dial`` on the caller leg, following docs/asterisk/dialstatus_matrix.md.
 
 What the caller leg reads back afterwards (Asterisk 22.10.1, recorded):
 

@@ -4,7 +4,8 @@ A media command occupies a window of virtual time.  Inside it, the far end
 may press keys (:class:`Press`) or hang up; these functions say what happens
 first, the way res_agi's ``STREAM FILE`` / ``WAIT FOR DIGIT`` / ``GET DATA``
 would: an escape digit stops a prompt, any other digit during a prompt is
-thrown away (finding 6), ``GET DATA`` collects digits typed over its prompt.
+thrown away (docs/asterisk/facts.md, fact 6; run 17 in tests/sim/recordings),
+``GET DATA`` collects digits typed over its prompt.
 
 Windows are half-open, ``[start, end)``: a key pressed exactly when a prompt
 ends belongs to the next command, so nothing is counted twice.

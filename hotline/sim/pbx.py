@@ -56,8 +56,9 @@ class SimulatedPbx:
 
         The confirm subroutine's AGI goes to ``confirm_port`` (default: the
         same port) with ``confirm_args`` arguments; ``subroutine="lab"`` plays
-        the recording lab's subroutine instead of the shipped one (DESIGN.md),
-        to replay the recordings.
+        the recording lab's subroutine (docs/asterisk/lab-extensions.conf)
+        instead of the shipped one (hotline/contract.py), to replay the
+        recordings.
         """
         self.env = SimEnv(agi_host, agi_port, agents, **options)
 

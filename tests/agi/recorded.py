@@ -1,4 +1,4 @@
-"""Real Asterisk 22.10.1 FastAGI exchanges (copied from /work/shared/asterisk/agi).
+"""Real Asterisk 22.10.1 FastAGI exchanges (copies: tests/agi/recordings/README.md).
 
 ``.rx`` holds the exact bytes Asterisk sent; ``.raw`` the same interleaved with
 what the recorder sent (``<<< `` / ``>>> `` line prefixes), which tells which

@@ -1,4 +1,4 @@
-"""One test per panoramisk 1.4 FastAGI defect (DESIGN.md, "panoramisk: what to know").
+"""One test per panoramisk 1.4 FastAGI defect (docs/architecture.md, "panoramisk: what to know").
 
 Each test drives our FastAgiServer the way the defect is triggered; against
 ``panoramisk.fast_agi.Application`` each of them would fail (or hang), as the

@@ -1,6 +1,6 @@
 """Reading the recorded AMI sessions kept in ``tests/ami/recordings``.
 
-The ``.log`` files (copied from ``shared/asterisk/ami``) hold every TCP read
+The ``.log`` files (copies of real recordings: tests/ami/recordings/README.md) hold every TCP read
 as a Python bytes literal with its direction: ``<<<`` Asterisk to client,
 ``>>>`` client to Asterisk.  Joined with their markers they are the ``.raw``
 file byte for byte, so the chunk boundaries are the real ones.

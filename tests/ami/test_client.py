@@ -31,7 +31,8 @@ async def test_login_and_basic_actions(make_client: ClientFactory) -> None:
     assert client.banner_version == "11.0.0"
     settings = await client.action("CoreSettings")
     assert settings.get("AsteriskVersion") == "22.10.1"
-    assert await client.getvar("NOT_SET") == ""  # recorded as "Value: " (finding 21)
+    # recorded as "Value: " (docs/asterisk/facts.md, fact 21)
+    assert await client.getvar("NOT_SET") == ""
     output = await client.command("core show version")
     assert output[0].startswith("Asterisk 22.10.1 built by")
 
@@ -39,7 +40,8 @@ async def test_login_and_basic_actions(make_client: ClientFactory) -> None:
 async def test_wrong_secret_raises_auth_error_once_without_retrying(
     sim: AmiServer, make_client: ClientFactory
 ) -> None:
-    sim.state.auth_failure_delay = 1.0  # what Asterisk really does (finding 18)
+    # what Asterisk really does (docs/asterisk/facts.md, fact 18)
+    sim.state.auth_failure_delay = 1.0
     client = make_client(secret="wrong-secret")
     async with asyncio.timeout(5):  # a bound, not a speed assertion
         with pytest.raises(AmiAuthError) as caught:

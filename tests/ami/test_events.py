@@ -71,7 +71,8 @@ def test_recorded_events_parse() -> None:
     assert busy[0].cause_txt == "User busy"
     assert busy[0].channel.channel == "Local/203@sim-agents-0000001c;2"
     ends = [p for p in parsed if isinstance(p, DialEnd)]
-    assert ends[0].caller is None  # an Originate's own dial has no caller (finding 20)
+    # an Originate's own dial has no caller (docs/asterisk/facts.md, fact 20)
+    assert ends[0].caller is None
     assert ends[0].status == "BUSY"
 
 

@@ -3,7 +3,7 @@
 * Every recorded server message, re-formatted by :func:`format_message`, is the
   recorded bytes again (header order, CRLF, ``Value: `` trailing space).
 * The client's panoramisk-based protocol, fed the recorded chunks with their
-  real boundaries (one Getvar reply arrives in two reads, finding 23), matches
+  real boundaries (one Getvar reply arrives in two reads, docs/asterisk/facts.md, fact 23), matches
   every reply to its action and dispatches every event.
 * The simulator answers the recorded requests with the recorded bytes.
 """

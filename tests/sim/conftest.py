@@ -2,7 +2,7 @@
 
 ``hunt`` dials the agent numbers passed as ``agi_arg_N`` one after the other
 (stopping once connected or hung up) and keeps what it read back after each
-Dial; ``confirm`` asks the agent to press 1 the way DESIGN.md describes.
+Dial; ``confirm`` asks the agent to press 1 the way docs/architecture.md describes.
 Neither is the hotline call flow: they only drive the simulator.
 """
 

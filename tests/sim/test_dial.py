@@ -1,7 +1,7 @@
 """Dial against every agent behaviour, through the real FastAgiServer and the shipped subroutine.
 
 The stand-in runtime (conftest) dials, the simulator plays Asterisk: each
-behaviour must give back what dialstatus_matrix.md shows, with the result of
+behaviour must give back what docs/asterisk/dialstatus_matrix.md shows, with the result of
 the confirm leg travelling back as GOSUB_RETVAL.
 """
 
@@ -197,7 +197,8 @@ async def test_agent_gone_and_nothing_set_bridges_a_dead_peer(runtime: Runtime) 
 
 
 async def test_agent_presses_again_when_the_key_fell_on_a_deaf_prompt(runtime: Runtime) -> None:
-    # the whisper plays 2 s without escape digits: a key at 1 s is lost (finding 6),
+    # the whisper plays 2 s without escape digits: a key at 1 s is lost
+    # (docs/asterisk/facts.md, fact 6),
     # the agent presses again 3 s later, while WAIT FOR DIGIT listens
     pbx = _pbx(runtime, "201=accept:answer=2:press=1:talk=10")
     record = await pbx.place_call(CallerScript("sales", args=["201"]))

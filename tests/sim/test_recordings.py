@@ -1,6 +1,6 @@
 """Replay real Asterisk 22 recordings against the simulator, byte for byte.
 
-Each recorded run (``recordings/``, copied from ``../shared/asterisk/agi``)
+Each recorded run (``recordings/``: tests/sim/recordings/README.md)
 is replayed: a test script sends exactly the commands the recorder sent, on
 both the caller leg and the confirm leg, to a simulator configured like the
 lab (``lab-extensions.conf``: the same agents, prompt lengths and confirm

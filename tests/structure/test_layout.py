@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import hotline
@@ -84,3 +85,30 @@ def test_the_ami_layer_knows_no_application() -> None:
     }
     assert _imports(PACKAGE / "ami_wiring.py", "hotline") >= {"hotline.config"}  # edges are seen
     assert imported == set()
+
+
+REPO = PACKAGE.parent
+#: what a reference to something outside the repository looks like
+_OUTSIDE = re.compile(r"DESIGN\.md|shared/|finding [0-9]")
+
+
+def test_docs_and_code_point_only_into_the_repository() -> None:
+    files = [*PACKAGE.rglob("*.py"), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]
+    outside = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _OUTSIDE.search(line)
+    ]
+    assert len(files) > 50
+    assert outside == []
+
+
+def test_every_recording_is_described() -> None:
+    folders = sorted(REPO.glob("tests/*/recordings"))
+    assert len(folders) == 3
+    for folder in folders:
+        readme = (folder / "README.md").read_text(encoding="utf-8")
+        stems = {p.name.rsplit(".", 1)[0] for p in folder.iterdir() if p.name != "README.md"}
+        assert stems
+        assert {stem for stem in stems if f"`{stem}`" not in readme} == set(), folder
