@@ -2,10 +2,11 @@
 
 Everything the runtime and the dialplan must agree on lives here, and
 everything else is made from it or checked against it: the shipped
-docker/asterisk/etc/extensions.conf and the README's snippet
-(tests/structure/test_contract.py), the startup checks' fix-it snippets
-(hotline/ami/checks.py), the simulator's dialplan (hotline/sim/dialplan.py),
-the flows (hotline/flow) and the prompt check (hotline/check.py).
+docker/asterisk/etc/extensions.conf, the README's snippet and the prompt slots
+the flows play (tests/structure/test_contract.py), the startup checks' fix-it
+snippets (hotline/ami/checks.py), the simulator's dialplan
+(hotline/sim/dialplan.py), the flows (hotline/flow) and the prompt check
+(hotline/check.py).
 
 The contract (docs/architecture.md tells why it is shaped like this):
 

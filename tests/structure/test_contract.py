@@ -6,8 +6,14 @@ import re
 from pathlib import Path
 
 from hotline.contract import (
+    ANNOUNCE_CALLER_SLOTS,
+    CALLER_SLOTS,
+    CLOSED_SLOTS,
     CONFIRM_ARGS,
     CONFIRM_CONTEXT,
+    CONFIRM_SLOTS,
+    FALLBACK_SLOTS,
+    PIN_SLOTS,
     conf_lines,
     confirm_conf,
     confirm_gosub,
@@ -60,3 +66,19 @@ def test_played_slots_are_catalogued() -> None:
     assert "enter_pin" not in played_slots(
         pin=False, announce_caller=False, announce_fallback=False
     )
+
+
+def _slots_named_in(module: Path) -> set[str]:
+    """Prompt slots a flow module names when it plays or resolves a prompt."""
+    text = module.read_text(encoding="utf-8")
+    return set(
+        re.findall(r'(?:_play|_prompt|prompts\.name\(hotline,|slot=)\s*\(?\s*"([a-z_]+)"', text)
+    )
+
+
+def test_the_flows_play_the_contracts_slots() -> None:
+    flow = REPO / "hotline" / "flow"
+    caller = _slots_named_in(flow / "caller.py")
+    confirm = _slots_named_in(flow / "confirm.py")
+    assert caller == {*CALLER_SLOTS, *PIN_SLOTS, *FALLBACK_SLOTS, *CLOSED_SLOTS}
+    assert confirm == {*CONFIRM_SLOTS, *ANNOUNCE_CALLER_SLOTS}
