@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+#: where the dialplan reaches the runtime by default (``[agi]`` bind and port)
+DEFAULT_AGI_BASE = "agi://127.0.0.1:4573"
 #: the AGI route of a hotline number is this prefix and the hotline's name
 HOTLINE_ROUTE_PREFIX = "hotline/"
 #: the AGI route ``[hotline-confirm]`` runs on the agent's channel

@@ -32,6 +32,7 @@ from hotline.contract import (
     CONFIRM_CONTEXT,
     CONFIRM_ROUTE,
     CONTINUE,
+    DEFAULT_AGI_BASE,
     conf_lines,
     confirm_conf,
     hotline_route,
@@ -52,8 +53,6 @@ REQUIRED_MODULES: tuple[tuple[str, str], ...] = (
     ("app_stack.so", "Gosub/Return for Dial's U() confirm subroutine"),
     ("res_musiconhold.so", "music on hold while the caller waits"),
 )
-
-DEFAULT_AGI_BASE = "agi://127.0.0.1:4573"
 
 #: manager.conf write classes the runtime's actions need: ModuleCheck (system),
 #: Getvar (call/reporting), ShowDialPlan (reporting), Command (command: CLI

@@ -36,6 +36,7 @@ from hotline.contract import (
     ACCEPTED,
     CONFIRM_CONTEXT,
     CONTINUE,
+    DEFAULT_AGI_BASE,
     ERROR,
     confirm_steps,
     hotline_steps,
@@ -238,10 +239,6 @@ SUBROUTINES = {"design": confirm_subroutine, "lab": lab_confirm_subroutine}
 
 
 # -- the loaded dialplan -------------------------------------------------------
-
-
-#: where the simulated dialplan reaches the runtime unless told otherwise
-DEFAULT_AGI_BASE = "agi://127.0.0.1:4573"
 
 
 def _apps(steps: Sequence[tuple[str, str]]) -> list[str]:
