@@ -17,7 +17,8 @@ class PinGuardConfig(ConfigModel):
     failed_calls: Annotated[int, Field(ge=0, le=1000)] = 5
     #: seconds a failed call counts against the caller number
     window: Annotated[float, Field(gt=0, le=7 * 86400)] = 900.0
-    #: failed PIN calls to one hotline (any caller) that raise the alarm (0: no alarm)
-    alarm_failed_calls: Annotated[int, Field(ge=0, le=100_000)] = 20
+    #: failed PIN calls to one hotline (any caller) that raise the alarm (0: no alarm);
+    #: at most 1,000, what the store keeps per key (hotline/guard/store.py)
+    alarm_failed_calls: Annotated[int, Field(ge=0, le=1000)] = 20
     #: seconds over which the alarm counts
     alarm_window: Annotated[float, Field(gt=0, le=86400)] = 300.0

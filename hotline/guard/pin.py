@@ -2,7 +2,9 @@
 
 A call counts as failed at its first wrong PIN (so hanging up after a wrong
 try does not escape the count), and a right PIN later in the same call takes
-the caller's count back to zero.  Callers without a usable number share the
+the caller's count back to zero.  Counts are per hotline and caller number:
+as the right PIN clears a count, knowing one hotline's PIN must not reset the
+guesses at another's.  Callers without a usable number share the
 key ``anonymous``: hiding one's number must not be a way round the lockout.
 Caller ids can be forged, which is what the per-hotline alarm is for.
 """

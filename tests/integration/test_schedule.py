@@ -1,0 +1,76 @@
+"""A call arriving while the hotline is closed, through a real Asterisk (shipped dialplan).
+
+The runtime runs on the wall clock here, so the opening hours are chosen around
+the moment the test runs: open for one hour starting two hours from now (UTC),
+hence closed now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Lab, phone_side
+from tests.integration.harness import hotline_toml, write_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+def closed_now(tmp: Path, closed: str = "") -> Path:
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    end = start + dt.timedelta(hours=1)
+    toml = hotline_toml(
+        "support",
+        "100",
+        [{"number": "201"}],
+        pin="1234",
+        dial="Local/{number}@sim-agents",
+        ring_time=10,
+    )
+    toml += (
+        "[hotlines.schedule]\n"
+        'timezone = "UTC"\n'
+        f'open = ["daily {start:%H:%M}-{end:%H:%M}"]\n'
+        f"{closed}"
+    )
+    return write_config(tmp / "hotline.toml", toml)
+
+
+async def test_closed_call_hears_closed_and_is_hung_up(lab: Lab) -> None:
+    config = closed_now(lab.tmp)
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support", "--pin", "1234")
+
+    summary = await lab.summary(30)
+    assert summary["outcome"] == "closed"
+    assert summary["schedule"] == "outside opening hours"
+    assert summary["targets"] == []
+    assert summary["hung_up_by"] == "runtime"
+    (played,) = lab.log.named("prompt_played")
+    assert played["slot"] == "closed"
+    assert not lab.log.named("pin_prompted")  # closed: no PIN asked
+    code, _outcome = await call.finished(20)
+    assert code == 0, call.output
+    assert "no target was dialled" in call.output
+
+
+async def test_closed_call_goes_to_the_closed_destination(lab: Lab) -> None:
+    destination = (
+        '[hotlines.schedule.closed]\ncontext = "hotline-fallback"\nextension = "support"\n'
+    )
+    config = closed_now(lab.tmp, destination)
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "support")
+
+    summary = await lab.summary(30)
+    assert summary["outcome"] == "closed"
+    assert lab.log.named("closed_destination_taken")
+    # the runtime handed the call back to the dialplan: [hotline-fallback] runs VoiceMail
+    leg = lab.caller_leg()
+    line = await lab.wait_for_application(leg, "VoiceMail", 10)
+    assert line.split("!")[1:3] == ["hotline-fallback", "support"]
+    await lab.hang_up(phone_side(leg))
+    code, _outcome = await call.finished(20)
+    assert code == 0, call.output
