@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from hotline.flow.state import RuntimeState
 from hotline.guard.pin import PinGuard
 from hotline.guard.store import MemoryFailureStore
@@ -133,3 +135,19 @@ async def test_memory_store_window_and_bounds() -> None:
     assert len(store) == 2  # the least recently used key went
     await store.clear("d")
     assert await store.count("d", 300.0, 10.0) == 0
+
+
+def test_pin_guard_config_from_file_and_environment() -> None:
+    from hotline.config import settings_from_mapping
+    from hotline.errors import ConfigError
+
+    base = {"hotlines": [{"name": "x", "targets": [{"number": "1"}]}]}
+    settings = settings_from_mapping(base, {"HOTLINE_PIN_GUARD__FAILED_CALLS": "3"})
+    assert settings.pin_guard.failed_calls == 3
+    assert settings.pin_guard.window == 900.0
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping({**base, "pin_guard": {"alarm_failed_calls": 5000}})
+    assert info.value.problems == [
+        "<settings>: pin_guard.alarm_failed_calls: Input should be less than or equal to "
+        "1000 (got 5000)"
+    ]
