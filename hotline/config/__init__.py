@@ -17,7 +17,7 @@ The package along its seams:
 
 * :mod:`~hotline.config.fields`: validated value types and :class:`ConfigModel`,
   the base of every section;
-* :mod:`~hotline.config.files`: secrets read from files;
+* :mod:`~hotline.config.files`: the config and secret files, small regular files only;
 * :mod:`~hotline.config.sections`: ``[asterisk]``, ``[agi]``, ``[license]``, ``[logging]``;
 * :mod:`~hotline.config.hotlines`: ``[[hotlines]]``;
 * :mod:`~hotline.config.targets`: a hotline's or a shift's targets, dialplan destinations;
