@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from hotline.config.environment import CONFIG_ENV, env_values, origins, overlay
-from hotline.config.files import CONFIG_FILE_LIMIT, FileRefused, read_small_file
+from hotline.config.files import CONFIG_FILE_LIMIT
 from hotline.config.problems import format_validation_error
 from hotline.config.settings import Settings
 from hotline.errors import ConfigError
+from hotline.smallfile import FileRefused, read_small_file
 
 DEFAULT_CONFIG_PATH = Path("config/hotline.toml")
 

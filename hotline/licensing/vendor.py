@@ -25,6 +25,10 @@ from hotline.licensing.errors import LicenseIssueError, VendorKeyError
 from hotline.licensing.keys import load_private_key_pem, public_pem
 from hotline.licensing.model import InstallationHash, InstallationIdentity, License, LicenseKind
 from hotline.licensing.verify import current_major
+from hotline.smallfile import FileRefused, read_small_file
+
+#: a PEM key is a few hundred bytes; a larger file is not one (and is not read whole)
+KEY_FILE_LIMIT = 64 * 1024
 
 
 def generate_keypair() -> tuple[bytes, bytes]:
@@ -42,15 +46,11 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     """Read the vendor's private key; one clear line if it is missing, unreadable or wrong."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise VendorKeyError(f"private key file {path} does not exist") from None
-    except IsADirectoryError:
-        raise VendorKeyError(f"private key file {path} is a directory, not a key file") from None
-    except OSError as exc:
-        raise VendorKeyError(
-            f"cannot read private key file {path}: {exc.strerror or exc}"
-        ) from None
+        data = read_small_file(path, KEY_FILE_LIMIT)
+    except FileRefused as exc:
+        if exc.missing:
+            raise VendorKeyError(f"private key file {path} does not exist") from None
+        raise VendorKeyError(f"cannot read private key file {path}: {exc}") from None
     return load_private_key_pem(data, f"private key file {path}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -88,6 +89,16 @@ def test_load_private_key_errors(tmp_path: Path) -> None:
     with pytest.raises(VendorKeyError) as locked:
         load_private_key(encrypted)
     _one_line(locked, "encrypted")
+
+
+@pytest.mark.timeout(10)  # a FIFO is refused, not waited on
+def test_private_key_file_must_be_a_small_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, words in ((Path("/dev/zero"), "is a character device"), (fifo, "is a FIFO")):
+        with pytest.raises(VendorKeyError) as info:
+            load_private_key(path)
+        _one_line(info, "cannot read private key file", str(path), words)
 
 
 def test_unreadable_private_key(tmp_path: Path) -> None:
