@@ -32,6 +32,7 @@ from hotline.agents.plan import agents_of
 from hotline.agi.server import FastAgiServer
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
+from hotline.ami.hangups import HangupFeed
 from hotline.ami.identity import PbxIdentity
 from hotline.ami_wiring import connect_pbx, pbx_identity
 from hotline.ami_wiring import dial_details as ami_dial_details
@@ -223,6 +224,7 @@ async def serve(
     """
     client: AmiClient | None = None
     feed: DeviceStateFeed | None = None
+    hangups: HangupFeed | None = None
     events: CallEventLog | None = None
     pbx: PbxIdentity | None = None
     if settings.asterisk.enabled:
@@ -239,6 +241,9 @@ async def serve(
         feed = DeviceStateFeed(runtime.board, client) if client is not None else None
         if feed is not None:
             feed.attach()
+        if client is not None:
+            hangups = HangupFeed(runtime.state.presence, client)
+            hangups.attach()
         async with runtime, contextlib.AsyncExitStack() as stack:
             if config_path is not None:
                 await stack.enter_async_context(reloadable(runtime, config_path))
@@ -246,6 +251,8 @@ async def serve(
                 started(runtime)
             await stop.wait()
     finally:
+        if hangups is not None:
+            await hangups.close()
         if feed is not None:
             await feed.close()
         if client is not None:

@@ -44,6 +44,9 @@ from hotline.agi.wire import (
 )
 from hotline.logs import REDACTED, get_logger
 
+#: AST_CONTROL_STREAM_STOP..FORWARD: a media command stopped from outside, not a key
+STREAM_CONTROL_RESULTS = (1000, 1004)
+
 log = get_logger()
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
@@ -369,7 +372,9 @@ class AgiSession:
 
     @staticmethod
     def _digit(result: int) -> str | None:
-        if result == 0:
+        # 1000-1004: a stream control (AMI ControlPlayback) ended the command, no key
+        # (WAIT FOR DIGIT -> 200 result=1000: tests/sim/recordings/21_*_confirm_*.raw)
+        if result == 0 or STREAM_CONTROL_RESULTS[0] <= result <= STREAM_CONTROL_RESULTS[1]:
             return None
         if result > 0x10FFFF:
             raise AgiProtocolError(f"AGI digit result {result} is not a character")

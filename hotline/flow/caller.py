@@ -51,6 +51,11 @@ log = get_logger()
 _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
 
 
+#: a Dial that ends CANCEL this quickly, with no dial leg seen on AMI, never dialled: app_dial
+#: checks for a caller hang-up before anything else (its "Caller hung up before dial")
+NOT_DIALLED_WITHIN = 0.05
+
+
 def caller_digits(callerid: str) -> str:
     """The caller's number if it is a plain number, else "" (never trust caller id text)."""
     return callerid if _CALLER_DIGITS.fullmatch(callerid) else ""
@@ -139,7 +144,8 @@ class CallerFlow:
             )
         )
         try:
-            outcome = await self._run()
+            with self.deps.state.presence.watching(self.call_id):
+                outcome = await self._run()
         except AgiHangup:
             outcome = CallOutcome.ABANDONED
             self.hung_up_by = "caller"
@@ -290,7 +296,7 @@ class CallerFlow:
                         )
                         return False
                     ring_time = min(ring_time, int(remaining))
-                if self.session.hung_up:
+                if self.session.hung_up or self.deps.state.presence.gone(self.call_id):
                     raise AgiHangup("the caller hung up before the next target was dialled")
                 # Asked and marked without an await in between: no other call takes this
                 # agent in the meantime (TargetDialing tells the board they are ringing).
@@ -378,6 +384,14 @@ class CallerFlow:
         report = await self._dial_report(result)
         outcome = report.outcome
         seconds = self.clock() - dial_started
+        details: Mapping[str, Any] = {}
+        if self.deps.dial_details is not None:
+            details = await self.deps.dial_details(self.call_id, planned.dial_string)
+        if report.dialstatus == "CANCEL" and seconds < NOT_DIALLED_WITHIN and not details:
+            # "Caller hung up before dial": app_dial refused at once, nobody rang
+            # (tests/sim/recordings/20_*_hotline_*.raw, the second Dial): not an attempt
+            log.info("target_not_dialled", attempt=planned.attempt, number=target.number)
+            raise AgiHangup(f"the caller hung up before target {planned.attempt} was dialled")
         if outcome is TargetOutcome.CONFIRMED:
             if self.connected_at is None:  # the confirm leg ran in another process
                 self._connected(planned)
@@ -395,9 +409,6 @@ class CallerFlow:
         )
         self.attempts.append(record)
         self.deps.observers.emit(TargetEnded(self.call_id, self.hotline.name, record))
-        details: Mapping[str, Any] = {}
-        if self.deps.dial_details is not None:
-            details = await self.deps.dial_details(self.call_id, planned.dial_string)
         log.info(
             "target_outcome",
             **details,

@@ -8,9 +8,20 @@ verdict goes back on the channel: ``HOTLINE_CONFIRM`` for the subroutine to
 caller's Dial returns.  Fail-closed: if this flow cannot finish, the shipped
 subroutine returns ``ERROR`` and never bridges.
 
-The agent leg is not told when the caller hangs up (recording 10), so the
-caller's channel is looked up (``CHANNEL_EXISTS``) before asking and again
-before accepting.
+The confirm digit and the decline digit interrupt every prompt of this leg
+and count as the answer (agents press 1 as soon as they hear "hotline call");
+while "press 1" plays, any other key declines as well.
+
+The agent leg is not told when the caller hangs up, and the caller's channel
+still exists until Dial returns (tests/sim/recordings/20_*_confirm_*.raw), so
+the leg asks for the caller's ``CHANNEL(checkhangup)`` (hotline/flow/presence.py)
+before asking, between the pieces of the announcement, at least every
+:data:`CHECK_EVERY` seconds while it waits for a key, and before accepting.
+With AMI the runtime learns of the hang-up at once and stops what this leg
+plays, so the agent hears the caller-gone prompt within moments.  The caller's
+number is read one digit at a time (``digits/N``, Asterisk's own sounds, as
+``SAY DIGITS`` plays them) because only single prompts can be stopped that
+way (recording 21).  A leading ``+`` is not spoken: the readout is the digits.
 """
 
 from __future__ import annotations
@@ -38,12 +49,24 @@ from hotline.flow.caller import FlowDeps
 from hotline.flow.deadlines import Deadlines
 from hotline.flow.observers import ConfirmEnded, ConfirmStarted
 from hotline.flow.ports import CallSession
+from hotline.flow.presence import CallerPresence
 from hotline.logs import get_logger
 
 log = get_logger()
 
-#: a caller's uniqueid as Asterisk makes them ("1795305542.0"); guards the CHANNEL_EXISTS expression
+#: a caller's uniqueid as Asterisk makes them ("1795305542.0"); it goes into an AGI command
 _UNIQUEID = re.compile(r"[0-9A-Za-z_-]{1,64}(\.[0-9]{1,10})?")
+#: what the caller leg passes as the caller's digits (hotline/flow/caller.py caller_digits)
+_CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
+#: longest stretch (s) the leg waits for a key without looking at the caller's channel
+CHECK_EVERY = 1.0
+#: every DTMF key: any of them answers while "press 1" plays
+_ANY_KEY = "0123456789*#"
+
+
+class _CallerLeft(Exception):
+    """The caller hung up while this leg ran (internal to the flow)."""
+
 
 HotlineLookup = Callable[[str], HotlineConfig | None]
 
@@ -57,6 +80,8 @@ class ConfirmFlow:
         self.deps = deps
         args = (*session.request.args, *[""] * len(CONFIRM_ARGS))
         self.call_id, self.hotline_name, self.target, self.caller_number = args[:4]
+        #: what played (a prompt's name) or "waiting" when the agent's key came
+        self.during = ""
 
     async def run(self) -> str:
         # Log under the caller's call id, so both legs of a call share it.
@@ -67,7 +92,11 @@ class ConfirmFlow:
             target=self.target,
         )
         hotline = self.lookup(self.hotline_name)
-        if hotline is None or not _UNIQUEID.fullmatch(self.call_id):
+        if (
+            hotline is None
+            or not _UNIQUEID.fullmatch(self.call_id)
+            or (self.caller_number and not _CALLER_DIGITS.fullmatch(self.caller_number))
+        ):
             log.error(
                 "confirm_bad_arguments",
                 args=list(self.session.request.args),
@@ -79,7 +108,8 @@ class ConfirmFlow:
             observers.emit(ConfirmStarted(self.call_id, hotline.name, self.target))
             verdict = ERROR
             try:
-                verdict = await self._ask(hotline)
+                with self.presence.watching(self.call_id, self.session.request.channel):
+                    verdict = await self._ask(hotline)
             except AgiHangup:
                 verdict = AGENT_HANGUP
                 log.info("confirm_agent_hung_up")
@@ -92,50 +122,103 @@ class ConfirmFlow:
     def _deadlines(self, hotline: HotlineConfig) -> Deadlines:
         return Deadlines(self.deps.prompts, hotline, self.session.command_timeout)
 
+    @property
+    def presence(self) -> CallerPresence:
+        return self.deps.state.presence
+
     async def _caller_present(self) -> bool:
-        value = await self.session.get_full_variable(f"${{CHANNEL_EXISTS({self.call_id})}}")
-        # An Asterisk without CHANNEL_EXISTS gives "": assume present, Dial copes.
-        return value != "0"
+        """Is the caller still there?  AMI's word first, else the caller's channel."""
+        if self.presence.gone(self.call_id):
+            return False
+        value = await self.session.get_full_variable("${CHANNEL(checkhangup)}", self.call_id)
+        # "1": hanging up; None: no such channel; "0" (or "" from an Asterisk without
+        # checkhangup): there, as far as anyone can tell
+        return value is not None and value != "1"
+
+    async def _check_caller(self) -> None:
+        if not await self._caller_present():
+            self.presence.noticed(self.call_id, self.session.request.channel)
+            raise _CallerLeft
+
+    async def _play(self, name: str, keys: str, seconds: float) -> str | None:
+        """One prompt the answer keys interrupt; the caller is checked first."""
+        await self._check_caller()
+        self.during = name
+        return await self.session.stream_file(name, keys, timeout=seconds)
+
+    async def _wait_for_key(self, seconds: float) -> str | None:
+        """Wait up to ``seconds`` for a key, looking at the caller at least every CHECK_EVERY.
+
+        The wait is cut into slices of WAIT FOR DIGIT that add up to ``seconds``.
+        """
+        left_ms = round(seconds * 1000)
+        self.during = "waiting"
+        while left_ms > 0:
+            await self._check_caller()
+            slice_ms = min(left_ms, round(CHECK_EVERY * 1000))
+            key = await self.session.wait_for_digit(slice_ms)
+            if key is not None:
+                return key
+            left_ms -= slice_ms
+        return None
+
+    async def _announce(self, hotline: HotlineConfig, keys: str) -> str | None:
+        """The caller's number, piece by piece; an answer key interrupts any piece."""
+        deadlines = self._deadlines(hotline)
+        key = await self._play(
+            self.deps.prompts.name(hotline, "caller_number_is"),
+            keys,
+            deadlines.play("caller_number_is"),
+        )
+        for digit in self.caller_number.lstrip("+"):
+            if key is not None:
+                break
+            key = await self._play(f"digits/{digit}", keys, deadlines.say_digits(digit))
+        return key
 
     async def _ask(self, hotline: HotlineConfig) -> str:
+        try:
+            return await self._ask_agent(hotline)
+        except _CallerLeft:
+            await self.presence.quiet(self.session.request.channel)
+            return await self._caller_gone(hotline)
+
+    async def _ask_agent(self, hotline: HotlineConfig) -> str:
         prompts = self.deps.prompts
         confirm = hotline.confirm
         deadlines = self._deadlines(hotline)
+        answer_keys = confirm.digit + confirm.decline_digit
         await self.session.set_variable("CHANNEL(language)", hotline.language)
-        if not await self._caller_present():
-            return await self._caller_gone(hotline)
+        await self._check_caller()
         log.info("confirm_asking", replays=confirm.replays)
+        key = None
         if confirm.announce_caller and self.caller_number:
-            await self.session.stream_file(
-                prompts.name(hotline, "caller_number_is"),
-                timeout=deadlines.play("caller_number_is"),
-            )
-            await self.session.say_digits(
-                self.caller_number, timeout=deadlines.say_digits(self.caller_number)
-            )
+            key = await self._announce(hotline, answer_keys)
         for round_no in range(1, confirm.replays + 2):
-            digit = await self.session.get_data(
-                prompts.name(hotline, "confirm_call"),
-                timeout_ms=int(confirm.timeout * 1000),
-                max_digits=1,
-                timeout=deadlines.get_data("confirm_call", confirm.timeout, 1),
-            )
-            if digit is None or digit == "":
+            if key is None:
+                key = await self._play(
+                    prompts.name(hotline, "confirm_call"),
+                    _ANY_KEY,
+                    deadlines.play("confirm_call"),
+                )
+            if key is None:
+                key = await self._wait_for_key(confirm.timeout)
+            if key is None:
                 log.info("confirm_no_key", round=round_no, of=confirm.replays + 1)
                 continue
-            if digit != confirm.digit:
+            if key != confirm.digit:
                 log.info(
                     "confirm_declined",
-                    key=digit,
-                    reason="decline digit" if digit == confirm.decline_digit else "other key",
+                    key=key,
+                    during=self.during,
+                    reason="decline digit" if key == confirm.decline_digit else "other key",
                 )
                 return DECLINED
-            if not await self._caller_present():
-                return await self._caller_gone(hotline)
+            await self._check_caller()
             await self.session.stream_file(
                 prompts.name(hotline, "accepted"), timeout=deadlines.play("accepted")
             )
-            log.info("confirm_accepted")
+            log.info("confirm_accepted", during=self.during)
             return ACCEPTED
         log.info("confirm_timeout", rounds=confirm.replays + 1)
         return TIMEOUT

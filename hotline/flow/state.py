@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hotline.flow.presence import CallerPresence
 from hotline.flow.registry import CallRegistry
 from hotline.guard.pin import PinGuard
 
@@ -28,3 +29,5 @@ class RuntimeState:
     #: calls in progress here, by call id: the hotline config and deps they started
     #: with, so that their confirm legs use the same even after a reload
     calls: dict[str, tuple[HotlineConfig, FlowDeps]] = field(default_factory=dict)
+    #: callers AMI saw hang up, for the calls with a leg here
+    presence: CallerPresence = field(default_factory=CallerPresence)

@@ -6,8 +6,9 @@ simulated call's channels, on the call's virtual clock) and the AMI server
 clock of their own that never moves).
 
 A channel's hang-up time may be set ahead in virtual time (a caller who hangs
-up during the confirm is gone from that moment on, as ``CHANNEL_EXISTS`` sees
-it), so "alive" is always judged against the call's clock.
+up during the confirm is hanging up from that moment on, as
+``CHANNEL(checkhangup)`` sees it, yet still exists for ``CHANNEL_EXISTS``
+until its Hangup event), so "alive" is always judged against the call's clock.
 """
 
 from __future__ import annotations
@@ -155,8 +156,10 @@ def read_function(channel: Channel, call: str, find: ChannelFinder) -> str | Non
     arg = rest.removesuffix(")").strip()
     fname = fname.strip().upper()
     if fname == "CHANNEL_EXISTS":
+        # a hung-up channel exists until it is destroyed (its Hangup event): a caller who
+        # hangs up during the confirm still exists (tests/sim/recordings/20_*_confirm_*.raw)
         other = find(arg)
-        return "1" if other is not None and other.alive() else "0"
+        return "1" if other is not None and not other.hangup_reported else "0"
     if fname == "CHANNEL":
         items = {
             "language": channel.language,
@@ -167,6 +170,8 @@ def read_function(channel: Channel, call: str, find: ChannelFinder) -> str | Non
             "context": channel.context,
             "exten": channel.exten,
             "accountcode": channel.accountcode,
+            # 1 from the moment of a hang-up, while the channel still exists (recording 20)
+            "checkhangup": "0" if channel.alive() else "1",
         }
         return items.get(arg.lower(), "")
     if fname == "CALLERID":

@@ -9,6 +9,7 @@ from hotline.agents.feed import DEVICE_EVENT_NAMES
 from hotline.ami.checks import AMI_WRITE_CLASSES
 from hotline.ami.client import DEFAULT_EVENT_CLASSES
 from hotline.ami.events import EVENT_NAMES
+from hotline.ami.hangups import HANGUP_EVENT_NAMES
 from hotline.ami.wire import MessageReader, format_message, header
 from tests.ami.recorded import RECORDINGS, server_sessions
 
@@ -48,7 +49,7 @@ def recorded_events() -> list[list[tuple[str, str]]]:
 
 
 def test_event_filter_lets_through_exactly_the_events_we_use() -> None:
-    wanted = {*EVENT_NAMES, *DEVICE_EVENT_NAMES, "FullyBooted"}
+    wanted = {*EVENT_NAMES, *DEVICE_EVENT_NAMES, *HANGUP_EVENT_NAMES, "FullyBooted"}
     pattern = event_filter()
     seen = set()
     for event in recorded_events():
@@ -59,14 +60,14 @@ def test_event_filter_lets_through_exactly_the_events_we_use() -> None:
         passes = pattern.search(format_message(event).decode()) is not None
         assert passes == (name in wanted), name
     assert wanted <= seen  # every wanted event was tried against the filter
-    assert {"HangupRequest", "SoftHangupRequest", "Newexten", "VarSet"} <= seen
+    assert {"Newexten", "VarSet"} <= seen
 
 
 def test_read_classes_cover_the_events_and_the_login_mask() -> None:
     read = set(value("hotline", "read").split(","))
     assert set(DEFAULT_EVENT_CLASSES.split(",")) <= read
     for event in recorded_events():
-        if header(event, "Event") in {*EVENT_NAMES, *DEVICE_EVENT_NAMES}:
+        if header(event, "Event") in {*EVENT_NAMES, *DEVICE_EVENT_NAMES, *HANGUP_EVENT_NAMES}:
             classes = set(header(event, "Privilege").split(",")) - {"all"}
             assert classes & read, header(event, "Event")
 

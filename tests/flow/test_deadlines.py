@@ -40,12 +40,12 @@ def _settings(sounds: Path) -> Settings:
 def _reply(command: str) -> str:
     if command.startswith("STREAM FILE"):
         return "200 result=0 endpos=160"
-    if command.startswith("GET FULL VARIABLE ${CHANNEL_EXISTS"):
-        return "200 result=1 (1)"
+    if command.startswith("GET FULL VARIABLE ${CHANNEL(checkhangup)}"):
+        return "200 result=1 (0)"  # the caller is still there
     if command.startswith("GET FULL VARIABLE"):
         return "200 result=1 (ANSWER|ACCEPTED|16)"
-    if command.startswith("GET DATA"):
-        return "200 result=1"  # the confirm digit
+    if command.startswith("WAIT FOR DIGIT"):
+        return "200 result=49"  # the confirm digit, 1
     return "200 result=1"
 
 

@@ -82,8 +82,10 @@ def make_confirm(runtime: Runtime, *, check_caller: bool = True) -> Handler:
                     verdict = "ACCEPTED" if digit == "1" else "DECLINED"
                     break
             if verdict == "ACCEPTED" and check_caller:
-                exists = await session.get_full_variable(f"${{CHANNEL_EXISTS({caller})}}")
-                if exists != "1":
+                # the caller's channel exists until Dial returns; checkhangup tells
+                # (tests/sim/recordings/20_*_confirm_*.raw)
+                hanging_up = await session.get_full_variable("${CHANNEL(checkhangup)}", caller)
+                if hanging_up != "0":
                     await session.stream_file("caller-gone", "")
                     verdict = "CALLER_GONE"
         except AgiHangup:

@@ -29,8 +29,9 @@ async def confirm_script(conn: PeerConn) -> None:
     caller = conn.env["agi_arg_1"]
     await conn.send('STREAM FILE whisper ""')
     await conn.send("WAIT FOR DIGIT 5000")
-    exists = await conn.send(f"GET FULL VARIABLE ${{CHANNEL_EXISTS({caller})}}")
-    if exists == "200 result=1 (1)":
+    # the caller's channel exists until Dial returns; checkhangup tells (recording 20)
+    hanging_up = await conn.send(f"GET FULL VARIABLE ${{CHANNEL(checkhangup)}} {caller}")
+    if hanging_up == "200 result=1 (0)":
         await conn.send("SET VARIABLE HOTLINE_CONFIRM ACCEPTED")
     else:
         await conn.send("SET VARIABLE HOTLINE_CONFIRM CALLER_GONE")

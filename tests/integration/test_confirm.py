@@ -1,0 +1,84 @@
+"""The agent's confirm leg on a real Asterisk: a caller who leaves, an agent who is quick.
+
+Agent 201 of the shipped ``[sim-agents]`` answers at once and presses 1 two
+seconds later.  Two things an agent meets every day:
+
+* the caller hangs up while the agent is being asked: the agent is never
+  bridged, hears the caller-gone prompt within moments (AMI ``HangupRequest``
+  reaches the runtime, which stops the agent's prompt), and the call is
+  ``abandoned`` at step ``confirm``;
+* the agent presses 1 while the caller's number is still being read out: that
+  is the answer, and the call is connected without "press 1" ever playing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Lab, phone_side, targets_of
+from tests.integration.harness import bridged_agent, hotline_toml, write_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+def hotline_201(tmp: Path, *, announce: bool, timeout: float = 10.0) -> Path:
+    """Hotline 101 ("billing", no PIN) with agent 201 as its only target."""
+    toml = hotline_toml(
+        "billing",
+        "101",
+        [{"number": "201"}],
+        confirm={"timeout": timeout, "replays": 0, "announce_caller": announce},
+        dial="Local/{number}@sim-agents",
+        ring_time=10,
+    )
+    return write_config(tmp / "hotline.toml", toml)
+
+
+async def test_caller_leaving_during_the_confirm_is_never_bridged(lab: Lab) -> None:
+    await lab.start_runtime(hotline_201(lab.tmp, announce=False))
+    call = await lab.hotline_call(
+        hotline_201(lab.tmp, announce=False), "billing", "--expect", "abandoned"
+    )
+    # the agent is being asked ("press 1" is playing): the caller's phone hangs up
+    await lab.log.event("confirm_asking", 30)
+    left = time.monotonic()
+    await lab.hang_up(phone_side(lab.caller_leg()))
+
+    await lab.log.event("confirm_caller_gone", 5)
+    told_after = time.monotonic() - left
+    summary = await lab.summary(5)
+    summary_after = time.monotonic() - left
+    assert await call.finished(20) == (0, "abandoned"), call.output
+    # agent 201 pressed 1 two seconds into the confirm, after the caller had left
+    assert not lab.log.named("confirm_accepted")
+    assert not [m for m in lab.events.received if bridged_agent("201")(m)]
+    assert (summary["outcome"], summary["step"]) == ("abandoned", "confirm")
+    assert targets_of(summary) == [("201", "caller_gone")]
+    (result,) = lab.log.named("confirm_result")
+    assert result["result"] == "CALLER_GONE"
+    # AMI told the runtime at once and it stopped the agent's prompt
+    assert lab.log.named("caller_hangup_seen")
+    assert told_after < 1.0, told_after
+    assert summary_after < 4.0, summary_after  # + the caller-gone prompt (1.75 s)
+
+
+async def test_agent_pressing_1_during_the_caller_number_is_connected(lab: Lab) -> None:
+    config = hotline_201(lab.tmp, announce=True)
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(
+        config, "billing", "--caller-id", "5550001234", "--expect", "connected"
+    )
+    bridged = await lab.events.wait_for(bridged_agent("201"), 40, "bridge with 201")
+    await lab.hang_up(phone_side(lab.caller_leg()))
+    assert bridged
+
+    assert await call.finished(20) == (0, "connected"), call.output
+    summary = await lab.summary(5)
+    assert summary["outcome"] == "connected"
+    assert targets_of(summary) == [("201", "confirmed")]
+    (accepted,) = lab.log.named("confirm_accepted")
+    # 201 pressed 1 two seconds in, while the digits were read: "press 1" never played
+    assert accepted["during"].startswith("digits/"), accepted
