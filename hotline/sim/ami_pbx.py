@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from hotline.contract import HOTLINE_ROUTE_PREFIX
 from hotline.logs import get_logger
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.caller import CallerScript
@@ -110,7 +111,7 @@ class PbxOriginator:
             return None
         steps = find_steps(self.ami.state.dialplan, request.context, request.exten)
         path = agi_path(steps) if steps is not None else None
-        if path is None or not path.startswith("hotline/"):
+        if path is None or not path.startswith(HOTLINE_ROUTE_PREFIX):
             return None
         variables = request.variables
         pin = variables.get("PIN", "")
@@ -125,7 +126,7 @@ class PbxOriginator:
             hangup_during, hangup_after = ("bridge", 1), float(variables["HOLD"])
         name, number = split_callerid(request.caller_id)
         return CallerScript(
-            hotline=path.removeprefix("hotline/"),
+            hotline=path.removeprefix(HOTLINE_ROUTE_PREFIX),
             agi_path=path,
             callerid=number if number != "<unknown>" else "5550001",
             calleridname=name if name != "<unknown>" else "Sim Caller",

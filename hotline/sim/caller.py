@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from hotline.contract import hotline_route
 from hotline.sim.errors import SimError
 
 #: steps with a fixed meaning; any other word matches prompt names
@@ -116,7 +117,7 @@ class CallerScript:
     @property
     def path(self) -> str:
         """The AGI script path the call's FastAGI request names."""
-        return self.agi_path if self.agi_path is not None else f"hotline/{self.hotline}"
+        return self.agi_path if self.agi_path is not None else hotline_route(self.hotline)
 
     def entry(self, index: int) -> str | None:
         """What the caller types at the ``index``-th (0-based) GET DATA."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.agi.testing import build_header
+from hotline.contract import CONFIRM_ROUTE
 from hotline.prompts.catalogue import LANGUAGES, SLOTS
 
 #: how a fuzz session ended
@@ -102,7 +103,7 @@ def _header(rng: random.Random, index: int, routes: Sequence[str]) -> bytes:
     route = rng.choice(routes)
     callerid = rng.choice(["5550001", "+4930123456", "", "anonymous", "1;2", "0" * 40])
     args: list[str] = []
-    if route == "confirm":
+    if route == CONFIRM_ROUTE:
         args = [
             rng.choice([f"9{index}.{index}", "x", "", "1.0,60,G(x)"]),
             rng.choice(["fuzz", "plain", "nope"]),
