@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange, capture_exchange
 from benchmarks.logcheck import read_log
 from benchmarks.procs import DriveResult, Load, ServerProcess, drive, machine_busy_seconds
-from benchmarks.server import KINDS
+from benchmarks.server import KINDS, LOOPS
 from benchmarks.startup import measure_startup
 from benchmarks.tweaks import TWEAKS
 
@@ -88,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=3, help="runs per server and N (median)")
     parser.add_argument("--servers", type=_kinds, default=list(KINDS))
     parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="uvloop" if find_spec("uvloop") else "asyncio",
+        help="event loop of every server (default: uvloop when installed, as hotline run)",
+    )
+    parser.add_argument(
         "--modes", type=_modes, default=list(MODES), help="burst (virtual time) and/or paced"
     )
     parser.add_argument(
@@ -137,6 +144,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "hotline": version("hotline"),
         "panoramisk": version("panoramisk"),
+        "uvloop": version("uvloop") if find_spec("uvloop") else None,
         "loadavg_start": list(os.getloadavg()),
     }
 
@@ -161,6 +169,7 @@ class Bench:
         return ServerProcess(
             kind,
             tweaks=tweaks,
+            loop=self.args.loop,
             exchange=self.exchange_file,
             log_file=self.folder / f"{name.replace('+', '_')}.jsonl",
         )
@@ -398,6 +407,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     info["loadavg_end"] = list(os.getloadavg())
     return {
         "command": "python -m benchmarks.load " + " ".join(sys.argv[1:]),
+        "loop": args.loop,
         "machine": info,
         "exchange": {
             "commands_per_call": exchange.commands_per_call,

@@ -51,8 +51,10 @@ class ServerProcess:
         log_file: Path,
         log_level: str = "INFO",
         tweaks: Sequence[str] = (),
+        loop: str = "asyncio",
     ) -> None:
         self.kind = kind
+        self.loop = loop
         self.tweaks = tuple(tweaks)
         self.exchange = exchange
         self.log_file = log_file
@@ -64,6 +66,7 @@ class ServerProcess:
 
     async def start(self) -> dict[str, Any]:
         command = [sys.executable, "-m", "benchmarks.server", "--kind", self.kind]
+        command += ["--loop", self.loop]
         if self.kind == "hotline":
             command += ["--log-file", str(self.log_file), "--log-level", self.log_level]
             for tweak in self.tweaks:

@@ -33,9 +33,10 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
 from benchmarks.responders import start_bare, start_panoramisk
 from benchmarks.scenario import CONFIG
-from benchmarks.tweaks import TWEAKS, apply_after_start, apply_before_start
+from benchmarks.tweaks import TWEAKS
 
 KINDS = ("hotline", "bare", "panoramisk")
+LOOPS = ("asyncio", "uvloop")
 
 Stop = Callable[[], Awaitable[None]]
 
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--heartbeat", type=float, default=0.005, help="seconds between beats")
     parser.add_argument(
+        "--loop", choices=LOOPS, default="asyncio", help="event loop every server kind runs on"
+    )
+    parser.add_argument(
         "--tweak",
         action="append",
         default=[],
@@ -57,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _start_hotline(log_file: Path, level: str) -> tuple[int, Stop, TextIO]:
+async def _start_hotline(log_file: Path, level: str, *, gc_guard: bool) -> tuple[int, Stop, TextIO]:
     from hotline.config import settings_from_mapping
     from hotline.logs import configure_logging
     from hotline.runtime import Runtime
@@ -65,7 +69,8 @@ async def _start_hotline(log_file: Path, level: str) -> tuple[int, Stop, TextIO]
     # as hotline.runtime.run_forever: line-buffered append, JSON renderer, batched writes
     stream = log_file.open("a", encoding="utf-8", buffering=1)
     configure_logging(level=level, fmt="json", stream=stream, batch=True)
-    runtime = Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0)
+    # as hotline run: its garbage collection (hotline.gcguard) unless the gc-default tweak
+    runtime = Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0, gc_guard=gc_guard)
     await runtime.start()
     return runtime.port, runtime.stop, stream
 
@@ -171,10 +176,9 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.kind == "hotline":
         if args.log_file is None:
             raise BenchmarkError("--kind hotline needs --log-file")
-        apply_before_start(args.tweak)
         level = "WARNING" if "log-off" in args.tweak else args.log_level
-        port, stop, stream = await _start_hotline(args.log_file, level)
-        apply_after_start(args.tweak)
+        gc_guard = "gc-default" not in args.tweak
+        port, stop, stream = await _start_hotline(args.log_file, level, gc_guard=gc_guard)
     else:
         if args.exchange is None:
             raise BenchmarkError(f"--kind {args.kind} needs --exchange")
@@ -189,6 +193,7 @@ async def _serve(args: argparse.Namespace) -> int:
             "ready": True,
             "kind": args.kind,
             "tweaks": args.tweak,
+            "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
             "port": port,
             "gc_objects": len(gc.get_objects()),
             **probe.memory_kb(),
@@ -210,8 +215,14 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    factory = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
     try:
-        return asyncio.run(_serve(args))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(_serve(args))
     except BenchmarkError as exc:
         print(f"benchmarks.server: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import gc
 import signal
 import sys
 from collections.abc import Callable
@@ -40,11 +39,13 @@ from hotline.ami_wiring import installation_identity as _installation_identity
 from hotline.config import Settings
 from hotline.control import reloadable
 from hotline.errors import ConfigError
+from hotline.eventloop import run
 from hotline.flow.caller import DialDetails, FlowDeps
 from hotline.flow.ports import Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.routes import build_routes
 from hotline.flow.state import RuntimeState
+from hotline.gcguard import GcGuard, event_loop_name
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier, check_license
 from hotline.listening import listen_error
@@ -70,6 +71,7 @@ class Runtime:
         now: Callable[[], dt.datetime] | None = None,
         state: RuntimeState | None = None,
         dial_details: DialDetails | None = None,
+        gc_guard: bool = False,
     ) -> None:
         """``dial_details`` replaces what ``events`` would give (a code seam for tests)."""
         self.settings = settings
@@ -77,6 +79,9 @@ class Runtime:
         self.generation = 1
         #: one reload at a time (SIGHUP and ``hotline reload`` may meet)
         self.reload_lock = asyncio.Lock()
+        #: ``hotline run``'s garbage collection (hotline/gcguard.py); tests and the demo
+        #: keep the interpreter's own
+        self.gc = GcGuard(lambda: self.server.active_calls) if gc_guard else None
         #: AMI's view of the calls (None without AMI): target outcomes carry its fields
         self.events = events
         #: every agent's state, for all hotlines (skipping, strategies)
@@ -151,16 +156,22 @@ class Runtime:
             await self.server.start()
         except OSError as exc:
             raise listen_error(exc, *self.listen) from None
+        if self.gc is not None:
+            self.gc.start()
         log.info(
             "serving",
             host=self.settings.agi.bind,
             port=self.server.port,
             hotlines=[h.name for h in self.settings.hotlines],
+            event_loop=event_loop_name(asyncio.get_running_loop()),
+            gc=self.gc.policy if self.gc is not None else "interpreter default",
         )
 
     async def stop(self) -> None:
         log.info("stopping", active_calls=self.server.active_calls)
         await self.server.stop(drain_timeout=self.settings.agi.drain_timeout)
+        if self.gc is not None:
+            await self.gc.stop()
         log.info("stopped")
 
     async def __aenter__(self) -> Self:
@@ -208,6 +219,7 @@ async def serve(
     started: Callable[[Runtime], None] | None = None,
     ami: AmiClient | None = None,
     config_path: Path | None = None,
+    gc_guard: bool = False,
 ) -> int:
     """Serve calls until ``stop`` is set (SIGTERM/SIGINT in production); returns the exit code.
 
@@ -221,6 +233,7 @@ async def serve(
     client built from ``[asterisk]`` (tests: a fast reconnect backoff); it
     is closed on shutdown, after the calls in progress have drained.
     With ``config_path``, SIGHUP and ``hotline reload`` reload it (hotline/reload.py).
+    ``gc_guard``: ``hotline run``'s garbage collection (:mod:`hotline.gcguard`).
     """
     client: AmiClient | None = None
     feed: DeviceStateFeed | None = None
@@ -237,7 +250,9 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        runtime = Runtime(settings, call_gate=guard.allows_new_calls, events=events)
+        runtime = Runtime(
+            settings, call_gate=guard.allows_new_calls, events=events, gc_guard=gc_guard
+        )
         feed = DeviceStateFeed(runtime.board, client) if client is not None else None
         if feed is not None:
             feed.attach()
@@ -258,20 +273,6 @@ async def serve(
         if client is not None:
             await client.close()
     return 0
-
-
-def tune_gc() -> None:
-    """Keep the garbage collector's full passes off the event loop's critical path.
-
-    Startup objects (config, modules, routes) are frozen out of every later
-    collection and young collections run less often: measured by the
-    benchmarks, GC CPU at 1,000 concurrent calls fell from 19 % to 3 % and the
-    longest loop block at 100 calls from 38 ms to 2 ms, with no leak over
-    20,000 calls.  Only for ``hotline run``: tests and the demo keep defaults.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
 
 
 def _open_log_file(path: Path) -> TextIO:
@@ -299,12 +300,13 @@ def run_forever(
     )
 
     def started(_runtime: Runtime) -> None:
-        tune_gc()
         flush_logs()  # the ``serving`` line is what service managers and people wait for
 
     try:
-        return asyncio.run(
-            serve(settings, verifier=verifier, started=started, config_path=config_path)
+        return run(
+            serve(
+                settings, verifier=verifier, started=started, config_path=config_path, gc_guard=True
+            )
         )
     finally:
         flush_logs()

@@ -1,0 +1,176 @@
+"""hotline run's garbage collection: no automatic full collection where calls leave no cycles."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks.scenario import CONFIG
+from hotline.config import settings_from_mapping
+from hotline.eventloop import loop_factory
+from hotline.gcguard import GcGuard, calls_leave_cycles, event_loop_name
+from hotline.logs import configure_logging
+from hotline.runtime import Runtime
+from tests.conftest import CapturedLog
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = 20
+#: what asyncio's loop on CPython 3.11 leaves per closed connection (transport -> bound method)
+TRANSPORT_CYCLE = {
+    "asyncio.selector_events._SelectorSocketTransport",
+    "asyncio.trsock.TransportSocket",
+}
+
+
+def test_where_calls_leave_cycles() -> None:
+    assert calls_leave_cycles("asyncio", (3, 11))
+    assert not calls_leave_cycles("asyncio", (3, 12))
+    assert not calls_leave_cycles("asyncio", (3, 13))
+    assert not calls_leave_cycles("uvloop", (3, 11))
+
+
+class SessionsEnded(io.StringIO):
+    """A log stream that tells when ``count`` AGI sessions have ended."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+        self.ended = 0
+        self.done = asyncio.Event()
+
+    def write(self, text: str, /) -> int:
+        self.ended += text.count('"event":"agi_session_ended"')
+        if self.ended >= self.count:
+            self.done.set()
+        return len(text)
+
+
+async def _drive(port: int, calls: int) -> str:
+    """The benchmark's load generator (its own process) places ``calls`` full calls."""
+    command = [sys.executable, "-m", "benchmarks.driver", "--port", str(port)]
+    command += ["--calls", str(calls), "--caller-commands", "0"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    out, _ = await asyncio.get_running_loop().run_in_executor(None, proc.communicate)
+    return out
+
+
+async def _garbage_left_by_calls() -> tuple[str, set[str], str]:
+    """Serve CALLS calls with the cycle collector off; the runtime-side objects only it could
+    free afterwards, by type."""
+    stream = SessionsEnded(3 * CALLS)  # caller leg and two confirm legs per call
+    configure_logging(level="INFO", fmt="json", stream=stream)
+    async with Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0) as runtime:
+        await _drive(runtime.port, 2)  # warm-up: first-use objects are not garbage
+        stream.ended, stream.count = 0, 3 * CALLS
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            out = await _drive(runtime.port, CALLS)
+            await asyncio.wait_for(stream.done.wait(), 30)
+            gc.collect()
+            types = {f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage}
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    ours = {t for t in types if t.startswith(("hotline.", "asyncio.", "uvloop."))}
+    return event_loop_name(asyncio.get_running_loop()), ours, out
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_finished_call_leaves_no_cycle_where_the_guard_counts_on_it(loop: str) -> None:
+    factory = loop_factory() if loop == "uvloop" else None
+    if loop == "uvloop" and factory is None:
+        pytest.skip("uvloop is not installed (pip install '.[fast]')")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        name, garbage, out = runner.run(_garbage_left_by_calls())
+    assert name == loop
+    assert f'"connected": {CALLS}' in out
+    if calls_leave_cycles(name):
+        assert garbage == TRANSPORT_CYCLE  # and nothing of hotline's own
+    else:
+        assert garbage == set()
+
+
+class FakeProcess:
+    """Peak RSS and collections under the test's control."""
+
+    def __init__(self) -> None:
+        self.rss_kb = 50_000
+        self.collected = 0
+        self.found = 0
+
+    def collect(self) -> int:
+        self.collected += 1
+        return self.found
+
+
+def _guard(process: FakeProcess, active: Callable[[], int]) -> GcGuard:
+    return GcGuard(
+        active,
+        interval=3600,
+        growth_kb=1024,
+        collect=process.collect,
+        rss_kb=lambda: process.rss_kb,
+    )
+
+
+async def test_guard_collects_when_idle_or_after_growth_and_gives_gc_back(
+    captured_log: CapturedLog,
+) -> None:
+    thresholds = gc.get_threshold()
+    process = FakeProcess()
+    calls = 5
+    guard = _guard(process, lambda: calls)
+    guard.start()
+    try:
+        if calls_leave_cycles(event_loop_name(asyncio.get_running_loop())):
+            assert not guard.manual
+            assert gc.get_threshold() == thresholds
+            assert guard.check() is None
+            return
+        assert guard.manual
+        assert gc.get_threshold()[2] > 10**9  # no automatic full collection
+        assert gc.get_freeze_count() > 0
+        assert "idle" in guard.policy
+        process.collected = 0
+        assert guard.check() is None  # calls up, no growth: nobody is paused
+
+        gc.collect(1)  # objects promoted to the old generation since the last full collection
+        calls = 0
+        assert guard.check() == "idle"
+        assert process.collected == 1
+        assert guard.check() is None  # nothing promoted since
+
+        calls = 7
+        process.rss_kb += 2048
+        process.found = 12
+        assert guard.check() == "growth"
+        assert guard.check() is None  # the new peak is the new baseline
+        (growth,) = captured_log.named("gc_growth_collection")
+        assert growth["level"] == "warning"  # it found garbage: something leaves cycles
+        assert growth["unreachable_objects"] == 12
+        assert growth["grown_mb"] == 2.0
+        assert growth["active_calls"] == 7
+        assert guard.collections == {"idle": 1, "growth": 1}
+    finally:
+        await guard.stop()
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
+
+
+async def test_serving_line_reports_loop_and_gc(captured_log: CapturedLog) -> None:
+    async with Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0, gc_guard=True):
+        pass
+    (serving,) = captured_log.named("serving")
+    assert serving["event_loop"] == event_loop_name(asyncio.get_running_loop())
+    assert serving["gc"].startswith("start-up frozen")
+    assert gc.get_freeze_count() == 0  # stopping gave the interpreter its collections back
