@@ -135,6 +135,13 @@ class TimedStreamWriter(asyncio.StreamWriter):
             self.timed_reader.command_sent(time.perf_counter())
         super().write(data)
 
+    def close(self) -> None:
+        # From CPython 3.12 the protocol holds its reader weakly: a server that drops
+        # the reader before the peer's EOF arrives (panoramisk) never has feed_eof called.
+        if self.timed_reader is not None:
+            self.timed_reader._count_closed()
+        super().close()
+
 
 def install() -> None:
     """Make ``asyncio.start_server`` build timed streams in this process (servers only)."""
