@@ -92,7 +92,8 @@ def _check_files(base: Path, *, custom: bool = False) -> str | None:
     kind = "custom prompt" if custom else "default prompt"
     required = with_format(base, WAV8)
     if not required.is_file():
-        return f"{kind} {required} is missing"
+        what = "is not a regular file" if required.exists() else "is missing"
+        return f"{kind} {required} {what}"
     for fmt in FORMATS:
         path = with_format(base, fmt)
         if fmt is WAV8 or path.is_file():

@@ -513,3 +513,22 @@ def test_unknown_prompt_slot_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
     (line,) = capsys.readouterr().err.splitlines()
     assert "hotlines[0].prompts.intr" in line
     assert "not a prompt slot" in line
+
+
+@pytest.mark.timeout(10)  # a FIFO is named, not opened
+def test_custom_prompt_that_is_a_fifo_is_named_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo(tmp_path / "intro.wav")
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        GOOD_HOTLINE.replace(
+            "[[hotlines.targets]]",
+            f'[hotlines.prompts]\nintro = "{tmp_path / "intro"}"\n[[hotlines.targets]]',
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", str(config)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("hotline support, prompt intro: ")
+    assert f"{tmp_path / 'intro.wav'} is not a regular file" in line
