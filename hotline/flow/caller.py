@@ -250,20 +250,20 @@ class CallerFlow:
             await self.session.hangup()
             self.hung_up_by = "runtime"
             return CallOutcome.CLOSED
-        await self._go_to(destination)
-        log.info(
-            "closed_destination_taken",
-            context=destination.context,
-            extension=destination.extension,
-            priority=destination.priority,
-        )
+        await self._go_to(destination, "closed_destination_taken")
         return CallOutcome.CLOSED
 
-    async def _go_to(self, destination: FallbackConfig) -> None:
+    async def _go_to(self, destination: FallbackConfig, event: str) -> None:
         """Continue the dialplan there once this AGI ends (SET PRIORITY last: it is the jump)."""
         await self.session.command("SET", "CONTEXT", destination.context)
         await self.session.command("SET", "EXTENSION", destination.extension)
         await self.session.command("SET", "PRIORITY", str(destination.priority))
+        log.info(
+            event,
+            context=destination.context,
+            extension=destination.extension,
+            priority=destination.priority,
+        )
 
     # --- hunt --------------------------------------------------------------
 
@@ -513,13 +513,7 @@ class CallerFlow:
         self.step = "fallback"
         if fallback.announce:
             await self._play("fallback")
-        await self._go_to(fallback)
-        log.info(
-            "fallback_taken",
-            context=fallback.context,
-            extension=fallback.extension,
-            priority=fallback.priority,
-        )
+        await self._go_to(fallback, "fallback_taken")
         return CallOutcome.FALLBACK
 
     # --- summary -----------------------------------------------------------

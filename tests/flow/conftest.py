@@ -11,12 +11,11 @@ import pytest
 
 from hotline.config import Settings, settings_from_mapping
 from hotline.flow.observers import CallObserver
-from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour, parse_agents
 from hotline.sim.caller import CallerScript
-from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
 from tests.conftest import CapturedLog
+from tests.simrun import sim_runtime
 
 BASE: dict[str, Any] = {
     "asterisk": {"sounds_dir": "/var/lib/hotline/sounds"},
@@ -80,19 +79,9 @@ class Scenario:
     ) -> list[CallRecord]:
         """``runtime_options`` go to :class:`Runtime` (``now``, ``state``…)."""
         behaviours = parse_agents(agents) if isinstance(agents, str) else agents
-        holder: dict[str, SimulatedPbx] = {}
-        runtime = Runtime(
-            settings,
-            host="127.0.0.1",
-            port=0,
-            clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-            **runtime_options,
-        )
-        for observer in self.observers:
-            runtime.deps.observers.add(observer)
-        async with runtime:
-            pbx = SimulatedPbx("127.0.0.1", runtime.port, behaviours, confirm_args=4)
-            holder["pbx"] = pbx
+        async with sim_runtime(settings, behaviours, **runtime_options) as (runtime, pbx):
+            for observer in self.observers:
+                runtime.deps.observers.add(observer)
             return list(await asyncio.gather(*(pbx.place_call(s) for s in scripts)))
 
     def events(self, call_id: str, name: str | None = None) -> list[dict[str, Any]]:

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 from hotline.flow.registry import Acceptance, CallRegistry
 from hotline.flow.state import RuntimeState
-from hotline.runtime import Runtime
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
-from hotline.sim.pbx import SimulatedPbx
 from tests.conftest import CapturedLog
 from tests.flow.conftest import Scenario, make_settings
+from tests.simrun import sim_runtime
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FRIDAY_NOON = dt.datetime(2026, 3, 27, 12, 0, tzinfo=BERLIN)
@@ -113,17 +112,9 @@ async def test_a_shift_change_during_the_hunt_keeps_the_calls_targets(
     wall = {"now": dt.datetime(2026, 3, 27, 15, 59, 50, tzinfo=BERLIN)}
     registry = _DialSignal()
     agents = parse_agents("201=no-answer,202=accept,301=accept")
-    holder: dict[str, SimulatedPbx] = {}
-    runtime = Runtime(
-        settings,
-        host="127.0.0.1",
-        port=0,
-        clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-        now=lambda: wall["now"],
-        state=RuntimeState(registry=registry),
-    )
-    async with runtime:
-        pbx = holder["pbx"] = SimulatedPbx("127.0.0.1", runtime.port, agents, confirm_args=4)
+    state = RuntimeState(registry=registry)
+    now = lambda: wall["now"]  # noqa: E731 - read at each call's arrival
+    async with sim_runtime(settings, agents, now=now, state=state) as (_runtime, pbx):
         first = asyncio.create_task(pbx.place_call(support(callerid="5550001")))
         await registry.dialling.wait()  # the day shift's first target is ringing
         wall["now"] = dt.datetime(2026, 3, 27, 16, 0, 0, tzinfo=BERLIN)

@@ -15,11 +15,10 @@ from typing import Any
 
 from hotline.config import load_settings
 from hotline.reload import needs_restart, reload_from_file
-from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour
 from hotline.sim.caller import CallerScript
-from hotline.sim.pbx import SimulatedPbx
 from tests.conftest import CapturedLog
+from tests.simrun import sim_runtime
 
 ENV: dict[str, str] = {}  # the reloads read this, not the test process's environment
 
@@ -95,17 +94,8 @@ async def test_calls_in_progress_keep_their_config_through_100_reloads(
     path = tmp_path / "hotline.toml"
     path.write_text(OLD)
     gate = Gate(expected=50)
-    holder: dict[str, SimulatedPbx] = {}
-    runtime = Runtime(
-        load_settings(path, ENV),
-        host="127.0.0.1",
-        port=0,
-        clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-        dial_details=gate,
-    )
     results = {"reloaded": 0, "invalid": 0, "restart": 0}
-    async with runtime:
-        pbx = holder["pbx"] = SimulatedPbx("127.0.0.1", runtime.port, AGENTS, confirm_args=4)
+    async with sim_runtime(load_settings(path, ENV), AGENTS, dial_details=gate) as (runtime, pbx):
         running = [asyncio.create_task(pbx.place_call(call(n))) for n in range(50)]
         await gate.all_held.wait()  # 50 calls rang their first target and are mid-hunt
         for n in range(100):
@@ -155,15 +145,7 @@ async def test_an_invalid_file_leaves_the_running_config_serving(
 ) -> None:
     path = tmp_path / "hotline.toml"
     path.write_text(OLD)
-    holder: dict[str, SimulatedPbx] = {}
-    runtime = Runtime(
-        load_settings(path, ENV),
-        host="127.0.0.1",
-        port=0,
-        clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-    )
-    async with runtime:
-        pbx = holder["pbx"] = SimulatedPbx("127.0.0.1", runtime.port, AGENTS, confirm_args=4)
+    async with sim_runtime(load_settings(path, ENV), AGENTS) as (runtime, pbx):
         path.write_text(OLD.replace("ring_time = 15", "ring_time = 0\nrounds = 99"))
         result = await reload_from_file(runtime, path, ENV)
         record = await pbx.place_call(call(1))
@@ -210,16 +192,7 @@ async def test_a_reload_keeps_lockouts_and_applies_new_opening_hours(
     base = OLD.replace('name = "support"', 'name = "support"\npin = "4711"')
     path.write_text(base.replace("[agi]", "[pin_guard]\nfailed_calls = 1\n[agi]"))
     noon = dt.datetime(2026, 3, 27, 12, 0, tzinfo=dt.UTC)
-    holder: dict[str, SimulatedPbx] = {}
-    runtime = Runtime(
-        load_settings(path, ENV),
-        host="127.0.0.1",
-        port=0,
-        clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-        now=lambda: noon,
-    )
-    async with runtime:
-        pbx = holder["pbx"] = SimulatedPbx("127.0.0.1", runtime.port, AGENTS, confirm_args=4)
+    async with sim_runtime(load_settings(path, ENV), AGENTS, now=lambda: noon) as (runtime, pbx):
         guesser = CallerScript(hotline="support", callerid="5559999", pin_entries=("1111",) * 3)
         await pbx.place_call(guesser)
         closed = '\n[hotlines.schedule]\ntimezone = "UTC"\nopen = ["Mon-Fri 13:00-17:00"]\n'
