@@ -69,7 +69,9 @@ class Decision:
     open: bool
     #: what decided, e.g. "hours Mon-Fri 08:00-18:00" or "holiday Christmas Day (DE-BY)"
     rule: str
+    #: the shift whose targets are hunted (None: the hotline's own, or closed)
     shift: str | None
+    #: whom the call hunts, in order (empty while closed)
     targets: tuple[Target, ...]
     #: targets left out because their own hours exclude this moment
     off_hours: tuple[str, ...] = ()
@@ -77,9 +79,7 @@ class Decision:
     @property
     def key(self) -> Key:
         """What makes two moments plan calls differently (while closed, nobody is dialled)."""
-        if not self.open:
-            return False, None, ()
-        return True, self.shift, tuple(t.number for t in self.targets)
+        return self.open, self.shift, tuple(t.number for t in self.targets)
 
     @property
     def detailed_key(self) -> Key:
@@ -97,7 +97,7 @@ class Decision:
             "rule": self.rule,
             "shift": self.shift,
             "local_time": self.at.isoformat(timespec="seconds"),
-            "targets": [t.number for t in self.targets] if self.open else [],
+            "targets": [t.number for t in self.targets],
             "off_hours": list(self.off_hours) or None,
         }
 
@@ -220,6 +220,8 @@ class Schedule:
         local = self.local(now)
         minute = local.hour * 60 + local.minute
         is_open, rule = self._is_open(local, minute)
+        if not is_open:
+            return Decision(local, False, rule, None, ())  # nobody is dialled: no shift
         date = local.date()
         yesterday = date - dt.timedelta(days=1)
         shift_name: str | None = None
