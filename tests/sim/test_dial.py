@@ -134,6 +134,38 @@ async def test_caller_gone_during_confirm_is_not_told_and_never_bridged(
     assert (record.hung_up_by, record.hangup_step) == ("caller", "confirm")
 
 
+async def test_a_caller_gone_during_the_confirm_still_exists_but_is_hanging_up(
+    runtime: Runtime,
+) -> None:
+    """Recording 20: after the caller's hang-up, from the agent's leg, CHANNEL_EXISTS of the
+    caller stays 1 (its channel lives until Dial returns); CHANNEL(checkhangup) turns 1."""
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def polling_confirm(session: AgiSession) -> None:
+        caller = session.request.args[0]
+        for _ in range(8):
+            exists = await session.get_full_variable(f"${{CHANNEL_EXISTS({caller})}}")
+            hanging_up = await session.get_full_variable("${CHANNEL(checkhangup)}", caller)
+            seen.append((exists, hanging_up))
+            if hanging_up == "1":
+                break
+            await session.wait_for_digit(700)
+        await session.set_variable("HOTLINE_CONFIRM", "CALLER_GONE")
+        await session.set_variable("GOSUB_RESULT", "CONTINUE")
+
+    server = FastAgiServer(
+        {"hotline/sales": make_hunt(runtime), "confirm": polling_confirm}, port=0
+    )
+    async with server:
+        pbx = SimulatedPbx("127.0.0.1", server.port, parse_agents("201=voicemail"))
+        await pbx.place_call(
+            CallerScript("sales", args=["201"], hangup_during=("confirm", 1), hangup_after=2.0)
+        )
+    assert seen[0] == ("1", "0")
+    assert seen[-1] == ("1", "1")  # hanging up, and still there
+    assert all(exists == "1" for exists, _ in seen)
+
+
 async def test_accepting_after_the_caller_left_still_never_bridges(runtime: Runtime) -> None:
     async def careless_confirm(session: AgiSession) -> None:
         await make_confirm(runtime, check_caller=False)(session)
