@@ -296,6 +296,8 @@ class Bench:
             else None,
             "driver_cpu_s": result.driver_cpu_s,
             "sim_latency_ms": result.sim_latency_ms,
+            # the journal's counts after the run (hotline+journal-metrics only)
+            "journal": stats.get("journal"),
         }
 
     async def load(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import contextlib
 import gc
 import resource
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Generator, Iterable
 from pathlib import Path
 from typing import Any, SupportsIndex
 
@@ -262,3 +262,54 @@ def reset_peak_rss() -> None:
     """Start the kernel's peak-RSS (``VmHWM``) over from the current RSS (Linux ≥ 4.0)."""
     with contextlib.suppress(OSError):
         (_PROC / "clear_refs").write_text("5")
+
+
+class TaskSteps(Coroutine[Any, Any, Any]):
+    """A coroutine wrapper timing each step (``send``/``throw``) of one task on the loop.
+
+    A step is what the task runs between two awaits: the time the event loop
+    is blocked by that task.  Garbage collections that fall inside a step are
+    subtracted (they are the collector's pauses, measured by :class:`GcPauses`).
+    """
+
+    def __init__(
+        self, coro: Coroutine[Any, Any, Any], steps: LogHistogram, gc_pauses: GcPauses
+    ) -> None:
+        self._coro = coro
+        self._steps = steps
+        self._gc = gc_pauses
+
+    def _timed(self, step: Callable[[], Any]) -> Any:
+        gc_before = self._gc.total
+        started = time.perf_counter()
+        try:
+            return step()
+        finally:
+            elapsed = time.perf_counter() - started - (self._gc.total - gc_before)
+            self._steps.add(max(0.0, elapsed))
+
+    def send(self, value: Any) -> Any:
+        return self._timed(lambda: self._coro.send(value))
+
+    def throw(self, *args: Any) -> Any:
+        return self._timed(lambda: self._coro.throw(*args))
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._coro.__await__()
+
+
+def time_task_steps(qualname: str, gc_pauses: GcPauses) -> LogHistogram:
+    """Time every step of tasks whose coroutine is ``qualname`` (e.g. the journal writer)."""
+    steps = LogHistogram()
+    loop = asyncio.get_running_loop()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        if getattr(coro, "__qualname__", None) == qualname:
+            coro = TaskSteps(coro, steps, gc_pauses)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    return steps

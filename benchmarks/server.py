@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from benchmarks import probe
 from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
+from benchmarks.histogram import LogHistogram
 from benchmarks.responders import start_bare, start_panoramisk
 from benchmarks.scenario import CONFIG
 from benchmarks.tweaks import TWEAKS
@@ -39,6 +40,10 @@ KINDS = ("hotline", "bare", "panoramisk")
 LOOPS = ("asyncio", "uvloop")
 
 Stop = Callable[[], Awaitable[None]]
+#: awaited before ``stats``: finish background work that belongs to the run; returns extra stats
+Settle = Callable[[], Awaitable[dict[str, Any]]]
+#: histograms that start afresh with each measurement (``reset``)
+RESET_WITH_METER: list[LogHistogram] = []
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _start_hotline(log_file: Path, level: str, *, gc_guard: bool) -> tuple[int, Stop, TextIO]:
+async def _start_hotline(
+    log_file: Path, level: str, tweaks: Sequence[str], gc_pauses: probe.GcPauses
+) -> tuple[int, Stop, TextIO, Settle]:
+    """The runtime; returns its port, stop, log stream and what to await before stats."""
     from hotline.config import settings_from_mapping
     from hotline.logs import configure_logging
     from hotline.runtime import Runtime
@@ -69,10 +77,40 @@ async def _start_hotline(log_file: Path, level: str, *, gc_guard: bool) -> tuple
     # as hotline.runtime.run_forever: line-buffered append, JSON renderer, batched writes
     stream = log_file.open("a", encoding="utf-8", buffering=1)
     configure_logging(level=level, fmt="json", stream=stream, batch=True)
+    config = dict(CONFIG)
+    if "journal-metrics" in tweaks:
+        journal = log_file.with_suffix(".journal.sqlite")
+        config["journal"] = {"enabled": True, "path": str(journal), "caller": "hashed"}
+        config["metrics"] = {"enabled": True, "port": 0}
     # as hotline run: its garbage collection (hotline.gcguard) unless the gc-default tweak
-    runtime = Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0, gc_guard=gc_guard)
+    runtime = Runtime(
+        settings_from_mapping(config),
+        host="127.0.0.1",
+        port=0,
+        gc_guard="gc-default" not in tweaks,
+    )
+    # every step of the journal writer's task: how long it blocks the loop at a time
+    writer_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
+    RESET_WITH_METER.append(writer_steps)  # measured from the run's reset, not the start
     await runtime.start()
-    return runtime.port, runtime.stop, stream
+
+    async def settle() -> dict[str, Any]:
+        """Wait until the journal wrote every call; its CPU then counts in the window."""
+        journal = runtime.journal
+        if journal is None:
+            return {}
+        if journal.pending:
+            await journal.drained()
+            probe.PROBE.active_end = (time.perf_counter(), sum(probe.cpu_seconds()))
+        return {
+            "journal": {
+                "written": journal.written,
+                "lost": journal.lost,
+                "writer_step_ms": writer_steps.summary_ms(),
+            }
+        }
+
+    return runtime.port, runtime.stop, stream, settle
 
 
 async def _start_replayer(kind: str, exchange_file: Path) -> tuple[int, Stop]:
@@ -99,6 +137,8 @@ class Meter:
         probe.PROBE.reset()
         self.heartbeat.clear()
         self.gc_pauses.clear()
+        for histogram in RESET_WITH_METER:
+            histogram.clear()
         probe.reset_peak_rss()
         self.cpu = probe.cpu_seconds()
         self.wall = time.perf_counter()
@@ -147,7 +187,12 @@ def _reply(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def _control(meter: Meter) -> None:
+async def _settled() -> dict[str, Any]:
+    """Nothing to wait for before stats (every server but the runtime with its journal)."""
+    return {}
+
+
+async def _control(meter: Meter, settle: Settle = _settled) -> None:
     """Obey stdin commands until ``quit`` or end of input."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -160,7 +205,8 @@ async def _control(meter: Meter) -> None:
         if command == "reset":
             _reply({"reset": True, **meter.reset()})
         elif command == "stats":
-            _reply(meter.stats())
+            extra = await settle()
+            _reply({**meter.stats(), **extra})
         elif command == "types":
             _reply({"types": _object_types()})
         elif command == "stats-gc":
@@ -173,20 +219,22 @@ async def _control(meter: Meter) -> None:
 async def _serve(args: argparse.Namespace) -> int:
     probe.install()
     stream: TextIO | None = None
+    settle: Settle = _settled
+    gc_pauses = probe.GcPauses()
+    gc_pauses.install()
     if args.kind == "hotline":
         if args.log_file is None:
             raise BenchmarkError("--kind hotline needs --log-file")
         level = "WARNING" if "log-off" in args.tweak else args.log_level
-        gc_guard = "gc-default" not in args.tweak
-        port, stop, stream = await _start_hotline(args.log_file, level, gc_guard=gc_guard)
+        port, stop, stream, settle = await _start_hotline(
+            args.log_file, level, args.tweak, gc_pauses
+        )
     else:
         if args.exchange is None:
             raise BenchmarkError(f"--kind {args.kind} needs --exchange")
         port, stop = await _start_replayer(args.kind, args.exchange)
     heartbeat = probe.Heartbeat(args.heartbeat)
     heartbeat.start()
-    gc_pauses = probe.GcPauses()
-    gc_pauses.install()
     meter = Meter(heartbeat, gc_pauses)
     _reply(
         {
@@ -200,7 +248,7 @@ async def _serve(args: argparse.Namespace) -> int:
         }
     )
     try:
-        await _control(meter)
+        await _control(meter, settle)
     finally:
         await heartbeat.stop()
         await stop()

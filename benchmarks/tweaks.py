@@ -10,8 +10,13 @@ a tweak is named.
   before it: the side-by-side baseline for the guard).
 * ``log-off`` — log at WARNING instead of INFO: not a fix (production logs at
   INFO), but it shows what logging costs per call.
+* ``journal-metrics`` — not a fix either: the call journal (``[journal]``, an
+  SQLite file beside the log) and the Prometheus endpoint (``[metrics]``, a
+  free port) switched on, to show what they cost per call.  The server waits
+  for the journal to have written every call before it reports its CPU, so
+  the writer's work is counted.
 """
 
 from __future__ import annotations
 
-TWEAKS = frozenset({"gc-default", "log-off"})
+TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics"})

@@ -175,6 +175,19 @@ async def live_check(
     return [f"asterisk: {line}" for line in report.errors], pbx_identity(report)
 
 
+def observability_lines(settings: Settings) -> list[str]:
+    """Where the journal is kept and where Prometheus scrapes the metrics."""
+    journal, metrics = settings.journal, settings.metrics
+    return [
+        f"journal: {journal.where()} (callers {journal.caller}, kept {journal.keep_days} days)"
+        if journal.enabled
+        else "journal: off ([journal] enabled = false)",
+        f"metrics: {metrics.url()}"
+        if metrics.enabled
+        else "metrics: off ([metrics] enabled = false)",
+    ]
+
+
 def run_check(
     path: Path,
     settings: Settings,
@@ -200,6 +213,8 @@ def run_check(
     problems, defaults = prompt_problems(settings)
     if not problems:
         print(f"prompts: every slot in place (defaults checked in {defaults})", file=out)
+    for line in observability_lines(settings):
+        print(line, file=out)
     pbx: PbxIdentity | None = None
     if live:
         live_problems, pbx = asyncio.run(live_check(settings, out=out))

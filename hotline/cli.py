@@ -17,6 +17,7 @@ from typing import TextIO
 from hotline import __version__
 from hotline.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, config_path, load_settings
 from hotline.errors import HotlineError, ProblemsError
+from hotline.journal.commands import add_report_parser
 from hotline.licensing.commands import add_license_parser
 from hotline.prompts.commands import add_prompts_parser
 
@@ -30,6 +31,7 @@ examples:
   hotline call support --pin 1234        place a test call through AMI
   hotline schedule support --week        the coming week's opening hours and shifts
   hotline reload                         re-read the config of the running runtime (or SIGHUP)
+  hotline report --by agent --since 2026-11-01 --format csv
   hotline prompts convert intro.mp3 --hotline support --slot intro
   hotline license show HL1-XXXXX-...     decode a module license key
 
@@ -104,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_call_parser(commands)
     _add_schedule_parsers(commands)
+    report = add_report_parser(commands)
+    _add_config_arguments(report)
+    report.set_defaults(func=_cmd_report)
     add_prompts_parser(commands)
     add_license_parser(commands)
 
@@ -270,6 +275,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _path, settings = _settings(args)
     return asyncio.run(run_demo(settings, sys.stdout, agents=args.agents))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hotline.journal.commands import run_report
+
+    _path, settings = _settings(args)
+    return run_report(settings, args, sys.stdout)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -241,7 +241,13 @@ async def run_calls(
     events.attach(client)
     wall = {"now": dt.datetime.now(dt.UTC)}
     runtime = Runtime(
-        settings,
+        # a dry run: no records in the real journal, no metrics port taken
+        settings.model_copy(
+            update={
+                "journal": settings.journal.model_copy(update={"enabled": False}),
+                "metrics": settings.metrics.model_copy(update={"enabled": False}),
+            }
+        ),
         host="127.0.0.1",
         port=0,
         clock_factory=lambda call_id: _pbx(pbx).clock_for(call_id),

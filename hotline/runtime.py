@@ -46,10 +46,13 @@ from hotline.flow.prompting import PromptBook
 from hotline.flow.routes import build_routes
 from hotline.flow.state import RuntimeState
 from hotline.gcguard import GcGuard, event_loop_name
+from hotline.journal.writer import JournalWriter
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier, check_license
 from hotline.listening import listen_error
 from hotline.logs import configure_logging, flush_logs, get_logger
+from hotline.metrics.collect import HotlineMetrics
+from hotline.metrics.server import MetricsServer
 from hotline.schedule.engine import Schedules
 
 log = get_logger()
@@ -118,6 +121,18 @@ class Runtime:
             command_timeout=agi.command_timeout,
             max_connections=agi.max_connections,
         )
+        #: the call journal ([journal]) and Prometheus metrics ([metrics]), when enabled
+        self.journal = JournalWriter(settings.journal) if settings.journal.enabled else None
+        self.metrics = HotlineMetrics()
+        self.metrics_server = (
+            MetricsServer(settings.metrics, self.metrics) if settings.metrics.enabled else None
+        )
+        self.metrics.watch_agi(self.server)
+        if self.journal is not None:
+            self.deps.observers.add(self.journal)
+            self.metrics.watch_journal(self.journal)
+        if self.metrics_server is not None:
+            self.deps.observers.add(self.metrics)
 
     @property
     def port(self) -> int:
@@ -150,12 +165,20 @@ class Runtime:
         self.generation += 1
 
     async def start(self) -> None:
-        """Open the FastAGI port; a port in use or a bad bind address is a one-line
-        :class:`~hotline.errors.ConfigError`."""
+        """Start the journal and metrics, then open the FastAGI port; a port in use or a
+        bad bind address is a one-line :class:`~hotline.errors.ConfigError`."""
+        if self.journal is not None:
+            await self.journal.start()
         try:
-            await self.server.start()
-        except OSError as exc:
-            raise listen_error(exc, *self.listen) from None
+            if self.metrics_server is not None:
+                self.metrics_server.start()
+            try:
+                await self.server.start()
+            except OSError as exc:
+                raise listen_error(exc, *self.listen) from None
+        except BaseException:
+            await self._stop_observers()
+            raise
         if self.gc is not None:
             self.gc.start()
         log.info(
@@ -172,7 +195,14 @@ class Runtime:
         await self.server.stop(drain_timeout=self.settings.agi.drain_timeout)
         if self.gc is not None:
             await self.gc.stop()
+        await self._stop_observers()  # after the drain: the last calls' records are queued
         log.info("stopped")
+
+    async def _stop_observers(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+        if self.journal is not None:
+            await self.journal.stop()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -259,6 +289,9 @@ async def serve(
         if client is not None:
             hangups = HangupFeed(runtime.state.presence, client)
             hangups.attach()
+        runtime.metrics.watch_license(guard.license.expires)
+        if client is not None:
+            runtime.metrics.watch_ami(client)
         async with runtime, contextlib.AsyncExitStack() as stack:
             if config_path is not None:
                 await stack.enter_async_context(reloadable(runtime, config_path))

@@ -128,6 +128,8 @@ class FastAgiServer:
         self._full = RateLimit()
         #: calls whose handler is running right now
         self.active_calls = 0
+        #: peers that sent something that is not AGI (bad header, bad reply): a metric
+        self.protocol_errors = 0
 
     @staticmethod
     def _checked(routes: Mapping[str, Handler]) -> dict[str, Handler]:
@@ -390,6 +392,7 @@ class FastAgiServer:
                 log.warning("agi_header_incomplete", peer=peer, bytes=lines.bytes_received)
             return None
         except AgiProtocolError as exc:
+            self.protocol_errors += 1
             log.warning("agi_bad_header", peer=peer, problem=str(exc))
             return None
         return request, lines
@@ -427,6 +430,8 @@ class FastAgiServer:
         except AgiError as exc:
             # bad data from the peer, a timeout, a refused command: one line, no traceback
             outcome = "failed"
+            if isinstance(exc, AgiProtocolError):
+                self.protocol_errors += 1
             log.warning("agi_call_failed", error=type(exc).__name__, problem=str(exc))
         except Exception:  # one call's bug must not stop the server
             outcome = "failed"

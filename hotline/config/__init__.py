@@ -23,6 +23,7 @@ The package along its seams:
 * :mod:`~hotline.config.targets`: a hotline's or a shift's targets, dialplan destinations;
 * :mod:`~hotline.config.schedule`: a hotline's opening hours, holidays and shifts;
 * :mod:`~hotline.config.pin_guard`: ``[pin_guard]``, lockouts after failed PIN calls;
+* :mod:`~hotline.config.journal`, :mod:`~hotline.config.metrics`: ``[journal]``, ``[metrics]``;
 * :mod:`~hotline.config.settings`: :class:`Settings`, one field per section;
 * :mod:`~hotline.config.environment`: the ``HOTLINE_…`` variables;
 * :mod:`~hotline.config.problems`: validation errors as one line each;

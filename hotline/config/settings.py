@@ -9,6 +9,8 @@ from pydantic import Field, field_validator, model_validator
 from hotline.config.control import ControlConfig
 from hotline.config.fields import ConfigModel
 from hotline.config.hotlines import HotlineConfig
+from hotline.config.journal import JournalConfig
+from hotline.config.metrics import MetricsConfig
 from hotline.config.pin_guard import PinGuardConfig
 from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
 
@@ -26,6 +28,8 @@ class Settings(ConfigModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     pin_guard: PinGuardConfig = Field(default_factory=PinGuardConfig)
     control: ControlConfig = Field(default_factory=ControlConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
 
     @field_validator("hotlines", mode="before")

@@ -176,6 +176,19 @@ CallEvent = (
 )
 
 
+def unanswered(
+    call_id: str, hotline: str, caller: str, channel: str, outcome: str
+) -> tuple[CallStarted, CallEnded]:
+    """The two events of a call the runtime did not take (e.g. ``refused``: no license)."""
+    arrived = time.time()
+    return (
+        CallStarted(call_id, hotline, caller, channel, arrived),
+        CallEnded(
+            call_id, hotline, caller, arrived, outcome, None, None, None, None, None, None, 0.0
+        ),
+    )
+
+
 class CallObserver(Protocol):
     """Anything that wants to know what calls do (journal, metrics, boards, live pages)."""
 

@@ -9,6 +9,7 @@ from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ROUTE, hotline_route
 from hotline.flow.caller import FlowDeps, serve_caller
 from hotline.flow.confirm import serve_confirm
+from hotline.flow.observers import unanswered
 from hotline.logs import get_logger
 
 log = get_logger()
@@ -25,6 +26,11 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
             if not deps.call_gate():
                 # Not answered: the socket closes and the dialplan's own fallback runs.
                 log.warning("call_refused", hotline=hotline.name, reason="license")
+                request = session.request
+                for event in unanswered(
+                    request.uniqueid, hotline.name, request.callerid, request.channel, "refused"
+                ):
+                    deps.observers.emit(event)
                 return
             calls = deps.state.calls
             call_id = session.request.uniqueid

@@ -1,0 +1,172 @@
+"""The journal against a real SQLite file and a real PostgreSQL server, fed by simulated calls."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.config.journal import JournalConfig
+from hotline.flow.observers import AttemptRecord, CallEnded
+from hotline.journal import store
+from hotline.journal.privacy import store_caller
+from hotline.journal.schema import journal_meta
+from hotline.journal.writer import JournalWriter
+from tests.conftest import CapturedLog
+from tests.journal.stack import PIN, journal_settings, serving, stored_calls, support
+
+
+async def test_every_call_and_attempt_is_stored(
+    journal_config: JournalConfig, captured_log: CapturedLog
+) -> None:
+    settings = journal_settings(journal_config)
+    scripts = [
+        support(PIN),  # 201 no answer, 202 declines, 203 accepts
+        support("0000", "1111", "2222"),  # wrong PIN three times
+        support(PIN, hangup_during=("ringing", 1)),  # gives up while 201 rings
+    ]
+    async with serving(settings, "201=no-answer,202=decline,203=accept") as stack:
+        records = await stack.calls(scripts)
+    engine = store.make_engine(journal_config)
+    try:
+        stored = await stored_calls(engine)
+    finally:
+        await engine.dispose()
+    assert set(stored) == {r.uniqueid for r in records}
+    summaries = {e["call_id"]: e for e in captured_log.named("call_summary")}
+    for call_id, row in stored.items():
+        summary = summaries[call_id]
+        assert row["hotline"] == "support"
+        assert row["caller"] == "5550001"
+        assert row["outcome"] == summary["outcome"]
+        assert row["step"] == summary["step"]
+        assert row["connected_to"] == summary["connected_to"]
+        assert row["hung_up_by"] == summary["hung_up_by"]
+        assert row["duration"] == pytest.approx(summary["duration"], abs=1e-3)
+        assert [
+            (a["attempt"], a["hunt_step"], a["number"], a["outcome"]) for a in row["attempts"]
+        ] == [(t["attempt"], t["attempt"], t["number"], t["outcome"]) for t in summary["targets"]]
+    connected = stored[records[0].uniqueid]
+    assert connected["outcome"] == "connected"
+    assert connected["connected_label"] is None
+    assert connected["connected_to"] == "203"
+    assert connected["wait_seconds"] > 15  # 201 rang its 15 s first
+    assert connected["talk_seconds"] > 0
+    assert [a["dialstatus"] for a in connected["attempts"]] == ["NOANSWER", "ANSWER", "ANSWER"]
+    assert stored[records[1].uniqueid]["outcome"] == "pin_failed"
+    assert stored[records[1].uniqueid]["attempts"] == []
+    gave_up = stored[records[2].uniqueid]
+    assert (gave_up["outcome"], gave_up["step"]) == ("abandoned", "ringing")
+    assert store.utc(gave_up["arrived"]).timestamp() > time.time() - 60
+
+
+async def test_journal_survives_a_runtime_restart(journal_config: JournalConfig) -> None:
+    settings = journal_settings(journal_config)
+    async with serving(settings, "201=accept") as stack:
+        first = await stack.calls([support(PIN) for _ in range(3)])
+    async with serving(settings, "201=accept") as stack:
+        second = await stack.calls([support(PIN) for _ in range(2)])
+    engine = store.make_engine(journal_config)
+    try:
+        stored = await stored_calls(engine)
+        assert await store.current_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
+    assert set(stored) == {r.uniqueid for r in first + second}
+    assert all(row["outcome"] == "connected" for row in stored.values())
+
+
+def _ended(call_id: str, caller: str, arrived: float) -> CallEnded:
+    return CallEnded(
+        call_id,
+        "support",
+        caller,
+        arrived,
+        "nobody_available",
+        None,
+        None,
+        None,
+        None,
+        None,
+        "runtime",
+        40.0,
+        (AttemptRecord(1, 1, "201", "Anna", "no_answer", 15.0, "NOANSWER", "19"),),
+    )
+
+
+def _files_bytes(folder: Path, pattern: str) -> bytes:
+    """Everything SQLite wrote (the file, its WAL): a secret must be in none of it."""
+    return b"".join(p.read_bytes() for p in folder.glob(pattern))
+
+
+async def test_caller_privacy_and_no_secrets(tmp_path: Path) -> None:
+    for mode in ("full", "masked", "hashed"):
+        config = JournalConfig.model_validate(
+            {"enabled": True, "path": str(tmp_path / f"{mode}.sqlite"), "caller": mode}
+        )
+        settings = journal_settings(config)
+        async with serving(settings, "201=accept") as stack:
+            (record,) = await stack.calls([support(PIN, callerid="+4930123456")])
+        engine = store.make_engine(config)
+        try:
+            (row,) = (await stored_calls(engine)).values()
+            async with engine.connect() as conn:
+                key = await conn.scalar(select(journal_meta.c.value))
+        finally:
+            await engine.dispose()
+        assert row["call_id"] == record.uniqueid
+        if mode == "full":
+            assert row["caller"] == "+4930123456"
+        elif mode == "masked":
+            assert row["caller"] == "********456"
+        else:
+            assert row["caller"].startswith("h:")
+            assert "30123456" not in row["caller"]
+            assert key is not None
+            # the same number gives the same pseudonym with the journal's own key
+            assert row["caller"] == store_caller("+4930123456", "hashed", key.encode())
+        raw = _files_bytes(tmp_path, f"{mode}.sqlite*")
+        assert PIN.encode() not in raw
+        if mode != "full":
+            assert b"30123456" not in raw
+
+
+async def test_retention_deletes_calls_older_than_keep_days(journal_config: JournalConfig) -> None:
+    config = journal_config.model_copy(update={"keep_days": 30})
+    now = time.time()
+    writer = JournalWriter(config)
+    await writer.start()
+    writer.on_call_event(_ended("old", "5550001", now - timedelta(days=31).total_seconds()))
+    writer.on_call_event(_ended("recent", "5550002", now - timedelta(days=29).total_seconds()))
+    await writer.drained()
+    await writer.stop()
+    # the next start applies retention before writing anything new
+    writer = JournalWriter(config)
+    await writer.start()
+    writer.on_call_event(_ended("new", "5550003", now))
+    await writer.drained()
+    stored = await stored_calls(writer.engine)
+    await writer.stop()
+    assert set(stored) == {"recent", "new"}
+    assert stored["recent"]["attempts"][0]["number"] == "201"
+
+
+async def test_a_refused_call_is_journaled_too(tmp_path: Path) -> None:
+    config = JournalConfig(enabled=True, path=tmp_path / "j.sqlite", caller="full")
+    async with serving(journal_settings(config), "201=accept", licensed=False) as stack:
+        (record,) = await stack.calls([support(PIN)])
+    assert record.dialed == []
+    engine = store.make_engine(config)
+    try:
+        (row,) = (await stored_calls(engine)).values()
+    finally:
+        await engine.dispose()
+    assert (row["call_id"], row["outcome"], row["caller"]) == (
+        record.uniqueid,
+        "refused",
+        "5550001",
+    )
+    assert row["attempts"] == []
