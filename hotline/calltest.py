@@ -19,7 +19,9 @@ against any PBX the runtime serves, from any host that reaches its AMI:
   rang or was asked, or between targets);
 * **pin_failed** - the hotline hung up before dialling anyone, and it asks for
   a PIN.  AMI's call events cannot tell this from a runtime that did not take
-  the call at all; the runtime's log (``call_summary``) can.
+  the call at all; the runtime's log (``call_summary``) can;
+* **closed** - the hotline hung up (or sent the call on) before dialling
+  anyone, and its schedule says it is closed now (the same config, same clock).
 
 Exit codes: 0 the call ran and its outcome is printed (and is the one
 ``--expect`` named); 1 the call failed (Originate refused or not answered,
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -58,12 +61,19 @@ from hotline.config import HotlineConfig, Settings, Target
 from hotline.errors import HotlineError
 from hotline.flow.hunt import hunt_plan
 from hotline.flow.outcomes import CallOutcome
+from hotline.schedule.engine import Schedule
 
 #: targets were tried and none took the call (the flow's ``nobody_available``,
 #: or its ``fallback`` where the caller then hung up: AMI cannot tell them apart)
 NOBODY = "nobody"
 #: outcomes ``--expect`` can assert; all but ``nobody`` are the flow's own words
-OUTCOMES = (CallOutcome.CONNECTED, NOBODY, CallOutcome.ABANDONED, CallOutcome.PIN_FAILED)
+OUTCOMES = (
+    CallOutcome.CONNECTED,
+    NOBODY,
+    CallOutcome.ABANDONED,
+    CallOutcome.PIN_FAILED,
+    CallOutcome.CLOSED,
+)
 #: the hotline ended the call before dialling anyone and asks for no PIN
 NOT_SERVED = "not_served"
 
@@ -295,9 +305,11 @@ class CallWatch:
 
 
 def _target_for(hotline: HotlineConfig, leg: DialLeg) -> tuple[Target | None, str]:
-    for planned in hunt_plan(hotline):
-        if leg.matches(planned.dial_string):
-            return planned.target, planned.dial_string
+    shifts = hotline.schedule.shifts if hotline.schedule else []
+    for targets in (hotline.targets, *(shift.targets for shift in shifts)):
+        for planned in hunt_plan(hotline, targets):
+            if leg.matches(planned.dial_string):
+                return planned.target, planned.dial_string
     return None, leg.dial_string
 
 
@@ -322,20 +334,30 @@ def leg_reports(hotline: HotlineConfig, legs: Sequence[DialLeg]) -> tuple[LegRep
 
 
 def classify(
-    hotline: HotlineConfig, legs: Sequence[LegReport], ended_by: str | None
+    hotline: HotlineConfig,
+    legs: Sequence[LegReport],
+    ended_by: str | None,
+    now: dt.datetime | None = None,
 ) -> tuple[str, str]:
-    """(outcome, one-line reason) from what AMI showed of the call."""
+    """(outcome, one-line reason) from what AMI showed of the call (and, for a call
+    nobody was dialled for, what the hotline's schedule says ``now``)."""
+    plan = Schedule(hotline).decide(now or dt.datetime.now(dt.UTC))
     connected = next((leg for leg in legs if leg.bridged), None)
     if connected is not None:
         talk = f", talked {connected.talk_time:.1f} s" if connected.talk_time is not None else ""
         return CallOutcome.CONNECTED, f"{connected.who} took the call{talk}"
-    planned = sum(1 for _ in hunt_plan(hotline))
+    planned = sum(1 for _ in hunt_plan(hotline, plan.targets))
     in_progress = next(
         (leg for leg in legs if leg.dial_status in (None, "CANCEL")),
         None,
     )
     if in_progress is not None:
         return CallOutcome.ABANDONED, f"the caller hung up while {in_progress.who} was being tried"
+    if not legs and not plan.open:
+        # whoever hung up first (the closed destination may keep the caller)
+        return CallOutcome.CLOSED, (
+            f"the hotline is closed now ({plan.rule}): the closed prompt, nobody was dialled"
+        )
     if ended_by == "caller":
         if not legs:
             return CallOutcome.ABANDONED, "the caller hung up before any target was dialled"

@@ -101,3 +101,40 @@ def test_classify(
     assert got == outcome
     assert reason.startswith(reason_start), reason
     assert "\n" not in reason
+
+
+def test_a_call_nobody_was_dialled_for_while_closed_is_closed() -> None:
+    import datetime as dt
+
+    schedule = {"timezone": "UTC", "open": ["Mon-Fri 08:00-18:00"]}
+    friday_night = dt.datetime(2026, 3, 27, 19, 0, tzinfo=dt.UTC)
+    friday_noon = dt.datetime(2026, 3, 27, 12, 0, tzinfo=dt.UTC)
+    got, reason = classify(hotline(schedule=schedule), [], "hotline", friday_night)
+    assert (got, reason) == (
+        "closed",
+        "the hotline is closed now (outside opening hours): the closed prompt, nobody was dialled",
+    )
+    # open: the same AMI picture is a PIN problem, as before
+    got, _reason = classify(hotline(schedule=schedule), [], "hotline", friday_noon)
+    assert got == "pin_failed"
+
+
+def test_shift_targets_are_named_in_the_report() -> None:
+    from hotline.ami.calllog import DialLeg
+    from hotline.calltest import leg_reports
+
+    shifts = [
+        {
+            "name": "night",
+            "hours": ["daily 20:00-08:00"],
+            "targets": [{"number": "+49170", "label": "On call"}],
+        }
+    ]
+    config = hotline(schedule={"timezone": "UTC", "shifts": shifts})
+    dialled = DialLeg("1.1", "1.1", "PJSIP/+49170-00000001", "1.2", "+49170", began_at=0.0)
+    (report,) = leg_reports(config, [dialled])
+    assert (report.number, report.label, report.dial_string) == (
+        "+49170",
+        "On call",
+        "PJSIP/+49170",
+    )
