@@ -21,7 +21,20 @@ The contract (docs/architecture.md tells why it is shaped like this):
   (fail-closed: an empty verdict returns ``ERROR``).  It sets ``GOSUB_RESULT``
   too, because app_dial copies the ``Return()`` value to the caller's
   ``GOSUB_RETVAL`` only when the agent's channel has a ``GOSUB_RESULT``
-  (app_dial.c, seen on Asterisk 22): the verdict travels back on the channel.
+  (app_dial.c, seen on Asterisk 22): the verdict travels back on the channel;
+* a parallel step (several agents rung at once) dials one Local channel per
+  agent into ``[hotline-step]`` (:data:`STEP_CONTEXT`):
+  ``Dial(Local/1@hotline-step&Local/2@hotline-step,…)``.  app_dial runs ``U()``
+  only on the first leg that answers and hangs up the others, so one
+  ``Dial(A&B,…,U(…))`` cannot ask every agent; instead each Local leg dials its
+  own agent with the confirm subroutine (the approach of FreePBX ring groups
+  with confirmation) and so answers the caller's Dial only once its agent
+  pressed 1.  The caller leg leaves what the legs need in variables they
+  inherit (``_`` prefix; core_local copies ``;1``'s variables to ``;2``):
+  :data:`STEP_VARIABLE` (:func:`step_value`) and one :data:`LEG_VARIABLE` per
+  leg (:func:`leg_value`).  When a leg wins, app_dial hangs the other legs up
+  with cause 26 "answered elsewhere", which core_unreal and the leg's own Dial
+  pass on to the agents' phones (app_dial.c, core_unreal.c): no missed call.
 """
 
 from __future__ import annotations
@@ -47,12 +60,21 @@ CONFIRM_ARGS: tuple[tuple[str, str], ...] = (
 #: the channel variable the confirm route leaves its verdict in
 VERDICT_VARIABLE = "HOTLINE_CONFIRM"
 
+#: the context a parallel step's Local legs run in
+STEP_CONTEXT = "hotline-step"
+#: on the caller, inherited by the legs: call id ^ hotline ^ caller's digits
+STEP_VARIABLE = "HOTLINE_STEP"
+#: on the caller, + the leg's number: delay ^ dial string ^ ring time ^ target number
+LEG_VARIABLE = "HOTLINE_LEG_"
+
 #: the confirm route's verdicts, as the subroutine returns them
 ACCEPTED = "ACCEPTED"
 DECLINED = "DECLINED"
 TIMEOUT = "TIMEOUT"
 AGENT_HANGUP = "AGENT_HANGUP"
 CALLER_GONE = "CALLER_GONE"
+#: the agent pressed 1, but a colleague on another leg of the step was first
+TAKEN = "TAKEN"
 ERROR = "ERROR"
 #: the GOSUB_RESULT that makes app_dial drop the agent and return to the caller
 CONTINUE = "CONTINUE"
@@ -63,6 +85,8 @@ CALLER_SLOTS = ("intro", "please_hold", "nobody_available")
 PIN_SLOTS = ("enter_pin", "wrong_pin", "goodbye")
 FALLBACK_SLOTS = ("fallback",)
 CONFIRM_SLOTS = ("confirm_call", "accepted", "caller_gone")
+#: played to an agent of a parallel step whom a colleague beat to it
+STEP_SLOTS = ("taken",)
 ANNOUNCE_CALLER_SLOTS = ("caller_number_is",)
 #: played when a call arrives while the hotline's schedule says closed
 CLOSED_SLOTS = ("closed",)
@@ -81,10 +105,17 @@ def confirm_gosub(args: Sequence[str]) -> str:
 
 
 def played_slots(
-    *, pin: bool, announce_caller: bool, announce_fallback: bool, announce_closed: bool = False
+    *,
+    pin: bool,
+    announce_caller: bool,
+    announce_fallback: bool,
+    announce_closed: bool = False,
+    parallel: bool = False,
 ) -> list[str]:
     """The prompt slots the caller and confirm flows play for a hotline configured so."""
     slots = [*CALLER_SLOTS, *CONFIRM_SLOTS]
+    if parallel:
+        slots += STEP_SLOTS
     if pin:
         slots += PIN_SLOTS
     if announce_caller:
@@ -129,6 +160,52 @@ def hotline_steps(
     """A hotline number: the route, then (if the runtime did not take the call) ``message``."""
     played = [("", f"Playback({message})")] if message else []
     return [("", f"AGI({agi_base}/{hotline_route(name)})"), *played, ("", "Hangup()")]
+
+
+def step_value(call_id: str, hotline: str, caller_digits: str) -> str:
+    """:data:`STEP_VARIABLE`'s value (the confirm subroutine's arguments 1, 2 and 4)."""
+    return "^".join((call_id, hotline, caller_digits))
+
+
+def leg_value(delay: int, dial_string: str, ring_time: int, target: str) -> str:
+    """One leg's :data:`LEG_VARIABLE` value."""
+    return "^".join((str(delay), dial_string, str(ring_time), target))
+
+
+def step_leg(number: int) -> str:
+    """The dial string of a parallel step's leg ``number`` (1-based)."""
+    return f"Local/{number}@{STEP_CONTEXT}"
+
+
+def step_steps() -> list[tuple[str, str]]:
+    """``[hotline-step]``'s legs: wait the delay, dial the agent with the confirm subroutine."""
+    leg = "LEG"
+    step = STEP_VARIABLE
+    gosub = "^".join(
+        (
+            CONFIRM_CONTEXT,
+            f"${{CUT({step},^,1)}}",
+            f"${{CUT({step},^,2)}}",
+            f"${{CUT({leg},^,4)}}",
+            f"${{CUT({step},^,3)}}",
+        )
+    )
+    return [
+        ("", f"Set({leg}=${{{LEG_VARIABLE}${{EXTEN}}}})"),
+        ("", f'GotoIf($["${{{leg}}}" = ""]?end)'),
+        ("", f"ExecIf($[${{CUT({leg},^,1)}} > 0]?Wait(${{CUT({leg},^,1)}}))"),
+        ("", f"Dial(${{CUT({leg},^,2)}},${{CUT({leg},^,3)}},U({gosub}))"),
+        ("end", "Hangup()"),
+    ]
+
+
+#: the legs' extension: the leg's number, 1 or more digits
+STEP_EXTEN = "_X!"
+
+
+def step_conf(context: str = STEP_CONTEXT) -> list[str]:
+    """``[hotline-step]`` as extensions.conf lines (without comments)."""
+    return [f"[{context}]", *conf_lines(STEP_EXTEN, step_steps())]
 
 
 def conf_lines(exten: str, steps: Sequence[tuple[str, str]]) -> list[str]:

@@ -70,7 +70,6 @@ class Runtime:
         host: str | None = None,
         port: int | None = None,
         events: CallEventLog | None = None,
-        board: AgentBoard | None = None,
         now: Callable[[], dt.datetime] | None = None,
         state: RuntimeState | None = None,
         dial_details: DialDetails | None = None,
@@ -87,11 +86,9 @@ class Runtime:
         self.gc = GcGuard(lambda: self.server.active_calls) if gc_guard else None
         #: AMI's view of the calls (None without AMI): target outcomes carry its fields
         self.events = events
-        #: every agent's state, for all hotlines (skipping, strategies)
-        self.board = board if board is not None else AgentBoard()
-        self.board.watch(agents_of(settings.hotlines))
-        #: what outlives calls and configs (lockouts, the registry): kept across reloads
+        #: what outlives calls and configs (lockouts, the registry, the agent board)
         self.state = state or RuntimeState()
+        self.state.board.watch(agents_of(settings.hotlines))
         if dial_details is None and events is not None:
             dial_details = ami_dial_details(events)
         self.deps = FlowDeps(
@@ -99,7 +96,6 @@ class Runtime:
             registry=self.state.registry,
             call_gate=call_gate,
             dial_details=dial_details,
-            board=self.board,
             schedules=Schedules.from_settings(settings),
             state=self.state,
             pin_limits=settings.pin_guard,
@@ -133,6 +129,11 @@ class Runtime:
             self.metrics.watch_journal(self.journal)
         if self.metrics_server is not None:
             self.deps.observers.add(self.metrics)
+
+    @property
+    def board(self) -> AgentBoard:
+        """Every agent's state, for all hotlines (skipping, strategies)."""
+        return self.state.board
 
     @property
     def port(self) -> int:

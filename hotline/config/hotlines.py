@@ -18,7 +18,8 @@ from hotline.config.fields import (
     absolute_path,
 )
 from hotline.config.files import secret_from_file
-from hotline.config.hunt import HuntConfig
+from hotline.config.hunt import HuntConfig, hunt_problems
+from hotline.config.problems import nested_problems
 from hotline.config.schedule import ScheduleConfig
 from hotline.config.targets import FallbackConfig, Target
 from hotline.prompts.catalogue import SLOT_NAMES
@@ -121,6 +122,13 @@ class HotlineConfig(ConfigModel):
         if isinstance(value, list) and not value:
             raise ValueError("is empty; list at least one target to dial")
         return value
+
+    @model_validator(mode="after")
+    def _hunt_fits_targets(self) -> Self:
+        problems = hunt_problems(self.hunt, self.targets, self.ring_time_for)
+        if problems:
+            raise nested_problems(problems)
+        return self
 
     def ring_time_for(self, target: Target) -> int:
         return target.ring_time if target.ring_time is not None else self.ring_time

@@ -81,8 +81,24 @@ def format_validation_error(
             path = _field_path(loc)
         variable = _variable_for(loc, origins or {})
         where = f"environment: {variable}" if variable else source
+        if message.startswith(NESTED_MARK):
+            # a model-level check naming fields below the model, one line each
+            for line in message.split("\n"):
+                sub, _, text = line.removeprefix(NESTED_MARK).partition(": ")
+                lines.append(f"{where}: {path}.{sub}: {text}")
+            continue
         lines.append(f"{where}: {path or '(top level)'}: {message}")
     return lines
+
+
+#: marks a validator message that names fields below its model, one per line
+NESTED_MARK = "@"
+
+
+def nested_problems(problems: Sequence[tuple[str, str]]) -> ValueError:
+    """One error for a model validator carrying several ``(field path below it, problem)``;
+    :func:`format_validation_error` prints one line each."""
+    return ValueError("\n".join(f"{NESTED_MARK}{path}: {text}" for path, text in problems))
 
 
 def _variable_for(loc: Sequence[int | str], origins: Mapping[tuple[str, ...], str]) -> str | None:

@@ -35,5 +35,7 @@ class Target(ConfigModel):
     #: the PBX device whose state says whether this agent is free ("PJSIP/201",
     #: "Custom:agent201"); default: derived from the dial string when it names one
     device: Annotated[str, AfterValidator(valid_device)] | None = None
+    #: seconds after its step starts before this target rings (within a step of several)
+    delay: Annotated[int, Field(ge=0, le=600)] = 0
     #: when this target may be dialled, e.g. ["Mon-Fri 08:00-17:00"]; default: always
     hours: WeeklyHours | None = None

@@ -19,7 +19,6 @@ from typing import Any
 
 import structlog
 
-from hotline.agents.board import AgentBoard
 from hotline.agents.plan import PlannedTarget, ordered, planned_targets
 from hotline.agi.errors import AgiError, AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
@@ -76,8 +75,6 @@ class FlowDeps:
     dial_details: DialDetails | None = None
     #: who hears what calls do (journal, metrics, ...): hotline/flow/observers.py
     observers: CallObservers = field(default_factory=CallObservers)
-    #: what the runtime knows of every agent (skipping, strategies): hotline/agents/board.py
-    board: AgentBoard = field(default_factory=AgentBoard)
     #: the hotlines' schedules of this config; asked once per call, at arrival
     schedules: Schedules = field(default_factory=Schedules)
     #: the wall clock the schedules are asked with (tests and the demo pass their own)
@@ -272,7 +269,7 @@ class CallerFlow:
         over those the board says to skip; True once an agent confirmed and was bridged."""
         hunt_started = self.clock()
         max_wait = self.hotline.max_wait
-        board = self.deps.board
+        board = self.deps.state.board
         assert self.plan is not None
         if not self.plan.targets:
             log.warning("no_target_in_hours", off_hours=list(self.plan.off_hours))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hotline.agents.board import AgentBoard
 from hotline.flow.presence import CallerPresence
 from hotline.flow.registry import CallRegistry
 from hotline.guard.pin import PinGuard
@@ -31,3 +32,5 @@ class RuntimeState:
     calls: dict[str, tuple[HotlineConfig, FlowDeps]] = field(default_factory=dict)
     #: callers AMI saw hang up, for the calls with a leg here
     presence: CallerPresence = field(default_factory=CallerPresence)
+    #: every agent's state for all hotlines: skipping, strategies (hotline/agents/board.py)
+    board: AgentBoard = field(default_factory=AgentBoard)

@@ -16,6 +16,7 @@ from typing import Any
 
 from hotline.agents.board import Activity, AgentBoard
 from hotline.config import Settings, settings_from_mapping
+from hotline.flow.state import RuntimeState
 from hotline.runtime import Runtime
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
@@ -103,7 +104,7 @@ async def line(
         host="127.0.0.1",
         port=0,
         clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
-        board=board,
+        state=RuntimeState(board=board),
     )
     async with runtime:
         behaviours = parse_agents(agents) if isinstance(agents, str) else agents
@@ -274,7 +275,7 @@ def test_target_without_device_is_never_skipped_for_device_state() -> None:
         del target["device"]
     cfg = settings(data)
     board = AgentBoard()
-    runtime = Runtime(cfg, host="127.0.0.1", port=0, board=board)
+    runtime = Runtime(cfg, host="127.0.0.1", port=0, state=RuntimeState(board=board))
     assert runtime.board.devices == set()
     board.pbx_up({"Local/201@sim-agents": "INUSE"})
     rules = cfg.hotlines[0].hunt.skip
