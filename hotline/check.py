@@ -45,7 +45,9 @@ def describe_hotline(hotline: HotlineConfig) -> str:
     if hotline.pin is not None:
         pin = f"PIN, {hotline.pin_attempts} attempts"
     targets = ", ".join(
-        f"{t.number}{_quoted(t.label)} {hotline.ring_time_for(t)}s" for t in hotline.targets
+        f"{t.number}{_quoted(t.label)} {hotline.ring_time_for(t)}s"
+        + (f" after {t.delay}s" if t.delay else "")
+        for t in hotline.targets
     )
     extra = [f"rounds {hotline.rounds}", hotline.hunt.describe()]
     if hotline.max_wait is not None:
@@ -69,6 +71,7 @@ def played_slots(hotline: HotlineConfig) -> list[str]:
         pin=hotline.pin is not None,
         announce_caller=hotline.confirm.announce_caller,
         announce_fallback=hotline.fallback is not None and hotline.fallback.announce,
+        parallel=any(len(step.targets) > 1 for step in hotline.hunt.steps),
         announce_closed=schedule is not None
         and (schedule.closed is None or schedule.closed.announce),
     )

@@ -1,11 +1,13 @@
 """The order a hunt offers the call to its targets: strategy first, then skipping.
 
-A hunt goes through its *steps* (today: one target each) ``rounds`` times, in
-the order the hotline's strategy gives at the moment the call reaches the hunt:
+A hunt goes through its *steps* ``rounds`` times.  A step is one target, or
+the targets of one ``[[hotlines.hunt.steps]]`` table, rung at once (each with
+its own ``delay``).  The strategy orders the steps at the moment the call
+reaches the hunt (a step of several counts as its most rested agent):
 
 * ``linear``: the configured order, every time;
-* ``round_robin``: the configured order rotated to start after the target this
-  hotline last offered a call to (the board's rotation memory);
+* ``round_robin``: the configured order rotated to start after the step of the
+  target this hotline last offered a call to (the board's rotation memory);
 * ``least_recent``: the agent whose last connected hotline call, on any
   hotline, ended longest ago first (never = first), ties in configured order;
 * ``random``: a fresh shuffle per call.
@@ -17,8 +19,8 @@ up front: an agent who becomes free during the hunt is dialled.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from hotline.agents.board import AgentBoard
 from hotline.agents.devices import device_of_dial_string
@@ -36,6 +38,16 @@ class PlannedTarget:
     agent: str  # the board's key: the device, else the dial string
     device: str | None
     dial_string: str
+    ring_time: int
+    delay: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """Targets rung at the same time (one, in a hunt without steps)."""
+
+    targets: tuple[PlannedTarget, ...]
+    #: seconds the step rings (its targets' delays included)
     ring_time: int
 
 
@@ -63,9 +75,37 @@ def planned_targets(
             device=device_for(hotline, target),
             dial_string=hotline.dial_string_for(target),
             ring_time=hotline.ring_time_for(target),
+            delay=target.delay,
         )
         for position, target in enumerate(hotline.targets if targets is None else targets, 1)
     ]
+
+
+def planned_steps(
+    hotline: HotlineConfig, targets: Sequence[PlannedTarget] | None = None
+) -> list[PlannedStep]:
+    """``targets`` grouped into the hotline's steps, in configured order.
+
+    Targets named in one ``[[hotlines.hunt.steps]]`` are one step (where the
+    first of them stands in the list); any other target is a step of its own.
+    ``targets`` may be fewer than the configured ones (a shift, opening hours).
+    """
+    items = list(targets if targets is not None else planned_targets(hotline))
+    step_of = {n: i for i, step in enumerate(hotline.hunt.steps) for n in step.targets}
+    groups: dict[object, list[PlannedTarget]] = {}
+    for planned in items:
+        key: object = step_of.get(planned.target.number, ("alone", planned.position))
+        groups.setdefault(key, []).append(planned)
+    steps = []
+    for key, members in groups.items():
+        if isinstance(key, int):
+            configured = hotline.hunt.steps[key].ring_time
+            ring = configured or max(m.ring_time + m.delay for m in members)
+            steps.append(PlannedStep(tuple(members), ring))
+        else:
+            (only,) = members
+            steps.append(PlannedStep((replace(only, delay=0),), only.ring_time))
+    return steps
 
 
 def agents_of(hotlines: Iterable[HotlineConfig]) -> dict[str, str | None]:
@@ -82,24 +122,23 @@ def agents_of(hotlines: Iterable[HotlineConfig]) -> dict[str, str | None]:
 def ordered(
     hotline: HotlineConfig,
     board: AgentBoard,
-    targets: Sequence[PlannedTarget] | None = None,
+    steps: Sequence[PlannedStep] | None = None,
     rng: random.Random = _SHUFFLE,
-) -> list[PlannedTarget]:
-    """The targets in the order this hotline's strategy offers them now."""
-    items = list(targets if targets is not None else planned_targets(hotline))
+) -> list[PlannedStep]:
+    """The steps in the order this hotline's strategy offers them now."""
+    items = list(steps if steps is not None else planned_steps(hotline))
     strategy = hotline.hunt.strategy
     if strategy == "round_robin":
         last = board.last_offered(hotline.name)
-        agents = [t.agent for t in items]
-        if last in agents:
-            start = agents.index(last) + 1
-            items = items[start:] + items[:start]
+        for index, step in enumerate(items):
+            if any(t.agent == last for t in step.targets):
+                items = items[index + 1 :] + items[: index + 1]
+                break
     elif strategy == "least_recent":
-        ended: Mapping[str, float | None] = {t.agent: board.last_ended(t.agent) for t in items}
 
-        def rested(t: PlannedTarget) -> float:
-            at = ended[t.agent]
-            return float("-inf") if at is None else at
+        def rested(step: PlannedStep) -> float:
+            ended = [board.last_ended(t.agent) for t in step.targets]
+            return min(float("-inf") if at is None else at for at in ended)
 
         items.sort(key=rested)  # stable: ties keep the configured order
     elif strategy == "random":

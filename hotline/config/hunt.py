@@ -63,6 +63,12 @@ class HuntConfig(ConfigModel):
         parts = [f"strategy {self.strategy}", f"skip {self.skip.describe()}"]
         if self.wrap_up:
             parts.append(f"wrap-up {self.wrap_up}s")
+        if self.steps:
+            steps = [
+                "+".join(step.targets) + (f" {step.ring_time}s" if step.ring_time else "")
+                for step in self.steps
+            ]
+            parts.append(f"steps {' | '.join(steps)}")
         return ", ".join(parts)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from hotline.agents.plan import PlannedTarget, ordered, planned_targets
+from hotline.agents.plan import PlannedTarget, ordered, planned_steps, planned_targets
 from hotline.agi.errors import AgiError, AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
 from hotline.config.pin_guard import PinGuardConfig
@@ -37,6 +37,7 @@ from hotline.flow.observers import (
     TargetEnded,
 )
 from hotline.flow.outcomes import CallOutcome, DialReport, TargetOutcome
+from hotline.flow.parallel import dial_step
 from hotline.flow.ports import CallSession, Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.registry import Acceptance, CallRegistry
@@ -275,13 +276,11 @@ class CallerFlow:
             log.warning("no_target_in_hours", off_hours=list(self.plan.off_hours))
         # the targets this call's plan chose (a shift's, or those in their own hours)
         targets = planned_targets(self.hotline, self.plan.targets)
-        attempt = 0
+        steps = planned_steps(self.hotline, targets)
+        attempt = hunt_step = 0
         for round_no in range(1, self.hotline.rounds + 1):
-            order = ordered(self.hotline, board, targets)
-            for target in order:
-                attempt += 1
-                planned = _dial_attempt(attempt, round_no, target, len(order))
-                ring_time = planned.ring_time
+            for step in ordered(self.hotline, board, steps):
+                hunt_step += 1
                 if max_wait is not None:
                     remaining = max_wait - (self.clock() - hunt_started)
                     if remaining < 1:
@@ -289,20 +288,36 @@ class CallerFlow:
                             "max_wait_reached",
                             max_wait=max_wait,
                             waited=round(self.clock() - hunt_started, 3),
-                            skipped=planned.attempt,
+                            skipped=attempt + 1,
                         )
                         return False
-                    ring_time = min(ring_time, int(remaining))
                 if self.session.hung_up or self.deps.state.presence.gone(self.call_id):
                     raise AgiHangup("the caller hung up before the next target was dialled")
-                # Asked and marked without an await in between: no other call takes this
-                # agent in the meantime (TargetDialing tells the board they are ringing).
-                reason = board.skip_reason(target.agent, self.hotline.hunt.skip)
-                if reason is not None:
-                    self._skipped(planned, reason)
+                # Asked and marked without an await in between: no other call takes these
+                # agents in the meantime (TargetDialing tells the board they are ringing).
+                legs = []
+                for target in step.targets:
+                    attempt += 1
+                    planned = _dial_attempt(attempt, round_no, target, len(targets), hunt_step)
+                    reason = board.skip_reason(target.agent, self.hotline.hunt.skip)
+                    if reason is None:
+                        legs.append(planned)
+                        board.offered(self.hotline.name, target.agent)
+                    else:
+                        self._skipped(planned, reason)
+                if not legs:
                     continue
-                board.offered(self.hotline.name, target.agent)
-                if await self._dial(planned, ring_time):
+                if len(legs) == 1:  # alone, or the only one of its step still free
+                    ring_time = legs[0].ring_time
+                    if max_wait is not None:
+                        ring_time = min(ring_time, int(remaining))
+                    if await self._dial(legs[0], ring_time):
+                        return True
+                    continue
+                ring_time = step.ring_time
+                if max_wait is not None:
+                    ring_time = min(ring_time, int(remaining))
+                if await dial_step(self, legs, ring_time):
                     return True
         return False
 
@@ -310,7 +325,7 @@ class CallerFlow:
         target = planned.target
         record = AttemptRecord(
             planned.attempt,
-            planned.attempt,
+            planned.hunt_step,
             target.number,
             target.label,
             TargetOutcome.SKIPPED.value,
@@ -346,7 +361,7 @@ class CallerFlow:
                 self.call_id,
                 self.hotline.name,
                 planned.attempt,
-                planned.attempt,  # hunt step: one target per step until parallel steps exist
+                planned.hunt_step,
                 planned.round,
                 target.number,
                 target.label,
@@ -396,7 +411,7 @@ class CallerFlow:
             seconds = self.connected_at - dial_started
         record = AttemptRecord(
             planned.attempt,
-            planned.attempt,  # hunt step, as in TargetDialing
+            planned.hunt_step,
             target.number,
             target.label,
             outcome.value,
@@ -460,9 +475,24 @@ class CallerFlow:
 
     def _on_accepted(self, future: asyncio.Future[Acceptance], planned: DialAttempt) -> None:
         if not future.cancelled():
-            # bridged now: the call may last hours (TCP keepalive watches a dead peer)
-            self.session.extend_deadline(None)
-            self._connected(planned)
+            self.accepted_by(planned)
+
+    def accepted_by(self, planned: DialAttempt | None) -> None:
+        """An agent took the call (once per call; None: not one of the dialled targets)."""
+        if planned is None or self.connected_at is not None:
+            return
+        # bridged now: the call may last hours (TCP keepalive watches a dead peer)
+        self.session.extend_deadline(None)
+        self._connected(planned)
+
+    @property
+    def caller_number(self) -> str:
+        """The caller's number as the confirm leg may read it out ("" when not a number)."""
+        return caller_digits(self.session.request.callerid)
+
+    def ended(self) -> None:
+        """The bridged call is over."""
+        self._ended()
 
     def _connected(self, planned: DialAttempt) -> None:
         self.step = "connected"
@@ -543,7 +573,9 @@ class CallerFlow:
         self.deps.observers.emit(ended)
 
 
-def _dial_attempt(attempt: int, round_no: int, target: PlannedTarget, of: int) -> DialAttempt:
+def _dial_attempt(
+    attempt: int, round_no: int, target: PlannedTarget, of: int, hunt_step: int
+) -> DialAttempt:
     return DialAttempt(
         attempt=attempt,
         round=round_no,
@@ -552,6 +584,8 @@ def _dial_attempt(attempt: int, round_no: int, target: PlannedTarget, of: int) -
         target=target.target,
         ring_time=target.ring_time,
         dial_string=target.dial_string,
+        hunt_step=hunt_step,
+        delay=target.delay,
     )
 
 

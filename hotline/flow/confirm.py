@@ -41,6 +41,7 @@ from hotline.contract import (
     CONTINUE,
     DECLINED,
     ERROR,
+    TAKEN,
     TIMEOUT,
     VERDICT_VARIABLE,
     confirm_agi,
@@ -66,6 +67,10 @@ _ANY_KEY = "0123456789*#"
 
 class _CallerLeft(Exception):
     """The caller hung up while this leg ran (internal to the flow)."""
+
+
+class _Taken(Exception):
+    """A colleague on another leg of a parallel step took the call (internal to the flow)."""
 
 
 HotlineLookup = Callable[[str], HotlineConfig | None]
@@ -136,9 +141,12 @@ class ConfirmFlow:
         return value is not None and value != "1"
 
     async def _check_caller(self) -> None:
+        """Between prompts and wait slices: the caller gone, or the call taken by a colleague."""
         if not await self._caller_present():
             self.presence.noticed(self.call_id, self.session.request.channel)
             raise _CallerLeft
+        if self.deps.registry.taken_by_other(self.call_id, self.target):
+            raise _Taken
 
     async def _play(self, name: str, keys: str, seconds: float) -> str | None:
         """One prompt the answer keys interrupt; the caller is checked first."""
@@ -182,6 +190,8 @@ class ConfirmFlow:
         except _CallerLeft:
             await self.presence.quiet(self.session.request.channel)
             return await self._caller_gone(hotline)
+        except _Taken:
+            return await self._taken(hotline)
 
     async def _ask_agent(self, hotline: HotlineConfig) -> str:
         prompts = self.deps.prompts
@@ -215,11 +225,14 @@ class ConfirmFlow:
                 )
                 return DECLINED
             await self._check_caller()
+            if not self.deps.registry.claim(self.call_id, self.target):
+                raise _Taken  # a colleague pressed 1 a moment earlier
             await self.session.stream_file(
                 prompts.name(hotline, "accepted"), timeout=deadlines.play("accepted")
             )
             log.info("confirm_accepted", during=self.during)
             return ACCEPTED
+        await self._check_caller()  # a colleague may have taken it meanwhile: say so
         log.info("confirm_timeout", rounds=confirm.replays + 1)
         return TIMEOUT
 
@@ -230,6 +243,15 @@ class ConfirmFlow:
             timeout=self._deadlines(hotline).play("caller_gone"),
         )
         return CALLER_GONE
+
+    async def _taken(self, hotline: HotlineConfig) -> str:
+        """A colleague on another leg of a parallel step took the call first."""
+        log.info("confirm_taken_by_colleague")
+        await self.session.stream_file(
+            self.deps.prompts.name(hotline, "taken"),
+            timeout=self._deadlines(hotline).play("taken"),
+        )
+        return TAKEN
 
     async def _leave_verdict(self, verdict: str) -> None:
         """Set the variables the subroutine reads; SET VARIABLE works on a dead channel too.
@@ -245,6 +267,7 @@ class ConfirmFlow:
             "GOSUB_RESULT", ACCEPTED if verdict == ACCEPTED else CONTINUE
         )
         await self.session.set_variable(VERDICT_VARIABLE, verdict)
+        self.deps.registry.verdict(self.call_id, self.target, verdict)
         if verdict == ACCEPTED:
             self.deps.registry.accepted(self.call_id, self.target)
         log.info("confirm_result", result=verdict)

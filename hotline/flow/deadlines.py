@@ -56,6 +56,7 @@ class Deadlines:
         seconds += max(
             self.prompts.seconds(self.hotline, "accepted"),
             self.prompts.seconds(self.hotline, "caller_gone"),
+            self.prompts.seconds(self.hotline, "taken"),
         )
         return seconds + self.slack
 

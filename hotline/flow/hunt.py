@@ -19,6 +19,10 @@ class DialAttempt:
     target: Target
     ring_time: int
     dial_string: str
+    #: 1-based over the whole hunt; the legs of one parallel step share it
+    hunt_step: int = 0
+    #: seconds into its parallel step before this target rings
+    delay: int = 0
 
     @property
     def label(self) -> str:

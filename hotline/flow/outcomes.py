@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hotline.contract import ACCEPTED, AGENT_HANGUP, CALLER_GONE, DECLINED, ERROR, TIMEOUT
+from hotline.contract import ACCEPTED, AGENT_HANGUP, CALLER_GONE, DECLINED, ERROR, TAKEN, TIMEOUT
 
 
 class TargetOutcome(StrEnum):
@@ -28,6 +28,8 @@ class TargetOutcome(StrEnum):
     CALLER_GONE = "caller_gone"  # the caller hung up while this target rang or was asked
     FAILED = "failed"  # the dial string or the confirm subroutine did not work
     SKIPPED = "skipped"  # not dialled: busy, unavailable, on a hotline call, wrap-up (agent board)
+    TAKEN = "taken"  # being asked (or pressed 1) in a parallel step a colleague took first
+    ANSWERED_ELSEWHERE = "answered_elsewhere"  # rang in a parallel step a colleague took
 
 
 class CallOutcome(StrEnum):
@@ -48,8 +50,15 @@ _CONFIRM_RESULTS = {
     TIMEOUT: TargetOutcome.NOT_CONFIRMED,
     AGENT_HANGUP: TargetOutcome.AGENT_HUNG_UP,
     CALLER_GONE: TargetOutcome.CALLER_GONE,
+    TAKEN: TargetOutcome.TAKEN,
     ERROR: TargetOutcome.FAILED,
 }
+
+
+def verdict_outcome(verdict: str) -> TargetOutcome:
+    """What a confirm leg's verdict means for its target (unknown words: failed)."""
+    return _CONFIRM_RESULTS.get(verdict, TargetOutcome.FAILED)
+
 
 _DIAL_STATUSES = {
     "NOANSWER": TargetOutcome.NO_ANSWER,

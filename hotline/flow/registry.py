@@ -5,12 +5,18 @@ so any runtime instance can serve either leg.  When both legs run in this
 process, the confirm leg also tells the caller leg the moment the agent
 accepts, so ``call_connected`` is logged when it happens rather than when the
 bridged call ends.
+
+It is also where the legs of a parallel step settle who takes the call: the
+first confirm leg to :meth:`CallRegistry.claim` it wins, any later one is told
+"taken" (and the caller leg learns every leg's verdict).  Without the caller
+leg in this process a claim always succeeds and Asterisk settles it: the
+caller's Dial bridges the first leg that answers and hangs up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,17 +25,48 @@ class Acceptance:
     target: str
 
 
+@dataclass
+class Claims:
+    """One dial of one call: who took it, and each confirm leg's verdict by target."""
+
+    taken_by: str | None = None
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+
 class CallRegistry:
     """Caller legs waiting for an agent's acceptance, by call id."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[Acceptance]] = {}
+        self._claims: dict[str, Claims] = {}
 
     def expect(self, call_id: str) -> asyncio.Future[Acceptance]:
         """Called by the caller leg before it dials; resolved by :meth:`accepted`."""
         future: asyncio.Future[Acceptance] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
+        self._claims[call_id] = Claims()
         return future
+
+    def claim(self, call_id: str, target: str) -> bool:
+        """May ``target``'s agent take the call?  True for the first to ask, and when
+        the caller leg is not in this process; False once a colleague has it."""
+        claims = self._claims.get(call_id)
+        if claims is None:
+            return True
+        if claims.taken_by is None:
+            claims.taken_by = target
+        return claims.taken_by == target
+
+    def taken_by_other(self, call_id: str, target: str) -> bool:
+        """True when another target's agent has already taken the call."""
+        claims = self._claims.get(call_id)
+        return claims is not None and claims.taken_by not in (None, target)
+
+    def verdict(self, call_id: str, target: str, verdict: str) -> None:
+        """A confirm leg's verdict, for the caller leg's per-leg outcomes."""
+        claims = self._claims.get(call_id)
+        if claims is not None:
+            claims.verdicts[target] = verdict
 
     def accepted(self, call_id: str, target: str) -> bool:
         """The agent took the call; returns False when the caller leg is not in this process."""
@@ -39,10 +76,12 @@ class CallRegistry:
         future.set_result(Acceptance(call_id, target))
         return True
 
-    def forget(self, call_id: str) -> None:
+    def forget(self, call_id: str) -> Claims:
+        """The dial is over: drop the call, return what its legs said."""
         future = self._waiting.pop(call_id, None)
         if future is not None and not future.done():
             future.cancel()
+        return self._claims.pop(call_id, None) or Claims()
 
     def __len__(self) -> int:
         return len(self._waiting)

@@ -150,6 +150,13 @@ SLOTS: tuple[PromptSlot, ...] = (
         en="Connecting you now.",
     ),
     _slot(
+        "taken",
+        "agent",
+        "agent: a parallel step rang several agents and a colleague took the call first",
+        de="Ein Kollege hat den Anruf bereits angenommen.",
+        en="A colleague has already taken this call.",
+    ),
+    _slot(
         "caller_gone",
         "agent",
         "agent: the agent accepted, but the caller had already hung up",

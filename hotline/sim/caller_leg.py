@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from hotline.sim.caller import KNOWN_STEPS
 from hotline.sim.dial import Dial
+from hotline.sim.dialplan import parse_dial
 from hotline.sim.legs import AgiLeg
 from hotline.sim.media import Press
+from hotline.sim.step import StepDial, is_step_dial
 
 if TYPE_CHECKING:
     from hotline.sim.call import Call
@@ -72,4 +74,6 @@ class CallerLeg(AgiLeg):
     async def run_app(self, app: str, data: str) -> str | None:
         if app.lower() != "dial":
             return None
+        if is_step_dial(parse_dial(data)):
+            return await StepDial(self, data).run()
         return await Dial(self, data).run()

@@ -38,8 +38,11 @@ from hotline.contract import (
     CONTINUE,
     DEFAULT_AGI_BASE,
     ERROR,
+    STEP_CONTEXT,
+    STEP_EXTEN,
     confirm_steps,
     hotline_steps,
+    step_steps,
 )
 
 #: channel technologies the simulator can "dial"; others give CHANUNAVAIL
@@ -252,6 +255,7 @@ def default_dialplan() -> dict[str, dict[str, list[str]]]:
             "100": _apps(hotline_steps("main", DEFAULT_AGI_BASE, message=None)),
         },
         CONFIRM_CONTEXT: {"s": _apps(confirm_steps(DEFAULT_AGI_BASE))},
+        STEP_CONTEXT: {STEP_EXTEN: _apps(step_steps())},
         # the scripted caller `hotline call` originates (docker/asterisk/etc/extensions.conf)
         "sim-caller": {
             "s": [

@@ -53,6 +53,8 @@ class AgentLeg:
     agent_hung_up: bool = False
     #: the system hung the agent channel up (not bridged, caller gone, runtime HANGUP)
     released: bool = False
+    #: hung up while ringing with cause 26 because another leg of a parallel step won
+    answered_elsewhere: bool = False
 
 
 @dataclass

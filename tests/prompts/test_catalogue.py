@@ -27,6 +27,7 @@ FLOW_SLOTS = (
     "nobody_available",
     "confirm_call",
     "caller_number_is",
+    "taken",
     "accepted",
     "caller_gone",
     "fallback",
@@ -49,7 +50,7 @@ def test_every_slot_has_a_text_in_every_language_and_a_description() -> None:
 
 def test_legs() -> None:
     agent = {s.name for s in SLOTS if s.leg == "agent"}
-    assert agent == {"confirm_call", "caller_number_is", "accepted", "caller_gone"}
+    assert agent == {"confirm_call", "caller_number_is", "accepted", "caller_gone", "taken"}
     assert {s.leg for s in SLOTS} == {"caller", "agent"}
 
 
