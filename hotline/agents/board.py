@@ -69,6 +69,7 @@ class AgentBoard:
         self.clock = clock
         #: agent key -> device (None: the agent has no device)
         self._agents: dict[str, str | None] = {}
+        self._watched: set[str] = set()
         self._devices: dict[str, DeviceState] = {}
         self._pbx_trusted = False
         #: agent -> call id -> (activity, hotline), and call id -> its agents
@@ -84,10 +85,11 @@ class AgentBoard:
         """Agents (key -> device or None) the board keeps state for; others are ignored."""
         for agent, device in agents.items():
             self._agents[agent] = device_key(device) if device else None
+        self._watched = {d for d in self._agents.values() if d is not None}
 
     @property
     def devices(self) -> set[str]:
-        return {d for d in self._agents.values() if d is not None}
+        return set(self._watched)
 
     # -- the PBX's view --------------------------------------------------------
 
@@ -98,7 +100,7 @@ class AgentBoard:
 
     def pbx_up(self, states: Mapping[str, str]) -> None:
         """AMI (re)connected and listed every device: replace what was known."""
-        watched = self.devices
+        watched = self._watched
         self._devices = {
             key: DeviceState.parse(state)
             for key, state in ((device_key(d), s) for d, s in states.items())
@@ -111,10 +113,13 @@ class AgentBoard:
         self._pbx_trusted = False
         self._devices.clear()
 
-    def device_changed(self, device: str, state: str) -> None:
+    def device_changed(self, device: str, state: str) -> bool:
+        """A DeviceStateChange; True when it is one of the watched devices."""
         key = device_key(device)
-        if key in self.devices:
-            self._devices[key] = DeviceState.parse(state)
+        if key not in self._watched:
+            return False
+        self._devices[key] = DeviceState.parse(state)
+        return True
 
     def device_state(self, device: str | None) -> DeviceState | None:
         """The trusted state of ``device``; None when it is unknown or AMI is down."""

@@ -51,7 +51,8 @@ class DeviceStateFeed:
             return
         if self._pending is not None:
             self._pending[device] = state
-        self.board.device_changed(device, state)
+        if self.board.device_changed(device, state):
+            log.debug("device_state_changed", device=device, state=state)
 
     def _connection(self, up: bool) -> None:
         if not up:

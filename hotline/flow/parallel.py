@@ -94,7 +94,7 @@ async def dial_step(flow: CallerFlow, legs: Sequence[DialAttempt], ring_time: in
             "&".join(step_leg(n) for n in range(1, len(legs) + 1)),
             str(ring_time),
             f"m({hotline.moh_class})",
-            timeout=flow.deadlines.dial(ring_time),
+            timeout=flow.deadlines.dial(ring_time, caller),
         )
     finally:
         claims = registry.forget(flow.call_id)

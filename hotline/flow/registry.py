@@ -16,6 +16,7 @@ caller's Dial bridges the first leg that answers and hangs up the others.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
@@ -33,12 +34,18 @@ class Claims:
     verdicts: dict[str, str] = field(default_factory=dict)
 
 
+#: calls whose taker is remembered after their dial ended, for colleagues still being asked
+SETTLED_KEPT = 1024
+
+
 class CallRegistry:
     """Caller legs waiting for an agent's acceptance, by call id."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[Acceptance]] = {}
         self._claims: dict[str, Claims] = {}
+        #: call id -> the target that took it, after the dial ended (bounded, oldest out)
+        self._settled: OrderedDict[str, str] = OrderedDict()
 
     def expect(self, call_id: str) -> asyncio.Future[Acceptance]:
         """Called by the caller leg before it dials; resolved by :meth:`accepted`."""
@@ -60,7 +67,8 @@ class CallRegistry:
     def taken_by_other(self, call_id: str, target: str) -> bool:
         """True when another target's agent has already taken the call."""
         claims = self._claims.get(call_id)
-        return claims is not None and claims.taken_by not in (None, target)
+        taken_by = claims.taken_by if claims is not None else self._settled.get(call_id)
+        return taken_by not in (None, target)
 
     def verdict(self, call_id: str, target: str, verdict: str) -> None:
         """A confirm leg's verdict, for the caller leg's per-leg outcomes."""
@@ -81,7 +89,12 @@ class CallRegistry:
         future = self._waiting.pop(call_id, None)
         if future is not None and not future.done():
             future.cancel()
-        return self._claims.pop(call_id, None) or Claims()
+        claims = self._claims.pop(call_id, None) or Claims()
+        if claims.taken_by is not None:  # colleagues may still be in their confirm legs
+            self._settled[call_id] = claims.taken_by
+            if len(self._settled) > SETTLED_KEPT:
+                self._settled.popitem(last=False)
+        return claims
 
     def __len__(self) -> int:
         return len(self._waiting)
