@@ -104,6 +104,9 @@ async def check_pbx(client: AmiClient, settings: Settings) -> StartupReport:
         confirm_context=CONFIRM_CONTEXT,
         agi_base=agi_base(settings),
         server_key_variable=variable,
+        step_hotlines=[
+            h.name for h in settings.hotlines if any(len(s.targets) > 1 for s in h.hunt.steps)
+        ],
     )
     report.warnings.extend(unchecked)
     return report

@@ -33,10 +33,12 @@ from hotline.contract import (
     CONFIRM_ROUTE,
     CONTINUE,
     DEFAULT_AGI_BASE,
+    STEP_CONTEXT,
     conf_lines,
     confirm_conf,
     hotline_route,
     hotline_steps,
+    step_conf,
 )
 from hotline.logs import get_logger
 
@@ -115,8 +117,12 @@ async def run_startup_checks(
     tested_majors: Sequence[int] = (20, 21, 22),
     agi_base: str = DEFAULT_AGI_BASE,
     server_key_variable: str | None = DEFAULT_SERVER_KEY_VARIABLE,
+    step_hotlines: Sequence[str] = (),
 ) -> StartupReport:
     """Check the PBX; every problem becomes one line in ``errors`` or ``warnings``.
+
+    ``step_hotlines`` names the hotlines that ring steps of several targets:
+    then ``[hotline-step]`` must be loaded too.
 
     Never raises for what it finds (an unreachable PBX is an error line too);
     the caller decides whether ``errors`` stop the runtime.
@@ -134,6 +140,7 @@ async def run_startup_checks(
         lambda: _check_modules(client, report),
         lambda: _check_local_channels(client, report),
         lambda: _check_confirm_context(client, report, confirm_context, agi_base),
+        lambda: _check_step_context(client, report, step_hotlines),
         lambda: _check_hotlines(client, report, hotlines, agi_base),
         lambda: _check_moh(client, report, hotlines),
         lambda: _read_identity(client, report, server_key_variable),
@@ -270,6 +277,32 @@ async def _check_confirm_context(
         report.warnings.append(
             f"dialplan context [{context}] never sets GOSUB_RESULT=CONTINUE, so it is not "
             f"fail-closed (an unconfirmed agent may be bridged); expected: {snippet}"
+        )
+
+
+async def _check_step_context(
+    client: AmiClient, report: StartupReport, hotlines: Sequence[str]
+) -> None:
+    """Parallel steps dial ``Local/<n>@hotline-step``: leg 1 must find its extension."""
+    if not hotlines:
+        return
+    names = ", ".join(hotlines)
+    snippet = " | ".join(step_conf())
+    response, missing = await _show_dialplan(client, STEP_CONTEXT, "1")
+    if missing is not None or response is None:
+        where = f"context [{STEP_CONTEXT}]" if missing == "context" else f"1@{STEP_CONTEXT}"
+        report.errors.append(
+            f"dialplan {where} is missing, and hotline(s) {names} ring steps of several "
+            f"targets through it: add to extensions.conf, then 'dialplan reload': {snippet}"
+        )
+        return
+    if not any(
+        app.lower() == "dial" and f"U({CONFIRM_CONTEXT}^" in data for app, data in _steps(response)
+    ):
+        report.warnings.append(
+            f"dialplan context [{STEP_CONTEXT}] does not dial the agent with "
+            f"U({CONFIRM_CONTEXT}^…): agents of parallel steps would not be asked to "
+            f"confirm; expected: {snippet}"
         )
 
 

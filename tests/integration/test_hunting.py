@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline.ami.checks import run_startup_checks
 from hotline.ami.messages import header_value
 from tests.integration.conftest import Lab, phone_side, targets_of
 from tests.integration.harness import bridged_agent, hotline_toml, write_config
@@ -34,6 +35,14 @@ def config(tmp: Path, targets: list[dict[str, object]], hunt: str) -> Path:
     # the hunt table goes before the targets' array of tables
     head, _, rest = toml.partition("[[hotlines.targets]]")
     return write_config(tmp / "hotline.toml", f"{head}{hunt}\n[[hotlines.targets]]{rest}")
+
+
+async def test_startup_checks_find_the_shipped_step_context(lab: Lab) -> None:
+    report = await run_startup_checks(
+        lab.ami, hotlines=[], agi_base=f"agi://127.0.0.1:{lab.pbx.agi_port}", step_hotlines=["x"]
+    )
+    assert report.errors == []
+    assert report.warnings == []
 
 
 async def test_parallel_step_bridges_exactly_the_confirming_agent(lab: Lab) -> None:

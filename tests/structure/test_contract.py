@@ -14,11 +14,16 @@ from hotline.contract import (
     CONFIRM_SLOTS,
     FALLBACK_SLOTS,
     PIN_SLOTS,
+    STEP_CONTEXT,
+    STEP_SLOTS,
     conf_lines,
     confirm_conf,
     confirm_gosub,
     hotline_steps,
+    leg_value,
     played_slots,
+    step_conf,
+    step_value,
 )
 from hotline.prompts.catalogue import SLOTS
 from tests.docker.test_asterisk_config import contexts
@@ -47,6 +52,24 @@ def test_readme_snippet_is_the_contracts(tmp_path: Path) -> None:
     base = "agi://127.0.0.1:4573"
     assert [f"[{CONFIRM_CONTEXT}]", *readme[CONFIRM_CONTEXT]] == confirm_conf(base)
     assert readme["hotline-in"] == conf_lines("100", hotline_steps("support", base))
+
+
+def test_shipped_and_documented_step_context_is_the_contracts(tmp_path: Path) -> None:
+    shipped = contexts(REPO / "docker" / "asterisk" / "etc" / "extensions.conf")
+    assert [f"[{STEP_CONTEXT}]", *shipped[STEP_CONTEXT]] == step_conf()
+    readme = _readme_dialplan(tmp_path)
+    assert [f"[{STEP_CONTEXT}]", *readme[STEP_CONTEXT]] == step_conf()
+
+
+def test_step_legs_hand_the_confirm_subroutine_its_arguments_in_order() -> None:
+    dial = step_conf()[4]
+    # ARG1 call id, ARG2 hotline (from HOTLINE_STEP), ARG3 target (the leg's), ARG4 caller
+    assert dial.endswith(
+        "U(hotline-confirm^${CUT(HOTLINE_STEP,^,1)}^${CUT(HOTLINE_STEP,^,2)}"
+        "^${CUT(LEG,^,4)}^${CUT(HOTLINE_STEP,^,3)}))"
+    )
+    assert step_value("1.0", "support", "555") == "1.0^support^555"
+    assert leg_value(5, "PJSIP/201", 20, "201") == "5^PJSIP/201^20^201"
 
 
 def test_confirm_arguments_in_order() -> None:
@@ -81,4 +104,4 @@ def test_the_flows_play_the_contracts_slots() -> None:
     caller = _slots_named_in(flow / "caller.py")
     confirm = _slots_named_in(flow / "confirm.py")
     assert caller == {*CALLER_SLOTS, *PIN_SLOTS, *FALLBACK_SLOTS, *CLOSED_SLOTS}
-    assert confirm == {*CONFIRM_SLOTS, *ANNOUNCE_CALLER_SLOTS}
+    assert confirm == {*CONFIRM_SLOTS, *ANNOUNCE_CALLER_SLOTS, *STEP_SLOTS}
