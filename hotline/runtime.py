@@ -29,6 +29,7 @@ from hotline.agents.feed import DeviceStateFeed
 from hotline.agents.observer import BoardObserver
 from hotline.agents.plan import agents_of
 from hotline.agi.server import FastAgiServer
+from hotline.agi.wire import AgiRequest
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
 from hotline.ami.hangups import HangupFeed
@@ -37,6 +38,7 @@ from hotline.ami_wiring import connect_pbx, pbx_identity
 from hotline.ami_wiring import dial_details as ami_dial_details
 from hotline.ami_wiring import installation_identity as _installation_identity
 from hotline.config import Settings
+from hotline.contract import CONFIRM_ROUTE
 from hotline.control import reloadable
 from hotline.errors import ConfigError
 from hotline.eventloop import run
@@ -192,8 +194,17 @@ class Runtime:
         )
 
     async def stop(self) -> None:
-        log.info("stopping", active_calls=self.server.active_calls)
-        await self.server.stop(drain_timeout=self.settings.agi.drain_timeout)
+        """Drain, then stop: calls in progress finish (their agents' confirm legs are still
+        served), new calls are refused so the dialplan's fallback runs for them."""
+        log.info(
+            "stopping",
+            active_calls=self.server.active_calls,
+            calls_in_progress=len(self.state.calls),
+            drain_timeout=self.settings.agi.drain_timeout,
+        )
+        await self.server.stop(
+            drain_timeout=self.settings.agi.drain_timeout, admit=self._admit_while_draining
+        )
         if self.gc is not None:
             await self.gc.stop()
         await self._stop_observers()  # after the drain: the last calls' records are queued
@@ -204,6 +215,18 @@ class Runtime:
             self.metrics_server.stop()
         if self.journal is not None:
             await self.journal.stop()
+
+    def _admit_while_draining(self, request: AgiRequest) -> bool:
+        """Only an agent's confirm leg of a call this runtime is still serving."""
+        args = request.args
+        admitted = request.path == CONFIRM_ROUTE and bool(args) and args[0] in self.state.calls
+        if not admitted:
+            log.warning(
+                "call_refused",
+                route=request.path,
+                reason="draining: the runtime is stopping, new calls go to the dialplan fallback",
+            )
+        return admitted
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -19,6 +19,7 @@ cut network) is found within about a minute even during an hours-long Dial.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import inspect
 import socket
@@ -130,6 +131,11 @@ class FastAgiServer:
         self.active_calls = 0
         #: peers that sent something that is not AGI (bad header, bad reply): a metric
         self.protocol_errors = 0
+        #: set while draining: which new sessions are still served (the rest is refused)
+        self._draining: Callable[[AgiRequest], bool] | None = None
+        #: set whenever no handler runs (a drain waits on it)
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @staticmethod
     def _checked(routes: Mapping[str, Handler]) -> dict[str, Handler]:
@@ -197,6 +203,11 @@ class FastAgiServer:
         return self.address[1]
 
     @property
+    def draining(self) -> bool:
+        """True from the start of a drain (:meth:`stop` with ``admit``) until it stops."""
+        return self._draining is not None
+
+    @property
     def is_serving(self) -> bool:
         """True while new connections are accepted."""
         return self._serving
@@ -219,17 +230,33 @@ class FastAgiServer:
                 sock.close()
             log.info("agi_server_closing", active_calls=self.active_calls)
 
-    async def stop(self, drain_timeout: float = 10.0) -> None:
-        """Stop accepting, let running calls finish for ``drain_timeout`` s, then cancel them."""
+    async def stop(
+        self, drain_timeout: float = 10.0, *, admit: Callable[[AgiRequest], bool] | None = None
+    ) -> None:
+        """Stop accepting, let running calls finish for ``drain_timeout`` s, then cancel them.
+
+        With ``admit``, the port stays open while the calls in progress finish:
+        a new session is served only if ``admit(request)`` (e.g. the agent legs
+        of those calls, which Asterisk opens while they hunt); any other is
+        closed at once, so the dialplan's own fallback runs for it.  Accepting
+        stops once no handler runs, or when ``drain_timeout`` has passed.
+        """
         if not self._listeners:
             return
         listeners = self._listeners
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_timeout
+        if admit is not None and self._serving:
+            self._draining = admit
+            log.info("agi_draining", active_calls=self.active_calls, drain_timeout=drain_timeout)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
         self.close()
         if self._accepting:
             await asyncio.wait(self._accepting)
         tasks = set(self._tasks)
         if tasks:
-            _, late = await asyncio.wait(tasks, timeout=drain_timeout)
+            _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
             if late:
                 log.warning("agi_drain_timeout", cancelled=len(late), drain_timeout=drain_timeout)
                 for task in late:
@@ -409,9 +436,14 @@ class FastAgiServer:
             except AgiError as exc:
                 log.debug("agi_unknown_route_not_told", problem=str(exc))
             return
+        if self._draining is not None and not self._draining(request):
+            # draining: not answered, the socket closes and the dialplan's fallback runs
+            log.warning("agi_refused_draining", path=request.path, peer=peer)
+            return
         loop = asyncio.get_running_loop()
         started = loop.time()
         self.active_calls += 1
+        self._idle.clear()
         log.info("agi_session_started", channel=request.channel, peer=peer)
         outcome = "completed"
         try:
@@ -438,6 +470,8 @@ class FastAgiServer:
             log.exception("agi_handler_failed")
         finally:
             self.active_calls -= 1
+            if not self.active_calls:
+                self._idle.set()
             log.info(
                 "agi_session_ended",
                 outcome=outcome,
