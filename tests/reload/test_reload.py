@@ -198,14 +198,14 @@ async def test_a_reload_keeps_lockouts_and_applies_new_opening_hours(
         closed = '\n[hotlines.schedule]\ntimezone = "UTC"\nopen = ["Mon-Fri 13:00-17:00"]\n'
         path.write_text(path.read_text() + closed)
         board, observers, prompts = (
-            runtime.deps.board,
+            runtime.deps.state.board,
             len(runtime.deps.observers),
             runtime.deps.prompts,
         )
         assert (await reload_from_file(runtime, path, ENV)).ok
         # the agent board (rotation memory, wrap-up) and the observers are the runtime's:
         # kept, not duplicated; what derives from the config is new
-        assert runtime.deps.board is board
+        assert runtime.deps.state.board is board
         assert len(runtime.deps.observers) == observers
         assert runtime.deps.prompts is not prompts
         again = await pbx.place_call(
