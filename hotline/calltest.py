@@ -13,8 +13,11 @@ Hangup, BridgeEnter/Leave, all with the call's linkedid), so this works
 against any PBX the runtime serves, from any host that reaches its AMI:
 
 * **connected** - an agent's leg entered the bridge;
-* **nobody** - targets were tried, none was bridged, and the hotline ended the
-  call (or sent it on to its fallback, where the caller hung up);
+* **nobody_available** - targets were tried, none was bridged, and the hotline
+  ended the call (it has no fallback);
+* **fallback** - targets were tried, none was bridged, and the hotline sent the
+  call on to its fallback (a hotline with a fallback always does: the flow
+  takes it whenever nobody accepts, so the configuration tells the two apart);
 * **abandoned** - the caller hung up first (before the hunt, while a target
   rang or was asked, or between targets);
 * **pin_failed** - the hotline hung up before dialling anyone, and it asks for
@@ -55,6 +58,7 @@ from hotline.ami.events import (
     Newchannel,
     parse_event,
 )
+from hotline.ami.hangups import HANGUP_EVENT_NAMES
 from hotline.ami.messages import AmiMessage, header_value
 from hotline.ami_wiring import client_from_settings
 from hotline.config import HotlineConfig, Settings, Target
@@ -63,13 +67,11 @@ from hotline.flow.hunt import hunt_plan
 from hotline.flow.outcomes import CallOutcome
 from hotline.schedule.engine import Schedule
 
-#: targets were tried and none took the call (the flow's ``nobody_available``,
-#: or its ``fallback`` where the caller then hung up: AMI cannot tell them apart)
-NOBODY = "nobody"
-#: outcomes ``--expect`` can assert; all but ``nobody`` are the flow's own words
+#: outcomes ``--expect`` can assert: the flow's own words for what AMI can tell
 OUTCOMES = (
     CallOutcome.CONNECTED,
-    NOBODY,
+    CallOutcome.NOBODY_AVAILABLE,
+    CallOutcome.FALLBACK,
     CallOutcome.ABANDONED,
     CallOutcome.PIN_FAILED,
     CallOutcome.CLOSED,
@@ -222,6 +224,8 @@ class CallWatch:
         self._alive: dict[str, str] = {}  # uniqueid -> channel name
         #: the call's Hangup events in arrival order
         self.hangups: list[Hangup] = []
+        #: who asked first to hang up the caller's channel ("hotline"/"caller"), if AMI said
+        self.requested_by: str | None = None
         self.first_at: float | None = None
         self.ended_at: float | None = None
         self.caller_gone = asyncio.Event()
@@ -259,6 +263,7 @@ class CallWatch:
         at = float(header_value(message, "Timestamp") or time.time())
         if self.first_at is None:
             self.first_at = at
+        self._hangup_request(message)
         event = parse_event(message, at)
         if isinstance(event, Newchannel):
             self._up(event.channel)
@@ -273,6 +278,21 @@ class CallWatch:
         if self.caller_gone.is_set() and not self._alive:
             self.finished.set()
 
+    def _hangup_request(self, message: Mapping[str, Any]) -> None:
+        """The first hang-up asked for on the caller's channel says who ended the call.
+
+        The runtime's ``HANGUP`` is a ``SoftHangupRequest`` on it; the caller's
+        half of the Local channel hanging up queues a ``HangupRequest`` on it.
+        Both come before any ``Hangup`` event, whose order Asterisk does not fix.
+        """
+        if self.requested_by is not None or header_value(message, "Uniqueid") != self.call_id:
+            return
+        name = header_value(message, "Event").lower()
+        if name == "softhanguprequest":
+            self.requested_by = "hotline"
+        elif name == "hanguprequest":
+            self.requested_by = "caller"
+
     def _up(self, channel: ChannelRef) -> None:
         if any(channel.uniqueid == h.channel.uniqueid for h in self.hangups):
             return
@@ -286,7 +306,14 @@ class CallWatch:
         return self.log.legs(self.call_id) if self.call_id else []
 
     def ended_by(self) -> str | None:
-        """Who hung up first: the caller side (``;2``) or the hotline side (``;1``)."""
+        """Who hung up first: the caller side (``;2``) or the hotline side (``;1``).
+
+        Told by the hang-up requests where the PBX's event filter lets them
+        through (the shipped manager.conf does); else guessed from the order of
+        the two halves' ``Hangup`` events, which is a race when the hotline hangs up.
+        """
+        if self.requested_by is not None:
+            return self.requested_by
         channel = self.channel or ""
         if not (channel.startswith("Local/") and channel.endswith(";1")):
             return None
@@ -363,7 +390,7 @@ def classify(
             return CallOutcome.ABANDONED, "the caller hung up before any target was dialled"
         if hotline.fallback is not None:
             # the hunt is over and the dialplan's fallback (e.g. voicemail) kept the caller
-            return NOBODY, (
+            return CallOutcome.FALLBACK, (
                 f"none of the {len(legs)} targets tried took the call; it went on to the "
                 f"fallback {hotline.fallback.context},{hotline.fallback.extension}"
             )
@@ -373,10 +400,12 @@ def classify(
         )
     if legs:
         reason = f"none of the {len(legs)} targets tried took the call"
-        if hotline.fallback is not None:
-            fallback = hotline.fallback
-            reason += f"; then the fallback {fallback.context},{fallback.extension}"
-        return NOBODY, reason
+        if hotline.fallback is None:
+            return CallOutcome.NOBODY_AVAILABLE, reason
+        fallback = hotline.fallback
+        return CallOutcome.FALLBACK, (
+            f"{reason}; then the fallback {fallback.context},{fallback.extension}"
+        )
     if hotline.pin is not None:
         return CallOutcome.PIN_FAILED, (
             "the hotline hung up before dialling anyone: the PIN was wrong or not typed "
@@ -467,7 +496,7 @@ async def place_call(
     client = client if client is not None else client_from_settings(settings.asterisk)
     watch = CallWatch()
     lost = asyncio.Event()
-    unsubscribe = client.on_event(EVENT_NAMES, watch.feed)
+    unsubscribe = client.on_event((*EVENT_NAMES, *HANGUP_EVENT_NAMES), watch.feed)
     client.on_connection(lambda up: None if up else lost.set())
     try:
         if own_client:

@@ -18,7 +18,8 @@ def test_demo_plays_each_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     assert outcomes == ["connected", "pin_failed", "fallback", "abandoned", "connected", "closed"]
     # the simulator also plays AMI: startup checks pass and dial events enrich the log
     assert "startup checks over AMI: 0 errors" in out
-    assert 'hangup_cause_txt="User alerting, no answer"' in out
+    # a busy target's cause as Asterisk gives it (recording 04: 17 on the agent's half)
+    assert 'hangup_cause_txt="User busy"' in out
     assert out.count("[as expected]") == 6
     # the example's support hotline has opening hours and shifts: calls arrive while it is
     # open (now, or at its next opening), and one while it is closed, which hears the

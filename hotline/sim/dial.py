@@ -32,12 +32,10 @@ from hotline.sim.caller import (
     DEFAULT_RINGING_HANGUP,
 )
 from hotline.sim.channels import (
-    CAUSE_BUSY,
-    CAUSE_CONGESTION,
-    CAUSE_NO_ANSWER,
     CAUSE_NORMAL,
     STATE_RINGING,
     Channel,
+    leg_end_causes,
 )
 from hotline.sim.confirm_leg import ConfirmLeg
 from hotline.sim.dialplan import (
@@ -68,15 +66,6 @@ DIAL_VARIABLES = (
 )
 #: Busy() from a Local agent gives BUSY after about 2 ms (run 04)
 FAILURE_DELAY = 0.002
-#: the cause both halves of an unbridged target hang up with.  Not yet the
-#: recorded per-half causes (hotline/sim/channels.py LEG_END_CAUSES: NOANSWER
-#: is 0 on both halves in run 02, not 19): tests/cli/test_call.py and
-#: tests/test_demo.py assert the 19 this gives.
-_CAUSES = {
-    "BUSY": CAUSE_BUSY,
-    "CONGESTION": CAUSE_CONGESTION,
-    "NOANSWER": CAUSE_NO_ANSWER,
-}
 
 
 @dataclass
@@ -232,7 +221,12 @@ class Dial:
         if released and attempt.one.alive():
             attempt.leg.released = True
         await self.call.emit(events.dial_end, self.caller, attempt.one, status)
-        await self.call.hang_up_channels(*attempt.channels, cause=_CAUSES.get(status, CAUSE_NORMAL))
+        # each half with its recorded cause (hotline/sim/channels.py LEG_END_CAUSES);
+        # a target that is one channel (PJSIP/201) gets the ``;2`` cause
+        causes = leg_end_causes(status)
+        halves = (attempt.one, attempt.two) if attempt.two is not None else (attempt.one,)
+        for channel, cause in zip(halves, causes[-len(halves) :], strict=True):
+            await self.call.hang_up_channels(channel, cause=cause)
 
     async def _caller_hangs_up(self, step: str, when: str) -> None:
         self.caller.hang_up(CAUSE_NORMAL)

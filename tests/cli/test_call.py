@@ -43,7 +43,7 @@ def test_connected_call_reports_every_target_and_exits_0(
     assert lines[2].startswith(
         '  1. 201 "Anna" via Local/201@sim-agents: no answer (NOANSWER), after '
     )
-    assert "hangup cause 19 (User alerting, no answer)" in lines[2]
+    assert "hangup cause 0 (Unknown)" in lines[2]  # recording 02: 0 on both halves
     assert lines[3].startswith(
         "  2. 202 via Local/202@sim-agents: answered, did not confirm (CONTINUE)"
     )
@@ -82,12 +82,17 @@ def test_nobody_available(
 ) -> None:
     _agents(background, installation, "201=busy,202=no-answer,203=decline")
     config = _config(installation, config_path)
-    code = cli(["call", "support", "--config", config, "--pin", "4711", "--expect", "nobody"])
+    code = cli(
+        ["call", "support", "--config", config, "--pin", "4711", "--expect", "nobody_available"]
+    )
     out, _err = capsys.readouterr()
     assert code == 0, out
     assert "(BUSY)" in out
     assert "hangup cause 17 (User busy)" in out
-    assert out.splitlines()[-1] == "outcome: nobody - none of the 3 targets tried took the call"
+    assert (
+        out.splitlines()[-1]
+        == "outcome: nobody_available - none of the 3 targets tried took the call"
+    )
 
 
 def test_caller_hanging_up_while_a_target_rings_is_abandoned(
@@ -112,11 +117,13 @@ def test_unexpected_outcome_exits_4_with_one_line(
     installation: Installation, config_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _config(installation, config_path)
-    code = cli(["call", "support", "--config", config, "--pin", "4711", "--expect", "nobody"])
+    code = cli(
+        ["call", "support", "--config", config, "--pin", "4711", "--expect", "nobody_available"]
+    )
     out, err = capsys.readouterr()
     assert code == 4
     assert "outcome: connected" in out  # the outcome is still printed
-    assert err.splitlines() == ["hotline: expected outcome nobody, got connected"]
+    assert err.splitlines() == ["hotline: expected outcome nobody_available, got connected"]
 
 
 def test_originate_the_pbx_refuses_exits_non_zero(
