@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
 from hotline.agents.board import AgentBoard
 from hotline.agents.feed import DeviceStateFeed
@@ -56,6 +56,9 @@ from hotline.logs import configure_logging, flush_logs, get_logger
 from hotline.metrics.collect import HotlineMetrics
 from hotline.metrics.server import MetricsServer
 from hotline.schedule.engine import Schedules
+
+if TYPE_CHECKING:
+    from hotline.shared import SharedState
 
 log = get_logger()
 
@@ -104,6 +107,10 @@ class Runtime:
         )
         self._board_observer = BoardObserver(self.board, settings.hotlines)
         self.deps.observers.add(self._board_observer)
+        self.state.live.runtime = settings.state.runtime_id
+        self.deps.observers.add(self.state.live)
+        #: the state shared with other runtimes through Redis (None: ``[state]`` unset)
+        self.shared = shared_state(settings, self.state, self.board)
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
         if now is not None:
@@ -168,11 +175,13 @@ class Runtime:
         self.generation += 1
 
     async def start(self) -> None:
-        """Start the journal and metrics, then open the FastAGI port; a port in use or a
-        bad bind address is a one-line :class:`~hotline.errors.ConfigError`."""
+        """Start the journal, metrics and shared state, then open the FastAGI port; a port in
+        use or a bad bind address is a one-line :class:`~hotline.errors.ConfigError`."""
         if self.journal is not None:
             await self.journal.start()
         try:
+            if self.shared is not None:
+                await self.shared.start()
             if self.metrics_server is not None:
                 self.metrics_server.start()
             try:
@@ -215,6 +224,8 @@ class Runtime:
             self.metrics_server.stop()
         if self.journal is not None:
             await self.journal.stop()
+        if self.shared is not None:
+            await self.shared.close()
 
     def _admit_while_draining(self, request: AgiRequest) -> bool:
         """Only an agent's confirm leg of a call this runtime is still serving."""
@@ -239,6 +250,15 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def shared_state(settings: Settings, state: RuntimeState, board: AgentBoard) -> SharedState | None:
+    """Redis-backed shared state when ``[state] redis_url`` is set (redis-py imported only then)."""
+    if not settings.state.shared:
+        return None
+    from hotline.shared import SharedState  # optional: only with [state]
+
+    return SharedState(settings.state, state, board)
 
 
 def installation_identity(

@@ -20,9 +20,12 @@ Everything here is synchronous and never does I/O: the hunt asks and the
 call's events update it without an ``await`` in between, so two calls cannot
 both take the same free agent.  Memory is bounded by the configured agents and
 their devices: per-call entries are removed when the leg or the call ends.
-The shared parts (activity, last call, wrap-up, rotation) are what a later
-store shared by several runtimes would hold; :class:`AgentBoard` is the
-in-process one.
+The shared parts (activity, last call, wrap-up, rotation) can also be kept
+with other runtimes (``[state] redis_url``): then :attr:`AgentBoard.shared`
+holds what the others reported at the last :meth:`AgentBoard.refresh` (one
+Redis round, hotline/shared/board.py), every answer here takes it into
+account, and every change of this runtime's own view is reported to it.
+Without it (the default) the board is this process's alone.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from hotline.agents.devices import SKIP_REASONS, DeviceState, device_key
 from hotline.config.hunt import SkipRules
@@ -62,6 +66,32 @@ class AgentView:
     last_ended_ago: float | None  # seconds since the last connected hotline call ended
 
 
+class SharedView(Protocol):
+    """What other runtimes know (times in this board's clock), and where our changes go."""
+
+    def peer_activity(self, agent: str) -> tuple[Activity, str] | None:
+        """The agent's strongest activity on another runtime's calls."""
+        ...
+
+    def last_ended(self, agent: str) -> float | None: ...
+
+    def wrap_up_until(self, agent: str) -> float | None: ...
+
+    def last_offered(self, hotline: str) -> str | None: ...
+
+    def activity_changed(self, agent: str, call_id: str) -> None:
+        """This runtime's entry for ``agent`` on ``call_id`` changed (see :meth:`own_activity`)."""
+        ...
+
+    def ended(self, agent: str, at: float, wrap_up_until: float | None) -> None: ...
+
+    def offered(self, hotline: str, agent: str) -> None: ...
+
+    async def refresh(self) -> None:
+        """Send our changes and read the others', bounded by a short timeout."""
+        ...
+
+
 class AgentBoard:
     """Device states, hotline activity, wrap-up and rotation memory of one runtime."""
 
@@ -78,6 +108,8 @@ class AgentBoard:
         self._last_ended: dict[str, float] = {}
         self._wrap_up_until: dict[str, float] = {}
         self._last_offered: dict[str, str] = {}
+        #: the other runtimes' view (None: this runtime is alone)
+        self.shared: SharedView | None = None
 
     # -- which agents there are ------------------------------------------------
 
@@ -142,6 +174,8 @@ class AgentBoard:
         if agent in self._agents:
             self._activity.setdefault(agent, {})[call_id] = (activity, hotline)
             self._by_call.setdefault(call_id, set()).add(agent)
+            if self.shared is not None:
+                self.shared.activity_changed(agent, call_id)
 
     def released(self, agent: str, call_id: str) -> None:
         """The agent's leg of ``call_id`` ended without a connected call (or before it)."""
@@ -151,6 +185,8 @@ class AgentBoard:
         calls.pop(call_id, None)
         if not calls:
             del self._activity[agent]
+        if self.shared is not None:
+            self.shared.activity_changed(agent, call_id)
         agents = self._by_call.get(call_id)
         if agents is not None:
             agents.discard(agent)
@@ -166,6 +202,8 @@ class AgentBoard:
         self._last_ended[agent] = now
         if wrap_up > 0:
             self._wrap_up_until[agent] = max(self._wrap_up_until.get(agent, now), now + wrap_up)
+        if self.shared is not None:
+            self.shared.ended(agent, now, self._wrap_up_until.get(agent))
 
     def forget_call(self, call_id: str) -> None:
         """Drop whatever ``call_id`` still holds (the call is over, however it ended)."""
@@ -177,34 +215,70 @@ class AgentBoard:
         entry = self._activity.get(agent, {}).get(call_id)
         return entry[0] if entry else None
 
+    def own_activity(self, agent: str, call_id: str) -> tuple[Activity, str] | None:
+        """This runtime's entry for the agent on one call: activity and hotline."""
+        return self._activity.get(agent, {}).get(call_id)
+
+    def own_activities(self) -> list[tuple[str, str, Activity, str]]:
+        """(agent, call id, activity, hotline) of every call of this runtime."""
+        return [
+            (agent, call_id, activity, hotline)
+            for agent, calls in self._activity.items()
+            for call_id, (activity, hotline) in calls.items()
+        ]
+
     def activity(self, agent: str) -> tuple[Activity, str] | None:
         """The agent's strongest hotline activity and its hotline, if any."""
-        calls = self._activity.get(agent)
-        if not calls:
+        entries = list(self._activity.get(agent, {}).values())
+        if self.shared is not None:
+            peer = self.shared.peer_activity(agent)
+            if peer is not None:
+                entries.append(peer)
+        if not entries:
             return None
-        return max(calls.values(), key=lambda item: _RANK[item[0]])
+        return max(entries, key=lambda item: _RANK[item[0]])
 
     def wrap_up_left(self, agent: str) -> float:
         until = self._wrap_up_until.get(agent)
+        if self.shared is not None:
+            until = _latest(until, self.shared.wrap_up_until(agent))
         if until is None:
             return 0.0
         left = until - self.clock()
         if left <= 0:
-            del self._wrap_up_until[agent]
+            self._wrap_up_until.pop(agent, None)
             return 0.0
         return left
 
     def last_ended(self, agent: str) -> float | None:
         """Board-clock time the agent's last connected hotline call ended (None: never)."""
-        return self._last_ended.get(agent)
+        ended = self._last_ended.get(agent)
+        if self.shared is not None:
+            return _latest(ended, self.shared.last_ended(agent))
+        return ended
 
     # -- rotation memory -------------------------------------------------------
 
     def offered(self, hotline: str, agent: str) -> None:
         self._last_offered[hotline] = agent
+        if self.shared is not None:
+            self.shared.offered(hotline, agent)
 
     def last_offered(self, hotline: str) -> str | None:
+        if self.shared is not None:
+            shared = self.shared.last_offered(hotline)
+            if shared is not None:
+                return shared
         return self._last_offered.get(hotline)
+
+    async def refresh(self) -> None:
+        """Learn what other runtimes did since the last refresh (no-op when alone).
+
+        The hunt calls it before it decides whom to dial; it waits at most
+        ``[state] timeout`` and not at all while Redis is lost.
+        """
+        if self.shared is not None:
+            await self.shared.refresh()
 
     # -- the hunt's question ---------------------------------------------------
 
@@ -233,7 +307,7 @@ class AgentBoard:
         for agent in self._agents if agents is None else agents:
             device = self._agents.get(agent)
             busy = self.activity(agent)
-            ended = self._last_ended.get(agent)
+            ended = self.last_ended(agent)
             out.append(
                 AgentView(
                     agent=agent,
@@ -259,3 +333,9 @@ class AgentBoard:
             "wrap_up": len(self._wrap_up_until),
             "rotation": len(self._last_offered),
         }
+
+
+def _latest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)

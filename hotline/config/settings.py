@@ -13,6 +13,7 @@ from hotline.config.journal import JournalConfig
 from hotline.config.metrics import MetricsConfig
 from hotline.config.pin_guard import PinGuardConfig
 from hotline.config.sections import AgiConfig, AsteriskConfig, LicenseConfig, LoggingConfig
+from hotline.config.state import StateConfig
 
 
 class Settings(ConfigModel):
@@ -30,6 +31,7 @@ class Settings(ConfigModel):
     control: ControlConfig = Field(default_factory=ControlConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
 
     @field_validator("hotlines", mode="before")

@@ -279,7 +279,10 @@ class CallerFlow:
         steps = planned_steps(self.hotline, targets)
         attempt = hunt_step = 0
         for round_no in range(1, self.hotline.rounds + 1):
-            for step in ordered(self.hotline, board, steps):
+            await board.refresh()  # other runtimes' calls and rotation (no-op when alone)
+            for index, step in enumerate(ordered(self.hotline, board, steps)):
+                if index:
+                    await board.refresh()
                 hunt_step += 1
                 if max_wait is not None:
                     remaining = max_wait - (self.clock() - hunt_started)

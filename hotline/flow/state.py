@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hotline.agents.board import AgentBoard
+from hotline.flow.live import LiveCalls
 from hotline.flow.presence import CallerPresence
 from hotline.flow.registry import CallRegistry
 from hotline.guard.pin import PinGuard
@@ -34,3 +35,5 @@ class RuntimeState:
     presence: CallerPresence = field(default_factory=CallerPresence)
     #: every agent's state for all hotlines: skipping, strategies (hotline/agents/board.py)
     board: AgentBoard = field(default_factory=AgentBoard)
+    #: the calls in progress (the live page's source; shared through Redis when configured)
+    live: LiveCalls = field(default_factory=LiveCalls)
