@@ -58,7 +58,7 @@ from hotline.metrics.server import MetricsServer
 from hotline.schedule.engine import Schedules
 
 if TYPE_CHECKING:
-    from hotline.shared import SharedState
+    from hotline.shared_state import SharedState
 
 log = get_logger()
 
@@ -256,7 +256,7 @@ def shared_state(settings: Settings, state: RuntimeState, board: AgentBoard) -> 
     """Redis-backed shared state when ``[state] redis_url`` is set (redis-py imported only then)."""
     if not settings.state.shared:
         return None
-    from hotline.shared import SharedState  # optional: only with [state]
+    from hotline.shared_state import SharedState  # optional: only with [state]
 
     return SharedState(settings.state, state, board)
 

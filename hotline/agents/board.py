@@ -23,7 +23,7 @@ their devices: per-call entries are removed when the leg or the call ends.
 The shared parts (activity, last call, wrap-up, rotation) can also be kept
 with other runtimes (``[state] redis_url``): then :attr:`AgentBoard.shared`
 holds what the others reported at the last :meth:`AgentBoard.refresh` (one
-Redis round, hotline/shared/board.py), every answer here takes it into
+Redis round, hotline/shared_state/board.py), every answer here takes it into
 account, and every change of this runtime's own view is reported to it.
 Without it (the default) the board is this process's alone.
 """

@@ -3,7 +3,7 @@
 Unset (the default), everything a runtime learns across calls (who is on a
 hotline call, wrap-up, rotation, PIN lockouts, the live calls) stays in its
 own process, exactly as with one runtime.  Set ``redis_url`` to share it
-between runtimes behind ``hagi://`` (hotline/shared/, README "Several runtimes").
+between runtimes behind ``hagi://`` (hotline/shared_state/, README "Several runtimes").
 """
 
 from __future__ import annotations

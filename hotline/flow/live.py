@@ -6,7 +6,7 @@ appears when it arrives, follows its step (``pin``, ``intro``, ``ringing``,
 it ends, however it ended.  Its size is the number of calls in progress.
 
 With ``[state] redis_url`` the entries are also kept in Redis
-(hotline/shared/live.py, expiring with their runtime) and :meth:`snapshot`
+(hotline/shared_state/live.py, expiring with their runtime) and :meth:`snapshot`
 lists every runtime's calls; without it, or while Redis is lost, this
 runtime's alone (``LiveSnapshot.complete`` says which).
 """
@@ -60,7 +60,7 @@ class LiveSnapshot:
 
 
 class SharedLive(Protocol):
-    """Where the calls are kept besides this process (hotline/shared/live.py)."""
+    """Where the calls are kept besides this process (hotline/shared_state/live.py)."""
 
     def changed(self, call_id: str) -> None: ...
 

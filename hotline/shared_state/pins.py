@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hotline.guard.store import MemoryFailureStore
-from hotline.shared.link import RedisLink
+from hotline.shared_state.link import RedisLink
 
 #: events recorded while Redis was lost and not yet written there (the oldest are
 #: dropped beyond this: the local count still has them)

@@ -1,12 +1,12 @@
 """State shared by several runtimes through Redis (``[state] redis_url``).
 
 :class:`SharedState` puts the three shared parts behind their seams, all
-through one :class:`~hotline.shared.link.RedisLink`:
+through one :class:`~hotline.shared_state.link.RedisLink`:
 
-* the agent board's own view and rotation memory (:mod:`hotline.shared.board`,
+* the agent board's own view and rotation memory (:mod:`hotline.shared_state.board`,
   ``AgentBoard.shared``),
-* the PIN guard's failure counts (:mod:`hotline.shared.pins`, ``PinGuard.store``),
-* the live calls (:mod:`hotline.shared.live`, ``LiveCalls.shared``).
+* the PIN guard's failure counts (:mod:`hotline.shared_state.pins`, ``PinGuard.store``),
+* the live calls (:mod:`hotline.shared_state.live`, ``LiveCalls.shared``).
 
 The logic (skip rules, strategies, lockouts) stays where it is; only where
 the facts are kept changes.  Without ``redis_url`` none of this is imported.
@@ -17,10 +17,10 @@ from __future__ import annotations
 from hotline.agents.board import AgentBoard
 from hotline.config.state import StateConfig
 from hotline.flow.state import RuntimeState
-from hotline.shared.board import RedisBoard
-from hotline.shared.link import RedisLink
-from hotline.shared.live import RedisLive
-from hotline.shared.pins import RedisFailureStore
+from hotline.shared_state.board import RedisBoard
+from hotline.shared_state.link import RedisLink
+from hotline.shared_state.live import RedisLive
+from hotline.shared_state.pins import RedisFailureStore
 
 __all__ = ["RedisLink", "SharedState"]
 

@@ -31,7 +31,7 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from hotline.agents.board import Activity, AgentBoard
-from hotline.shared.link import RedisLink
+from hotline.shared_state.link import RedisLink
 
 SEP = "\x1f"
 #: how long the shared memory (last call, wrap-up, rotation) outlives its last write

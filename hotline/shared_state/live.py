@@ -13,7 +13,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from hotline.flow.live import LiveCall, LiveCalls
-from hotline.shared.link import RedisLink
+from hotline.shared_state.link import RedisLink
 
 #: KEYS[1] = the runtimes' sorted set; ARGV = now, live key prefix: every live runtime's calls
 EVERYONE = """

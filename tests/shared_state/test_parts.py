@@ -15,7 +15,7 @@ from hotline.config.state import StateConfig
 from hotline.flow.observers import CallEnded, CallStarted, StepChanged, TargetDialing
 from hotline.flow.state import RuntimeState
 from hotline.guard.pin import PinGuard
-from hotline.shared import RedisLink, SharedState
+from hotline.shared_state import RedisLink, SharedState
 from tests.conftest import CapturedLog
 from tests.redisd import RedisServer
 
