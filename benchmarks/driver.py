@@ -23,14 +23,26 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from benchmarks.scenario import AGENTS, HOTLINE, PIN, PROMPT_SECONDS, TALK_SECONDS, check_call
+from benchmarks.scenario import (
+    AGENTS,
+    HANGUP_STEPS,
+    HOSTILE_ROUTES,
+    HOTLINE,
+    MIXES,
+    PIN,
+    PROMPT_SECONDS,
+    TALK_SECONDS,
+    check_call,
+)
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
 from hotline.sim.errors import SimError
+from hotline.sim.hostile import HUNG, fuzz_session
 from hotline.sim.legs import AgiLeg
 from hotline.sim.load import summarize
 from hotline.sim.pbx import SimulatedPbx
@@ -80,8 +92,17 @@ async def place(
     talk_seconds: float,
     caller_commands: int,
     host: str = "127.0.0.1",
+    mix: str = "calls",
 ) -> dict[str, Any]:
-    """Place the calls; returns the summary (with correctness) as a dict."""
+    """Place the calls; returns the summary (with correctness) as a dict.
+
+    ``mix="errors"`` (the leak check): of every ten, six are the benchmarked call,
+    two callers hang up (at a step of :data:`HANGUP_STEPS` in turn) and two are
+    hostile peers (:func:`hotline.sim.hostile.fuzz_session`: garbage, half
+    headers, malformed and unsolicited replies, silence until the runtime's
+    deadline closes them).  Correct: the calls as :func:`check_call` says, the
+    hang-ups end without a simulator error, no hostile session hangs.
+    """
     agents = {k: replace(v, talk_seconds=talk_seconds) for k, v in parse_agents(AGENTS).items()}
     pbx = SimulatedPbx(host, port, agents, prompt_seconds=PROMPT_SECONDS, command_timeout=60.0)
     gate = asyncio.Semaphore(concurrency)
@@ -90,39 +111,68 @@ async def place(
     in_flight = 0
     max_in_flight = 0
 
-    async def one(index: int) -> CallRecord:
+    kinds: Counter[str] = Counter()
+    wrong: list[dict[str, Any]] = []
+
+    async def one(index: int) -> CallRecord | None:
         nonlocal in_flight, max_in_flight
+        kind = _kind(index, mix)
+        kinds[kind] += 1
+        # the hostile peers call as 5550001: keep the mix's callers clear of its PIN lockout
+        callerid = f"555{index:04d}" if mix == "calls" else f"7{index:06d}"
         script = CallerScript(
-            HOTLINE, callerid=f"555{index:04d}", pin_entries=[f"{PIN}#"] * 3, label=str(index)
+            HOTLINE, callerid=callerid, pin_entries=[f"{PIN}#"] * 3, label=str(index)
         )
+        if kind == "hangup":
+            step = HANGUP_STEPS[(index // 10) % len(HANGUP_STEPS)]
+            script = replace(script, hangup_during=step)
         if gap:
             await asyncio.sleep(max(0.0, start + index * gap - loop.time()))
         async with gate:
             in_flight += 1
             max_in_flight = max(max_in_flight, in_flight)
             try:
-                return await pbx.place_call(script)
+                if kind == "hostile":
+                    ended, _ = await fuzz_session(
+                        host, port, index, routes=HOSTILE_ROUTES, patience=30.0
+                    )
+                    if ended == HUNG:
+                        wrong.append({"kind": kind, "seed": index, "ended": ended})
+                    return None
+                record = await pbx.place_call(script)
             except SimError as exc:
-                return CallRecord(uniqueid="", channel="", hotline=HOTLINE, error=str(exc))
+                record = CallRecord(uniqueid="", channel="", hotline=HOTLINE, error=str(exc))
             finally:
                 in_flight -= 1
+        checked = _as_checked(record)
+        ok = check_call(checked, caller_commands) if kind == "call" else record.error is None
+        if not ok:
+            wrong.append({"kind": kind, **checked})
+        return record
 
     start = loop.time()
     began = time.perf_counter()
-    records = await asyncio.gather(*(one(i) for i in range(calls)))
+    placed = await asyncio.gather(*(one(i) for i in range(calls)))
     wall = time.perf_counter() - began
-    summary = summarize(records, wall)
-    checked = [_as_checked(r) for r in records]
-    wrong = [c for c in checked if not check_call(c, caller_commands)]
+    summary = summarize([r for r in placed if r is not None], wall)
     return {
         "calls": calls,
         "correct": calls - len(wrong),
+        "kinds": dict(kinds),
         "wrong": wrong[:5],
         "wall_seconds": round(wall, 4),
         "max_in_flight": max_in_flight,
         "outcomes": summary["outcomes"],
         "sim_latency_ms": summary["latency_ms"],
     }
+
+
+def _kind(index: int, mix: str) -> str:
+    """What the ``index``-th placement is in ``mix``: ``call``, ``hangup`` or ``hostile``."""
+    if mix == "calls":
+        return "call"
+    slot = index % 10
+    return "call" if slot < 6 else "hangup" if slot < 8 else "hostile"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--talk", type=float, default=TALK_SECONDS, help="real seconds bridged (paced)"
     )
     parser.add_argument("--caller-commands", type=int, required=True)
+    parser.add_argument("--mix", choices=MIXES, default="calls", help="errors: leak check mix")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.ramp < 0 or args.time_scale < 0:
         print("benchmarks.driver: --calls >= 1, --ramp and --time-scale >= 0", file=sys.stderr)
@@ -152,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ramp=args.ramp,
             talk_seconds=talk,
             caller_commands=args.caller_commands,
+            mix=args.mix,
         )
     )
     print(json.dumps(result))

@@ -31,6 +31,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange, capture_exchange
 from benchmarks.logcheck import read_log
 from benchmarks.procs import DriveResult, Load, ServerProcess, drive, machine_busy_seconds
+from benchmarks.scenario import MIXES
 from benchmarks.server import KINDS, LOOPS
 from benchmarks.startup import measure_startup
 from benchmarks.tweaks import TWEAKS
@@ -114,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--leak-batch", type=int, default=2_000)
     parser.add_argument("--leak-concurrency", type=int, default=100)
     parser.add_argument("--leak-warmup", type=int, default=1_000)
+    parser.add_argument(
+        "--leak-mix",
+        choices=MIXES,
+        default="errors",
+        help="errors: 6 of 10 calls as benchmarked, 2 hang-ups, 2 hostile peers (timeouts…)",
+    )
     parser.add_argument(
         "--leak-server", type=_kinds, default=["hotline"], help="runtime (+tweaks) to leak-check"
     )
@@ -324,17 +331,21 @@ class Bench:
         spec = self.args.leak_server[0]
         if not spec.startswith("hotline"):
             raise BenchmarkError("--leak-server must be hotline (with tweaks, if any)")
+        if args.leak_mix == "errors" and "hostile" not in spec.split("+"):
+            spec += "+hostile"
         server = self.server(spec, "hotline-leak")
         await server.start()
         series: list[dict[str, Any]] = []
         correct = 0
         done = 0
+        kinds: dict[str, int] = {}
+        collected = 0
         try:
             self.say(f"leak check: {args.leak_warmup} warm-up calls, then {args.leak_calls}")
             if args.leak_warmup > 0:
                 await drive(
                     server.port,
-                    Load(args.leak_warmup, concurrency=args.leak_concurrency),
+                    Load(args.leak_warmup, concurrency=args.leak_concurrency, mix=args.leak_mix),
                     caller_commands=self.caller_commands,
                 )
             await server.command("reset")
@@ -343,22 +354,33 @@ class Bench:
                 batch = min(args.leak_batch, args.leak_calls - done)
                 result = await drive(
                     server.port,
-                    Load(batch, concurrency=args.leak_concurrency),
+                    Load(batch, concurrency=args.leak_concurrency, mix=args.leak_mix),
                     caller_commands=self.caller_commands,
                 )
                 done += batch
                 correct += result.correct
-                stats = await server.command("stats-gc")
+                for kind, count in result.kinds.items():
+                    kinds[kind] = kinds.get(kind, 0) + count
+                before = await server.command("stats")  # as the runtime left it
+                stats = await server.command("stats-gc")  # after a forced full collection
+                collected += int(stats["gc_collected"])
                 series.append(
                     {
                         "calls": done,
                         "rss_kb": stats["rss_kb"],
+                        "rss_before_gc_kb": before["rss_kb"],
+                        "gc_collected": stats["gc_collected"],
                         "gc_objects": stats["gc_objects"],
                         "correct": result.correct,
+                        "errors": result.errors[:3],
                         "calls_per_s": round(batch / result.wall_s, 1) if result.wall_s else None,
                     }
                 )
-                self.say(f"  {done} calls: RSS {stats['rss_kb']} KB, {stats['gc_objects']} objects")
+                self.say(
+                    f"  {done} calls: RSS {before['rss_kb']} KB ({stats['rss_kb']} KB after a "
+                    f"full collection, which found {stats['gc_collected']} unreachable objects), "
+                    f"{stats['gc_objects']} objects, {result.correct}/{batch} correct"
+                )
         finally:
             await server.stop()
         log = read_log(server.log_file)
@@ -368,6 +390,9 @@ class Bench:
         growth_after_first = int(last["rss_kb"]) - int(first["rss_kb"])
         return {
             "server": spec,
+            "mix": args.leak_mix,
+            "kinds": kinds,
+            "gc_collected_total": collected,
             "calls": done,
             "warmup_calls": args.leak_warmup,
             "concurrency": args.leak_concurrency,

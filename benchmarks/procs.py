@@ -142,6 +142,8 @@ class Load:
     ramp: float = 0.0
     time_scale: float = 0.0
     talk: float = 1.0
+    #: ``calls`` or ``errors`` (hang-ups and hostile peers too: the leak check)
+    mix: str = "calls"
 
     @property
     def deadline(self) -> float:
@@ -162,6 +164,8 @@ class DriveResult:
     #: what the PBX side measured: header/reply sent → next command received
     sim_latency_ms: dict[str, Any]
     outcomes: dict[str, int]
+    #: placements by kind (call, hangup, hostile)
+    kinds: dict[str, int]
 
     @property
     def correct_pct(self) -> float:
@@ -180,6 +184,7 @@ async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
             ramp=load.ramp,
             time_scale=load.time_scale,
             talk=load.talk,
+            mix=load.mix,
         ),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -211,4 +216,5 @@ async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
         max_in_flight=int(data["max_in_flight"]),
         sim_latency_ms=data.get("sim_latency_ms", {}),
         outcomes=data.get("outcomes", {}),
+        kinds=data.get("kinds", {}),
     )

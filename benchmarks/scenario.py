@@ -44,6 +44,18 @@ CONFIG: dict[str, Any] = {
 }
 
 
+#: the leak check's runtime (``benchmarks.server --hostile``): deadlines short enough that
+#: the hostile peers of the ``errors`` mix end in fractions of a second (its prompts are
+#: 20 ms long, hotline.sim.hostile.write_short_prompts, so media deadlines are short too)
+HOSTILE_AGI = {"header_timeout": 0.5, "command_timeout": 1.0}
+#: where the hostile peers of the ``errors`` mix connect (mostly the flows, now and then
+#: nowhere)
+HOSTILE_ROUTES = (CALLER_ROUTE,) * 3 + ("confirm", "nope")
+#: where the scripted callers of the ``errors`` mix hang up, in turn
+HANGUP_STEPS = (("pin", 1), ("intro", 1), ("ringing", 1), ("ringing", 2), ("confirm", 1))
+MIXES = ("calls", "errors")
+
+
 def driver_command(
     port: int,
     calls: int,
@@ -53,6 +65,7 @@ def driver_command(
     ramp: float = 0.0,
     time_scale: float = 0.0,
     talk: float = 1.0,
+    mix: str = "calls",
 ) -> list[str]:
     """The load generator process (:mod:`benchmarks.driver`) placing ``calls`` calls."""
     return [
@@ -73,6 +86,8 @@ def driver_command(
         str(talk),
         "--caller-commands",
         str(caller_commands),
+        "--mix",
+        mix,
     ]
 
 

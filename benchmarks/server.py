@@ -10,7 +10,8 @@ command per stdin line and answers each with one JSON line:
 
 * ``reset`` — start a measurement: zero the counters, restart the peak RSS;
 * ``stats`` — what happened since the reset (CPU, turnaround, loop lag, RSS);
-* ``stats-gc`` — the same after ``gc.collect()``, with the live object count;
+* ``stats-gc`` — the same after ``gc.collect()``, with the live object count and what
+  the collection found unreachable (``gc_collected``);
 * ``types`` — the most common live object types (to see what a call keeps);
 * ``quit`` — stop the server (draining calls) and exit.
 """
@@ -22,6 +23,7 @@ import asyncio
 import gc
 import json
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +35,7 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
 from benchmarks.histogram import LogHistogram
 from benchmarks.responders import start_bare, start_panoramisk
-from benchmarks.scenario import CONFIG
+from benchmarks.scenario import CONFIG, HOSTILE_AGI
 from benchmarks.tweaks import TWEAKS
 
 KINDS = ("hotline", "bare", "panoramisk")
@@ -78,6 +80,12 @@ async def _start_hotline(
     stream = log_file.open("a", encoding="utf-8", buffering=1)
     configure_logging(level=level, fmt="json", stream=stream, batch=True)
     config = dict(CONFIG)
+    if "hostile" in tweaks:
+        from hotline.sim.hostile import write_short_prompts
+
+        sounds = write_short_prompts(Path(tempfile.mkdtemp(prefix="hotline-bench-")) / "sounds")
+        config["asterisk"] = {**config["asterisk"], "sounds_dir": str(sounds)}
+        config["agi"] = {**config["agi"], **HOSTILE_AGI}
     if "journal-metrics" in tweaks:
         journal = log_file.with_suffix(".journal.sqlite")
         config["journal"] = {"enabled": True, "path": str(journal), "caller": "hashed"}
@@ -210,8 +218,8 @@ async def _control(meter: Meter, settle: Settle = _settled) -> None:
         elif command == "types":
             _reply({"types": _object_types()})
         elif command == "stats-gc":
-            gc.collect()
-            _reply(meter.stats(objects=True))
+            found = gc.collect()
+            _reply({**meter.stats(objects=True), "gc_collected": found})
         else:
             _reply({"error": f"unknown command {command!r}"})
 

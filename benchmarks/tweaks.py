@@ -15,8 +15,11 @@ a tweak is named.
   free port) switched on, to show what they cost per call.  The server waits
   for the journal to have written every call before it reports its CPU, so
   the writer's work is counted.
+* ``hostile`` — not a fix: the leak check's runtime, with deadlines short
+  enough (:data:`benchmarks.scenario.HOSTILE_AGI`, 20 ms prompts) that the
+  hostile peers of its ``errors`` mix end in fractions of a second.
 """
 
 from __future__ import annotations
 
-TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics"})
+TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics", "hostile"})
