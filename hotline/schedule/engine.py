@@ -195,18 +195,13 @@ class Schedule:
 
     def _is_open(self, local: dt.datetime, minute: int) -> tuple[bool, str]:
         date = local.date()
-        if self._open is None and not self._special:
-            reason = self.closed_reason(date)
-            if reason is not None:
-                return False, reason
-            return True, "always open (no opening hours set)"
         if self._open is None:
-            # special days only: open around the clock on other days
+            # no weekly hours: open around the clock, but for holidays and special days
             if date in self._special:
                 source = _holding(self._special[date], [], minute)
                 return (True, source) if source else (False, f"special {date}: outside its hours")
             reason = self.closed_reason(date)
-            return (False, reason) if reason else (True, "always open (no opening hours set)")
+            return (False, reason) if reason else (True, "always open: no opening hours set")
         yesterday = date - dt.timedelta(days=1)
         source = _holding(self._opening(date), self._opening(yesterday), minute)
         if source is not None:

@@ -242,5 +242,21 @@ def test_no_schedule_is_always_open_in_the_machine_zone() -> None:
     sched = Schedule(settings.hotlines[0], ZoneInfo("UTC"))
     decision = sched.decide(dt.datetime(2026, 1, 1, 3, 0, tzinfo=dt.UTC))
     assert decision.open
-    assert decision.rule == "always open (no opening hours set)"
+    assert decision.rule == "always open: no opening hours set"
     assert sched.next_change(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) is None
+
+
+def test_without_weekly_hours_only_holidays_and_special_days_close() -> None:
+    sched = schedule(
+        holidays={"country": "DE", "subdivision": "BY", "dates": ["2026-12-24"]},
+        special=[{"date": "2026-12-31", "open": ["08:00-14:00"]}],
+    )
+    assert is_open(sched, at(2026, 3, 28, 3, 0))  # a Saturday night: open around the clock
+    assert sched.decide(at(2026, 1, 6, 3, 0)).rule == "holiday 2026-01-06 Epiphany (DE-BY)"
+    assert not is_open(sched, at(2026, 12, 24, 23, 59, 59))
+    assert is_open(sched, at(2026, 12, 27, 0, 0))
+    assert is_open(sched, at(2026, 12, 31, 13, 59, 59))
+    assert not is_open(sched, at(2026, 12, 31, 14, 0))
+    change = sched.next_change(at(2026, 12, 30, 12, 0))
+    assert change is not None
+    assert change[0] == at(2026, 12, 31, 0, 0)  # the special day starts closed until 08:00
