@@ -163,9 +163,14 @@ class Schedule:
         if holidays is not None and holidays.country is not None:
             import holidays as holidays_lib
 
-            self._public = holidays_lib.country_holidays(
-                holidays.country, subdiv=holidays.subdivision
-            )
+            public = holidays_lib.country_holidays(holidays.country, subdiv=holidays.subdivision)
+            # names in English where the package has them (its default is the country's
+            # language, and which translations load differs between installs)
+            if "en_US" in public.supported_languages:
+                public = holidays_lib.country_holidays(
+                    holidays.country, subdiv=holidays.subdivision, language="en_US"
+                )
+            self._public = public
             self._region = "-".join(filter(None, (holidays.country, holidays.subdivision)))
 
     # --- one moment ----------------------------------------------------------
