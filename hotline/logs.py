@@ -332,7 +332,11 @@ def reset_logging() -> None:
 
 
 def flush_logs() -> None:
-    """Write any batched lines now (before a stream is closed, at the end of ``hotline run``)."""
+    """Write any batched lines now (before a stream is closed, at the end of ``hotline run``),
+    with the counts of squashed warnings so far."""
+    for processor in _output.processors:
+        if isinstance(processor, SquashRepeats):
+            processor.flush()
     _output.writer.flush()
 
 

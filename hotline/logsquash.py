@@ -112,14 +112,19 @@ class SquashRepeats:
             self._kinds[kind] = _Kind(until=now + self.window)
         return event_dict
 
-    def _flush(self, kind: str) -> None:
+    def flush(self) -> None:
+        """Log every count held now (the process is about to stop or close its log)."""
+        for kind in list(self._kinds):
+            self._flush(kind, final=True)
+
+    def _flush(self, kind: str, *, final: bool = False) -> None:
         """Window over: one count line if any were dropped, and a new window for the flood."""
         with self._lock:
             state = self._kinds.get(kind)
             if state is None:
                 return
             held = state.held
-            if held:
+            if held and not final:
                 self._kinds[kind] = _Kind(until=self._clock() + self.window)
             else:
                 del self._kinds[kind]

@@ -17,7 +17,7 @@ from hotline.config import HotlineConfig
 from hotline.flow.prompting import PromptBook
 
 #: upper bound of Asterisk saying one digit (its digit sounds last 0.4-0.8 s)
-SECONDS_PER_SAID_DIGIT = 1.5
+SECONDS_PER_SAID_DIGIT = 1.0
 
 
 @dataclass(frozen=True)

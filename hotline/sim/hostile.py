@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hotline.agi.testing import build_header
 from hotline.contract import CONFIRM_ROUTE
@@ -30,6 +31,11 @@ from hotline.prompts.catalogue import LANGUAGES, SLOTS
 RUNTIME_CLOSED = "runtime_closed"  # the runtime closed the connection: the good end
 PEER_CLOSED = "peer_closed"  # the fuzzer closed first
 HUNG = "hung"  # the runtime neither spoke nor closed within the patience: a bug
+
+#: seconds a fuzz session waits for the runtime before it counts as hung: more than any
+#: deadline :func:`fuzz_config` allows (SAY DIGITS of the 35 digits a forged confirm leg
+#: may announce is the longest, ~35 s)
+FUZZ_PATIENCE = 90.0
 
 #: replies that look like AGI but are not (``200 result=1234x (y) z``: issue 12)
 MALFORMED = (
@@ -45,6 +51,32 @@ MALFORMED = (
     "999",
     "",
 )
+
+
+#: where the fuzz calls, weighted: mostly the flows of :func:`fuzz_config`, now and then nowhere
+FUZZ_ROUTES = ("hotline/fuzz",) * 5 + ("hotline/plain",) * 2 + ("confirm",) * 2 + ("nope", "")
+
+
+def fuzz_config(sounds_dir: Path) -> dict[str, Any]:
+    """A runtime configuration for fuzzing: two hotlines (one with PIN, caller announce and
+    fallback), short timeouts, prompts from ``sounds_dir`` (:func:`write_short_prompts`)."""
+    return {
+        "asterisk": {"sounds_dir": str(sounds_dir), "enabled": False},
+        "agi": {"header_timeout": 0.3, "command_timeout": 0.3},
+        "hotlines": [
+            {
+                "name": "fuzz",
+                "pin": "1234",
+                "pin_attempts": 2,
+                "pin_timeout": 0.1,
+                "ring_time": 1,
+                "confirm": {"timeout": 0.1, "replays": 1, "announce_caller": True},
+                "fallback": {"context": "fallback"},
+                "targets": [{"number": "201"}, {"number": "202"}],
+            },
+            {"name": "plain", "ring_time": 1, "targets": [{"number": "301"}]},
+        ],
+    }
 
 
 def write_short_prompts(root: Path, seconds: float = 0.02) -> Path:
@@ -233,7 +265,7 @@ async def run_fuzz(
     seed: int,
     routes: Sequence[str],
     concurrency: int = 100,
-    patience: float = 30.0,
+    patience: float = FUZZ_PATIENCE,
 ) -> FuzzReport:
     """``sessions`` fuzz sessions, at most ``concurrency`` at once."""
     report = FuzzReport()

@@ -12,38 +12,20 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from hotline.config import Settings, settings_from_mapping
+from hotline.config import settings_from_mapping
 from hotline.runtime import Runtime
-from hotline.sim.hostile import HUNG, RUNTIME_CLOSED, run_fuzz, write_short_prompts
+from hotline.sim.hostile import (
+    FUZZ_ROUTES,
+    HUNG,
+    RUNTIME_CLOSED,
+    fuzz_config,
+    run_fuzz,
+    write_short_prompts,
+)
 from tests.conftest import CapturedLog
 
 SESSIONS = 2000
 SEED = 12
-#: where the fuzz calls, weighted: mostly the flows, now and then nowhere
-ROUTES = ("hotline/fuzz",) * 5 + ("hotline/plain",) * 2 + ("confirm",) * 2 + ("nope", "")
-
-
-def fuzz_settings(sounds_dir: Path) -> Settings:
-    """Two hotlines (one with PIN, caller announce and fallback) with short timeouts."""
-    return settings_from_mapping(
-        {
-            "asterisk": {"sounds_dir": str(sounds_dir), "enabled": False},
-            "agi": {"header_timeout": 0.3, "command_timeout": 0.3},
-            "hotlines": [
-                {
-                    "name": "fuzz",
-                    "pin": "1234",
-                    "pin_attempts": 2,
-                    "pin_timeout": 0.1,
-                    "ring_time": 1,
-                    "confirm": {"timeout": 0.1, "replays": 1, "announce_caller": True},
-                    "fallback": {"context": "fallback"},
-                    "targets": [{"number": "201"}, {"number": "202"}],
-                },
-                {"name": "plain", "ring_time": 1, "targets": [{"number": "301"}]},
-            ],
-        }
-    )
 
 
 async def test_thousands_of_hostile_sessions_all_end(
@@ -54,7 +36,9 @@ async def test_thousands_of_hostile_sessions_all_end(
     loop.set_exception_handler(lambda _loop, context: failures.append(context))
     try:
         runtime = Runtime(
-            fuzz_settings(write_short_prompts(tmp_path / "sounds")), host="127.0.0.1", port=0
+            settings_from_mapping(fuzz_config(write_short_prompts(tmp_path / "sounds"))),
+            host="127.0.0.1",
+            port=0,
         )
         async with runtime:
             report = await run_fuzz(
@@ -62,9 +46,8 @@ async def test_thousands_of_hostile_sessions_all_end(
                 runtime.port,
                 sessions=SESSIONS,
                 seed=SEED,
-                routes=ROUTES,
+                routes=FUZZ_ROUTES,
                 concurrency=500,
-                patience=30.0,
             )
         server = runtime.server
     finally:
