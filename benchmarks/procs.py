@@ -52,9 +52,12 @@ class ServerProcess:
         log_level: str = "INFO",
         tweaks: Sequence[str] = (),
         loop: str = "asyncio",
+        open_files: int | None = None,
     ) -> None:
         self.kind = kind
         self.loop = loop
+        #: the child's RLIMIT_NOFILE, soft and hard (``ulimit -n``); None: inherited
+        self.open_files = open_files
         self.tweaks = tuple(tweaks)
         self.exchange = exchange
         self.log_file = log_file
@@ -78,6 +81,7 @@ class ServerProcess:
             cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            preexec_fn=None if self.open_files is None else self._limit_files,
         )
         self.pid = self._proc.pid
         self.ready = await self._read()
@@ -85,6 +89,11 @@ class ServerProcess:
             raise BenchmarkError(f"{self.kind} server did not start: {self.ready}")
         self.port = int(self.ready["port"])
         return self.ready
+
+    def _limit_files(self) -> None:
+        """In the child, before exec: ``ulimit -n open_files`` (soft and hard)."""
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     async def _read(self) -> dict[str, Any]:
         proc = self._proc

@@ -8,7 +8,9 @@ contained to its own call; the server keeps serving.
 
 The server runs its own accept loop rather than asyncio's: at most
 ``max_connections`` connections are open at once (at the cap, accepting
-pauses and new connections wait in the kernel's backlog until one closes),
+pauses and new connections wait in the kernel's backlog until one closes; a
+connection still trickling its header ``header_grace`` seconds after it was
+accepted is closed then, to make room: a slowloris cannot hold the slots),
 and running out of file descriptors (``EMFILE``) pauses accepting with one
 warning instead of asyncio's traceback per attempt (81,725 of them in 10 s
 were measured with ``ulimit -n 1024`` and 1,000 stuck peers).  Every
@@ -99,6 +101,7 @@ class FastAgiServer:
         max_line: int = DEFAULT_MAX_LINE,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         keepalive: Keepalive = KEEPALIVE,
+        header_grace: float = 1.0,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
@@ -122,6 +125,12 @@ class FastAgiServer:
         self._room.set()
         #: times accepting paused because the cap was reached
         self.cap_pauses = 0
+        #: seconds a connection may take to send its header while the cap is reached
+        self.header_grace = header_grace
+        #: connections still sending their header, oldest first, with when they were accepted
+        self._in_header: dict[asyncio.StreamWriter, float] = {}
+        #: connections closed at the cap because their header was too slow
+        self.evicted = 0
         #: set when a connection closes, while accepting waits for a free descriptor
         self._freed: asyncio.Event | None = None
         #: one line per window while descriptors run out, however often accept() fails
@@ -296,7 +305,7 @@ class FastAgiServer:
                         max_connections=self.max_connections,
                         repeated=held,
                     )
-                await self._room.wait()
+                await self._make_room()
             try:
                 conn, _ = await loop.sock_accept(listener)
             except OSError as exc:
@@ -317,6 +326,30 @@ class FastAgiServer:
                 await self._wait_for_room(_RESOURCE_PAUSE)
                 continue
             self._admit(conn)
+
+    async def _make_room(self) -> None:
+        """At the cap: wait until a connection closes.  One still sending its header
+        ``header_grace`` seconds after it was accepted is closed to make room: Asterisk
+        writes its header at once, so only a stalled or hostile peer is that slow."""
+        loop = asyncio.get_running_loop()
+        while not self._room.is_set():
+            oldest = next(iter(self._in_header.items()), None)
+            if oldest is None:
+                await self._room.wait()
+                return
+            writer, since = oldest
+            wait = since + self.header_grace - loop.time()
+            if wait <= 0:
+                del self._in_header[writer]
+                self.evicted += 1
+                log.warning(
+                    "agi_header_evicted", peer=_peer(writer), seconds=round(loop.time() - since, 3)
+                )
+                writer.transport.abort()
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._room.wait()
 
     async def _wait_for_room(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if a connection closes meanwhile (freeing a descriptor)."""
@@ -370,8 +403,12 @@ class FastAgiServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         peer = _peer(writer)
+        self._in_header[writer] = asyncio.get_running_loop().time()
         try:
-            opened = await self._read_request(reader, peer)
+            try:
+                opened = await self._read_request(reader, peer)
+            finally:
+                self._in_header.pop(writer, None)
             if opened is not None:
                 request, lines = opened
                 with structlog.contextvars.bound_contextvars(

@@ -151,6 +151,33 @@ async def test_accepting_pauses_at_the_cap_and_resumes(
     assert {(e["level"], e["max_connections"]) for e in caps} == {("warning", 2)}
 
 
+async def test_at_the_cap_a_peer_still_sending_its_header_makes_room(
+    start_server: ServerFactory, captured_log: CapturedLog
+) -> None:
+    async def flow(session: AgiSession) -> None:
+        await session.answer()
+
+    server = await start_server(
+        {"hotline": flow}, max_connections=2, header_grace=0.1, header_timeout=30
+    )
+    async with (
+        FakeAsterisk(server.port) as slow_1,
+        FakeAsterisk(server.port) as slow_2,
+        FakeAsterisk(server.port) as healthy,
+    ):
+        for slow in (slow_1, slow_2):
+            await slow.send_raw(b"agi_network: yes\n")  # and the rest never comes
+        await healthy.send_header()
+        # not after header_timeout (30 s): the slow peers give way at once
+        await healthy.expect("ANSWER", "200 result=0")
+        assert await healthy.wait_closed() == []
+        assert await slow_1.wait_closed() == []
+    assert server.evicted >= 1
+    (evicted, *_) = captured_log.named("agi_header_evicted")
+    assert evicted["level"] == "warning"
+    assert evicted["seconds"] >= 0.1
+
+
 _FD_STARVED_SERVER = """
 import asyncio, json, resource, sys
 from hotline.agi.server import FastAgiServer
