@@ -4,7 +4,8 @@ The runtime (:mod:`benchmarks.server`, the benchmark config, production
 logging) runs in its own process under ``ulimit -n --open-files`` (default
 1,024, soft and hard).  This process then opens ``--peers`` hostile
 connections — half *slowloris* (a header byte per second, never finished),
-half *stuck* (a valid header, then no reply ever) — each reconnecting as soon
+half *stuck* (a valid header for the hotline, then no reply ever: it holds
+its slot until the first command's deadline) — each reconnecting as soon
 as the runtime drops it, and while they press on, the PBX simulator places
 ``--calls`` healthy calls (PIN, two targets that fail, the third confirms),
 ``--concurrency`` at a time.
@@ -31,7 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.procs import ServerProcess
-from benchmarks.scenario import AGENTS, CONFIRMING_TARGET, HOTLINE, PIN, PROMPT_SECONDS
+from benchmarks.scenario import (
+    AGENTS,
+    CALLER_ROUTE,
+    CONFIRMING_TARGET,
+    HOTLINE,
+    PIN,
+    PROMPT_SECONDS,
+)
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
 from hotline.sim.errors import SimError
@@ -100,7 +108,9 @@ async def run(peers: int, calls: int, concurrency: int, open_files: int, warmup:
         stop = asyncio.Event()
         attackers = [
             asyncio.create_task(
-                slowloris(HOST, server.port, stop) if n % 2 else stuck(HOST, server.port, stop)
+                slowloris(HOST, server.port, stop)
+                if n % 2
+                else stuck(HOST, server.port, stop, route=CALLER_ROUTE)
             )
             for n in range(peers)
         ]
