@@ -3,11 +3,11 @@
 The runtime (:mod:`benchmarks.server`, the benchmark config, production
 logging) runs in its own process under ``ulimit -n --open-files`` (default
 1,024, soft and hard).  This process then opens ``--peers`` hostile
-connections — half *slowloris* (a header byte per second, never finished),
-half *stuck* (a valid header for the hotline, then no reply ever: it holds
-its slot until the first command's deadline) — each reconnecting as soon
-as the runtime drops it, and while they press on, the PBX simulator places
-``--calls`` healthy calls (PIN, two targets that fail, the third confirms),
+connections — half *slowloris* (a header byte per second, never finished), half *stuck*
+(a valid header for the hotline, then no reply ever: it holds its slot until
+the first command's deadline); with ``--reconnect`` a dropped peer comes
+straight back.  While they press on, the PBX simulator places ``--calls``
+healthy calls (PIN, two targets that fail, the third confirms),
 ``--concurrency`` at a time.
 
 Reports how many healthy calls completed correctly and how long they took,
@@ -98,7 +98,9 @@ def read_log(path: Path, start: int) -> dict[str, Any]:
     }
 
 
-async def run(peers: int, calls: int, concurrency: int, open_files: int, warmup: float) -> Any:
+async def run(
+    peers: int, calls: int, concurrency: int, open_files: int, warmup: float, reconnect: bool
+) -> Any:
     with tempfile.TemporaryDirectory(prefix="hotline-hostile-") as tmp:
         log_file = Path(tmp) / "runtime.jsonl"
         server = ServerProcess(
@@ -108,9 +110,9 @@ async def run(peers: int, calls: int, concurrency: int, open_files: int, warmup:
         stop = asyncio.Event()
         attackers = [
             asyncio.create_task(
-                slowloris(HOST, server.port, stop)
+                slowloris(HOST, server.port, stop, reconnect=reconnect)
                 if n % 2
-                else stuck(HOST, server.port, stop, route=CALLER_ROUTE)
+                else stuck(HOST, server.port, stop, route=CALLER_ROUTE, reconnect=reconnect)
             )
             for n in range(peers)
         ]
@@ -130,6 +132,7 @@ async def run(peers: int, calls: int, concurrency: int, open_files: int, warmup:
     seconds = sorted(s for ok, s in results if ok)
     return {
         "peers": peers,
+        "reconnect": reconnect,
         "open_files": open_files,
         "runtime_alive_after": alive,
         "healthy_calls": calls,
@@ -153,12 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--open-files", type=int, default=1024, help="the runtime's ulimit -n")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of attack first")
+    parser.add_argument(
+        "--reconnect", action="store_true", help="a dropped peer comes straight back"
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this side holds every peer
     result = asyncio.run(
-        run(args.peers, args.calls, args.concurrency, args.open_files, args.warmup)
+        run(args.peers, args.calls, args.concurrency, args.open_files, args.warmup, args.reconnect)
     )
     text = json.dumps(result, indent=2)
     print(text)

@@ -314,6 +314,7 @@ class AgiSession:
                     await self._writer.drain()
                     reply = await pending
             except TimeoutError:
+                _settled(pending)
                 limit = self._limit
                 message = f"no reply to {name} within {limit}s; closing the AGI connection"
                 # the one line for this session: it is closed now and logs nothing more
@@ -326,6 +327,7 @@ class AgiSession:
                 )
                 raise AgiConnectionLost(f"AGI connection lost while sending {name}") from exc
             except asyncio.CancelledError:
+                _settled(pending)
                 # the reply may still come and would answer the next command
                 self._break(AgiConnectionLost, f"{name} was cancelled; AGI connection closed")
                 raise
@@ -527,3 +529,12 @@ class AgiSession:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _settled(pending: asyncio.Future[AgiReply]) -> None:
+    """Mark a reply we no longer wait for as seen.  The peer's end (EOF) can fail it in
+    the same loop turn as our deadline or cancellation; unseen, asyncio would report
+    "Future exception was never retrieved" with a traceback (seen once in 20,000
+    stuck sessions, benchmarks/hostile_load.py)."""
+    if pending.done() and not pending.cancelled():
+        pending.exception()

@@ -290,12 +290,14 @@ async def run_fuzz(
 # -- slow and stuck peers (load, not fuzz) ----------------------------------------------
 
 
-async def slowloris(host: str, port: int, stop: asyncio.Event, *, every: float = 1.0) -> int:
-    """Trickle a header one byte per ``every`` seconds, never finishing it; reconnect when
-    dropped, until ``stop``.  Returns how often the runtime dropped it."""
+async def slowloris(
+    host: str, port: int, stop: asyncio.Event, *, every: float = 1.0, reconnect: bool = True
+) -> int:
+    """Trickle a header one byte per ``every`` seconds, never finishing it; when dropped,
+    ``reconnect`` (until ``stop``).  Returns how often the runtime dropped it."""
     header = build_header("hotline")
     drops = 0
-    while not stop.is_set():
+    while not stop.is_set() and (reconnect or not drops):
         try:
             _, writer = await asyncio.open_connection(host, port)
         except OSError:
@@ -317,11 +319,13 @@ async def slowloris(host: str, port: int, stop: asyncio.Event, *, every: float =
     return drops
 
 
-async def stuck(host: str, port: int, stop: asyncio.Event, *, route: str = "hotline") -> int:
-    """Send a valid header, then never answer; reconnect when dropped, until ``stop``.
+async def stuck(
+    host: str, port: int, stop: asyncio.Event, *, route: str = "hotline", reconnect: bool = True
+) -> int:
+    """Send a valid header, then never answer; when dropped, ``reconnect`` (until ``stop``).
     Returns how often the runtime dropped it."""
     drops = 0
-    while not stop.is_set():
+    while not stop.is_set() and (reconnect or not drops):
         try:
             reader, writer = await asyncio.open_connection(host, port)
         except OSError:

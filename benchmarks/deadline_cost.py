@@ -1,0 +1,94 @@
+"""``python -m benchmarks.deadline_cost``: what a command's deadline costs (issue 12, item 1).
+
+Every AGI command now runs under a deadline (an ``asyncio.timeout`` with a
+timer on the event loop) where media commands used to wait without one.
+This measures the difference per command, two ways, best of ``--repeat``
+rounds (a shared machine is noisy; the minimum is the cost):
+
+* ``timeout_block``: the bare ``async with asyncio.timeout(...)`` around an
+  await that completes at once — no deadline vs. a 30 s deadline;
+* ``command``: :meth:`AgiSession.command` over a loopback socket against an
+  in-process responder that answers at once — ``timeout=None`` vs. a 30 s
+  deadline (the whole round trip, so the difference is the deadline's share).
+
+Prints one JSON object (microseconds per command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from hotline.agi.session import AgiSession
+from hotline.agi.testing import build_header
+
+Round = Callable[[int], Awaitable[float]]
+
+
+async def _timeout_block(limit: float | None, count: int) -> float:
+    loop = asyncio.get_running_loop()
+    began = time.perf_counter()
+    for _ in range(count):
+        done = loop.create_future()
+        loop.call_soon(done.set_result, None)
+        async with asyncio.timeout(limit):
+            await done
+    return time.perf_counter() - began
+
+
+async def _responder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(build_header("bench"))
+    while await reader.readline():
+        writer.write(b"200 result=0 endpos=1600\n")
+    writer.close()
+
+
+async def _commands(limit: float | None, count: int) -> float:
+    opened: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    opened = asyncio.get_running_loop().create_future()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.set_result((reader, writer))
+        await asyncio.Event().wait()  # keep the server side open until cancelled
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    peer = asyncio.create_task(_responder(*await asyncio.open_connection("127.0.0.1", port)))
+    session = await AgiSession.open(*await opened)
+    try:
+        began = time.perf_counter()
+        for _ in range(count):
+            await session.stream_file("prompt", timeout=limit)
+        return time.perf_counter() - began
+    finally:
+        await session.close()
+        peer.cancel()
+        server.close()
+
+
+async def measure(count: int, repeat: int) -> dict[str, dict[str, float]]:
+    result: dict[str, dict[str, float]] = {}
+    for name, body in (("timeout_block", _timeout_block), ("command", _commands)):
+        best: dict[str, float] = {}
+        for label, limit in (("without", None), ("with_30s", 30.0)):
+            rounds = [await body(limit, count) for _ in range(repeat)]
+            best[label] = min(rounds) / count * 1e6
+        best["deadline_us"] = best["with_30s"] - best["without"]
+        result[name] = {k: round(v, 3) for k, v in best.items()}
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.deadline_cost")
+    parser.add_argument("--count", type=int, default=20_000, help="commands per round")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(json.dumps(asyncio.run(measure(args.count, args.repeat)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
