@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import statistics
 import tempfile
@@ -106,7 +107,16 @@ async def run(
         server = ServerProcess(
             "hotline", exchange=Path(tmp) / "unused", log_file=log_file, open_files=open_files
         )
-        await server.start()
+        # the runtime's stderr (where a traceback outside its log would go) into a file
+        stderr_file = Path(tmp) / "stderr.txt"
+        saved = os.dup(2)
+        with stderr_file.open("wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                await server.start()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
         stop = asyncio.Event()
         attackers = [
             asyncio.create_task(
@@ -129,6 +139,7 @@ async def run(
             await server.stop()
         log = read_log(log_file, 0)
         during = read_log(log_file, logged_before)
+        stderr = stderr_file.read_text(encoding="utf-8", errors="replace").splitlines()
     seconds = sorted(s for ok, s in results if ok)
     return {
         "peers": peers,
@@ -144,6 +155,8 @@ async def run(
             "max": round(seconds[-1], 2) if seconds else None,
         },
         "peers_dropped_by_runtime": sum(d for d in drops if isinstance(d, int)),
+        "runtime_stderr_lines": len(stderr),
+        "runtime_stderr_first": stderr[:5],
         "log_whole_run": log,
         "log_during_calls": during,
     }
