@@ -1,18 +1,17 @@
 """``python -m benchmarks.deadline_cost``: what a command's deadline costs (issue 12, item 1).
 
-Every AGI command now runs under a deadline (an ``asyncio.timeout`` with a
-timer on the event loop) where media commands used to wait without one.
-This measures the difference per command, two ways, best of ``--repeat``
-rounds each (a shared machine is noisy; the minimum is the cost).
+Every AGI command runs under a deadline.  :class:`AgiSession` keeps one
+lazily re-armed timer per session instead of an ``asyncio.timeout`` (a timer
+handle pushed on and cancelled from the loop's heap) per command.  Measured
+two ways, best of ``--repeat`` rounds each, rounds with and without
+alternating (a shared machine is noisy; the minimum is the cost):
 
-Rounds with and without alternate, so that a busy spell of the machine hits
-both.
-
-* ``timeout_block``: the bare ``async with asyncio.timeout(...)`` around an
-  await that completes at once — no deadline vs. a 30 s deadline;
+* ``timeout_block`` (reference: the mechanism not taken): a bare
+  ``async with asyncio.timeout(...)`` around an await that completes at once,
+  no deadline vs. a 30 s deadline;
 * ``command``: :meth:`AgiSession.command` over a loopback socket against an
-  in-process responder that answers at once — ``timeout=None`` vs. a 30 s
-  deadline (the whole round trip, so the difference is the deadline's share).
+  in-process responder that answers at once, ``timeout=None`` vs. a 30 s
+  deadline (the whole round trip; the difference is the deadline's share).
 
 Prints one JSON object (microseconds per command).
 """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import math
 import socket
 from types import TracebackType
 
@@ -50,6 +51,9 @@ STREAM_CONTROL_RESULTS = (1000, 1004)
 log = get_logger()
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
+_NEVER = math.inf
+#: a deadline timer may fire this much early (the loop's clock resolution and rounding)
+_TIMER_SLACK = 0.001
 #: a 520 usage text is ~20 lines; a variable value with newlines is joined up to this
 _MAX_BLOCK_LINES = 256
 _CLOSE_GRACE = 1.0
@@ -146,9 +150,12 @@ class AgiSession:
         self._pending_secret = False
         #: the pending command's reply may span lines (a variable's value)
         self._free_text = False
-        #: the running command's deadline (see :meth:`extend_deadline`) and its length
-        self._deadline: asyncio.Timeout | None = None
+        self._pending_name = ""
+        #: when the running command must be answered (loop time), and its length in seconds
+        self._deadline_at = _NEVER
         self._limit: float | None = None
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
         self._reader_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
@@ -301,27 +308,20 @@ class AgiSession:
         limit = self.command_timeout if timeout is DEFAULT else timeout
         async with self._lock:
             self._raise_if_broken()
-            pending = asyncio.get_running_loop().create_future()
+            loop = self._loop
+            pending = loop.create_future()
             self._pending = pending
+            self._pending_name = name
             self._pending_secret = secret
             self._free_text = name in FREE_TEXT_COMMANDS
-            self._limit = limit
+            self._set_deadline(loop, limit)
             try:
-                async with asyncio.timeout(limit) as deadline:
-                    self._deadline = deadline
-                    self._writer.write(line)
-                    self.commands += 1
-                    await self._writer.drain()
-                    reply = await pending
-            except TimeoutError:
-                _settled(pending)
-                limit = self._limit
-                message = f"no reply to {name} within {limit}s; closing the AGI connection"
-                # the one line for this session: it is closed now and logs nothing more
-                log.warning("agi_command_timeout", command=name, timeout=limit)
-                self._break(AgiTimeout, message)
-                raise AgiTimeout(message) from None
+                self._writer.write(line)
+                self.commands += 1
+                await self._writer.drain()
+                reply = await pending
             except (ConnectionError, OSError) as exc:
+                self._raise_if_broken()  # the deadline passed while sending: AgiTimeout
                 self._break(
                     AgiConnectionLost, f"AGI connection lost while sending {name}", peer_gone=True
                 )
@@ -332,7 +332,6 @@ class AgiSession:
                 self._break(AgiConnectionLost, f"{name} was cancelled; AGI connection closed")
                 raise
             finally:
-                self._deadline = None
                 if self._pending is pending:
                     self._pending = None
         if secret:
@@ -350,12 +349,44 @@ class AgiSession:
         whose agent accepted: the bridge may last hours).  No-op when no
         command is running or its deadline has already passed.
         """
-        deadline = self._deadline
-        if deadline is None or deadline.expired():
+        if self._pending is None or self._pending.done():
             return
-        loop = asyncio.get_running_loop()
-        deadline.reschedule(None if seconds is None else loop.time() + seconds)
+        self._set_deadline(self._loop, seconds)
+
+    # -- deadlines ----------------------------------------------------------
+    #
+    # One timer per session, re-armed lazily: a command only writes down when it
+    # must be answered (a float); the timer, when it fires, either ends the
+    # session or moves itself to the deadline written down since.  A timer per
+    # command (asyncio.timeout) cost ~6 us per command (benchmarks/deadline_cost.py);
+    # replies arrive in milliseconds, so this timer seldom fires at all.
+
+    def _set_deadline(self, loop: asyncio.AbstractEventLoop, seconds: float | None) -> None:
         self._limit = seconds
+        if seconds is None:
+            self._deadline_at = _NEVER
+            return
+        at = self._deadline_at = loop.time() + seconds
+        timer = self._timer
+        if timer is None or timer.when() > at:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(at, self._deadline_passed)
+
+    def _deadline_passed(self) -> None:
+        self._timer = None
+        pending = self._pending
+        if pending is None or pending.done() or self._deadline_at == _NEVER:
+            return  # no command waits: the next one arms the timer again
+        if self._deadline_at - self._loop.time() > _TIMER_SLACK:
+            self._timer = self._loop.call_at(self._deadline_at, self._deadline_passed)
+            return
+        name, limit = self._pending_name, self._limit
+        message = f"no reply to {name} within {limit}s; closing the AGI connection"
+        # the one line for this session: it is closed now and logs nothing more
+        log.warning("agi_command_timeout", command=name, timeout=limit)
+        self._break(AgiTimeout, message)
+        self._writer.transport.abort()  # a send blocked on a peer that reads nothing ends too
 
     def _check(self, name: str, reply: AgiReply) -> AgiReply:
         if reply.code == 200:
@@ -495,6 +526,9 @@ class AgiSession:
         if self._closed:
             return
         self._closed = True
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()  # and with it the timer's reference to this session
         # Drop the task: once done it keeps the CancelledError it ended with, whose
         # traceback holds the reader's frames and so this session; that cycle would
         # keep the whole connection (streams, buffers, futures) until a full GC.
