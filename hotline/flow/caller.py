@@ -382,7 +382,7 @@ class CallerFlow:
         options = f"m({self.hotline.moh_class})U({gosub})"
         await self.session.set_variable("GOSUB_RETVAL", "")
         dial_started = self.clock()
-        accepted = self.deps.registry.expect(self.call_id)
+        accepted = self.deps.registry.expect(self.call_id, (target.number,))
         accepted.add_done_callback(lambda f: self._on_accepted(f, planned))
         try:
             result = await self.session.exec_app(

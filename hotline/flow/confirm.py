@@ -56,7 +56,7 @@ from hotline.logs import get_logger
 log = get_logger()
 
 #: a caller's uniqueid as Asterisk makes them ("1795305542.0"); it goes into an AGI command
-_UNIQUEID = re.compile(r"[0-9A-Za-z_-]{1,64}(\.[0-9]{1,10})?")
+UNIQUEID = re.compile(r"[0-9A-Za-z_-]{1,64}(\.[0-9]{1,10})?")
 #: what the caller leg passes as the caller's digits (hotline/flow/caller.py caller_digits)
 _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
 #: longest stretch (s) the leg waits for a key without looking at the caller's channel
@@ -97,9 +97,16 @@ class ConfirmFlow:
             target=self.target,
         )
         hotline = self.lookup(self.hotline_name)
+        if self.deps.registry.unexpected(self.call_id, self.target):
+            # the call is here and is not dialling this target now: not a leg Asterisk opened
+            log.error(
+                "confirm_unexpected_target",
+                hint="a confirm connection for a target the call is not dialling: refused",
+            )
+            hotline = None
         if (
             hotline is None
-            or not _UNIQUEID.fullmatch(self.call_id)
+            or not UNIQUEID.fullmatch(self.call_id)
             or (self.caller_number and not _CALLER_DIGITS.fullmatch(self.caller_number))
         ):
             log.error(

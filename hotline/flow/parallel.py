@@ -84,7 +84,7 @@ async def dial_step(flow: CallerFlow, legs: Sequence[DialAttempt], ring_time: in
     by_number = {leg.target.number: leg for leg in legs}
     registry = flow.deps.registry
     started = flow.clock()
-    accepted = registry.expect(flow.call_id)
+    accepted = registry.expect(flow.call_id, by_number)
     accepted.add_done_callback(
         lambda f: None if f.cancelled() else flow.accepted_by(by_number.get(f.result().target))
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -32,6 +33,8 @@ class Claims:
 
     taken_by: str | None = None
     verdicts: dict[str, str] = field(default_factory=dict)
+    #: the targets this dial rings (empty: not told); a confirm leg for another is forged
+    dialling: frozenset[str] = frozenset()
 
 
 #: calls whose taker is remembered after their dial ended, for colleagues still being asked
@@ -47,12 +50,20 @@ class CallRegistry:
         #: call id -> the target that took it, after the dial ended (bounded, oldest out)
         self._settled: OrderedDict[str, str] = OrderedDict()
 
-    def expect(self, call_id: str) -> asyncio.Future[Acceptance]:
-        """Called by the caller leg before it dials; resolved by :meth:`accepted`."""
+    def expect(self, call_id: str, targets: Iterable[str] = ()) -> asyncio.Future[Acceptance]:
+        """Called by the caller leg before it dials ``targets``; resolved by :meth:`accepted`."""
         future: asyncio.Future[Acceptance] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
-        self._claims[call_id] = Claims()
+        self._claims[call_id] = Claims(dialling=frozenset(targets))
         return future
+
+    def unexpected(self, call_id: str, target: str) -> bool:
+        """True when the call's caller leg is here and is not dialling ``target`` now: a
+        confirm leg for it is not one Asterisk opened (issue 12: a forged /confirm)."""
+        claims = self._claims.get(call_id)
+        if claims is None:
+            return call_id in self._waiting  # between dials: nobody is being asked
+        return bool(claims.dialling) and target not in claims.dialling
 
     def claim(self, call_id: str, target: str) -> bool:
         """May ``target``'s agent take the call?  True for the first to ask, and when
@@ -79,7 +90,7 @@ class CallRegistry:
     def accepted(self, call_id: str, target: str) -> bool:
         """The agent took the call; returns False when the caller leg is not in this process."""
         future = self._waiting.get(call_id)
-        if future is None or future.done():
+        if future is None or future.done() or self.unexpected(call_id, target):
             return False
         future.set_result(Acceptance(call_id, target))
         return True

@@ -8,7 +8,7 @@ from hotline.agi.session import AgiSession
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ROUTE, hotline_route
 from hotline.flow.caller import FlowDeps, serve_caller
-from hotline.flow.confirm import serve_confirm
+from hotline.flow.confirm import UNIQUEID, serve_confirm
 from hotline.flow.observers import unanswered
 from hotline.logs import get_logger
 
@@ -34,6 +34,10 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
                 return
             calls = deps.state.calls
             call_id = session.request.uniqueid
+            if not UNIQUEID.fullmatch(call_id):
+                # it goes into Dial's arguments: "1.0,60,G(x)" would add options (issue 12)
+                log.error("call_refused", hotline=hotline.name, reason="agi_uniqueid malformed")
+                return
             calls[call_id] = (hotline, deps)
             try:
                 await serve_caller(session, hotline, deps)

@@ -149,3 +149,29 @@ async def test_drain_serves_the_agents_of_calls_in_progress_and_refuses_new_call
     assert "draining" in refused["reason"]
     assert not captured_log.named("agi_drain_timeout")
     assert not captured_log.named("target_failed")
+
+
+async def test_a_forged_confirm_leg_cannot_accept_a_call_in_progress(
+    tmp_path: Path, captured_log: CapturedLog
+) -> None:
+    """Issue 12 item 7: a /confirm for a target the call is not dialling is refused, and a
+    caller leg whose agi_uniqueid would smuggle Dial options is not served."""
+    runtime = Runtime(_settings(write_short_prompts(tmp_path)), host="127.0.0.1", port=0)
+    async with runtime:
+        caller = await _caller(runtime.port, "1795305542.4")
+        await _until(caller, "EXEC Dial")  # dialling 201 now
+        async with FakeAsterisk(runtime.port) as forged:
+            await forged.send_header(
+                "confirm", uniqueid="9.9", args=["1795305542.4", "support", "200", ""]
+            )
+            await _until_closed(forged)
+        assert not captured_log.named("confirm_accepted")
+        assert not captured_log.named("call_connected")
+        (refused,) = captured_log.named("confirm_unexpected_target")
+        assert refused["call_id"] == "1795305542.4"
+        await caller.close()
+        async with FakeAsterisk(runtime.port) as smuggler:
+            await smuggler.send_header("hotline/support", uniqueid="1.0,60,G(x)", callerid="5")
+            assert await smuggler.wait_closed() == []
+        (bad,) = [e for e in captured_log.named("call_refused") if "malformed" in e["reason"]]
+        assert bad["hotline"] == "support"
