@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -100,9 +101,9 @@ class _DialSignal(CallRegistry):
         super().__init__()
         self.dialling = asyncio.Event()
 
-    def expect(self, call_id: str) -> asyncio.Future[Acceptance]:
+    def expect(self, call_id: str, targets: Iterable[str] = ()) -> asyncio.Future[Acceptance]:
         self.dialling.set()
-        return super().expect(call_id)
+        return super().expect(call_id, targets)
 
 
 async def test_a_shift_change_during_the_hunt_keeps_the_calls_targets(
