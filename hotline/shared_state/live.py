@@ -54,8 +54,8 @@ class RedisLive:
         calls = []
         for row in rows:
             try:
-                calls.append(LiveCall(**orjson.loads(row)))
-            except (orjson.JSONDecodeError, TypeError):
+                calls.append(LiveCall.from_dict(orjson.loads(row)))
+            except (orjson.JSONDecodeError, TypeError, ValueError, KeyError, IndexError):
                 continue  # written by another version
         return calls
 
@@ -66,7 +66,7 @@ class RedisLive:
             self._rewrite = False
             self._dirty.clear()
             pipe.delete(self._own)
-            rows = {c.call_id: orjson.dumps(c.as_dict()) for c in self.live.local()}
+            rows = {c.call_id: orjson.dumps(c.as_dict()) for c in self.live.own_records()}
             if rows:
                 pipe.hset(self._own, mapping=rows)
         for call_id in self._dirty:

@@ -12,7 +12,14 @@ from hotline.agents.board import Activity, AgentBoard
 from hotline.config.hunt import SkipRules
 from hotline.config.pin_guard import PinGuardConfig
 from hotline.config.state import StateConfig
-from hotline.flow.observers import CallEnded, CallStarted, StepChanged, TargetDialing
+from hotline.flow.observers import (
+    CallEnded,
+    CallStarted,
+    ConfirmEnded,
+    ConfirmStarted,
+    StepChanged,
+    TargetDialing,
+)
 from hotline.flow.state import RuntimeState
 from hotline.guard.pin import PinGuard
 from hotline.shared_state import RedisLink, SharedState
@@ -137,20 +144,31 @@ async def test_live_calls_of_every_runtime(pair: tuple[Runtime, Runtime]) -> Non
     a.state.live.on_call_event(CallStarted("c1", "sales", "0301234", "PJSIP/t-1", 100.0))
     b.state.live.on_call_event(CallStarted("c2", "sales", "0405678", "PJSIP/t-2", 101.0))
     b.state.live.on_call_event(StepChanged("c2", "sales", "ringing"))
-    b.state.live.on_call_event(TargetDialing("c2", "sales", 1, 1, 1, "201", None, 20))
+    b.state.live.on_call_event(TargetDialing("c2", "sales", 1, 1, 1, "201", "Anna", 20))
+    b.state.live.on_call_event(TargetDialing("c2", "sales", 2, 1, 1, "202", "Ben", 20))
+    # 201's confirm leg is served by runtime A: A keeps a partial record, merged on read
+    a.state.live.on_call_event(ConfirmStarted("c2", "sales", "201"))
     await a.board.refresh()
     await b.board.refresh()
     snapshot = await a.state.live.snapshot()
     assert snapshot.complete
-    assert [(c.call_id, c.runtime, c.step, c.target) for c in snapshot.calls] == [
-        ("c1", "rt-a", "answer", None),
-        ("c2", "rt-b", "ringing", "201"),
+    assert [(c.call_id, c.runtime, c.step) for c in snapshot.calls] == [
+        ("c1", "rt-a", "answer"),
+        ("c2", "rt-b", "ringing"),
     ]
+    c2 = snapshot.calls[1]
+    assert list(c2.ringing) == ["202"]
+    assert [(x.number, x.label) for x in c2.confirming.values()] == [("201", "Anna")]
+    assert "0405678" not in str(c2.as_dict())  # no caller number on a live page
+
     ended = CallEnded("c2", "sales", "0405678", 101.0, "abandoned", "ringing", None, None,
                       None, None, None, 3.0)  # fmt: skip
     b.state.live.on_call_event(ended)
+    a.state.live.on_call_event(ConfirmEnded("c2", "sales", "201", "CALLER_GONE"))
+    await a.board.refresh()
     await b.board.refresh()
-    assert [c.call_id for c in (await a.state.live.snapshot()).calls] == ["c1"]
+    assert [c.call_id for c in (await b.state.live.snapshot()).calls] == ["c1"]
+    assert len(a.state.live) == 1
 
 
 async def test_redis_gone_is_logged_once_calls_use_the_local_view_and_catch_up(
