@@ -228,6 +228,7 @@ class Bench:
             f"{run['cpu_us_per_command']} µs CPU/cmd, lag max {run['loop_lag_max_ms']} ms "
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s"
+            + _journal_note(run.get("journal"))
         )
         return run
 
@@ -497,6 +498,17 @@ def render(results: dict[str, Any]) -> str:
         )
     parts.append(report.target_table(results["targets"]))
     return "\n\n".join(parts)
+
+
+def _journal_note(journal: dict[str, Any] | None) -> str:
+    """The journal's part of a progress line (runs with the journal-metrics tweak)."""
+    if not journal:
+        return ""
+    cpu = journal["writer_step_cpu_ms"]
+    return (
+        f"; journal {journal['written']} written, {journal['lost']} lost, "
+        f"writer step max {cpu['max']} ms CPU (p99 {cpu['p99']})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -268,25 +268,36 @@ class TaskSteps(Coroutine[Any, Any, Any]):
     """A coroutine wrapper timing each step (``send``/``throw``) of one task on the loop.
 
     A step is what the task runs between two awaits: the time the event loop
-    is blocked by that task.  Garbage collections that fall inside a step are
-    subtracted (they are the collector's pauses, measured by :class:`GcPauses`).
+    is blocked by that task.  Each step goes into ``steps`` as wall time and
+    into ``cpu_steps`` as the loop thread's own CPU time (``thread_time``), so
+    that a step stretched by the machine's other processes (preemption) is
+    told apart from one that really computes that long, as the heartbeat's
+    CPU-backed lag does.  Garbage collections inside a step are subtracted
+    (they are the collector's pauses, measured by :class:`GcPauses`).
     """
 
     def __init__(
-        self, coro: Coroutine[Any, Any, Any], steps: LogHistogram, gc_pauses: GcPauses
+        self,
+        coro: Coroutine[Any, Any, Any],
+        steps: LogHistogram,
+        cpu_steps: LogHistogram,
+        gc_pauses: GcPauses,
     ) -> None:
         self._coro = coro
         self._steps = steps
+        self._cpu_steps = cpu_steps
         self._gc = gc_pauses
 
     def _timed(self, step: Callable[[], Any]) -> Any:
-        gc_before = self._gc.total
-        started = time.perf_counter()
+        gc_wall, gc_cpu = self._gc.total, self._gc.total_cpu
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return step()
         finally:
-            elapsed = time.perf_counter() - started - (self._gc.total - gc_before)
-            self._steps.add(max(0.0, elapsed))
+            wall = time.perf_counter() - started - (self._gc.total - gc_wall)
+            used = time.thread_time() - cpu - (self._gc.total_cpu - gc_cpu)
+            self._steps.add(max(0.0, wall))
+            self._cpu_steps.add(max(0.0, used))
 
     def send(self, value: Any) -> Any:
         return self._timed(lambda: self._coro.send(value))
@@ -301,15 +312,16 @@ class TaskSteps(Coroutine[Any, Any, Any]):
         return self._coro.__await__()
 
 
-def time_task_steps(qualname: str, gc_pauses: GcPauses) -> LogHistogram:
-    """Time every step of tasks whose coroutine is ``qualname`` (e.g. the journal writer)."""
-    steps = LogHistogram()
+def time_task_steps(qualname: str, gc_pauses: GcPauses) -> tuple[LogHistogram, LogHistogram]:
+    """Time every step of tasks whose coroutine is ``qualname`` (e.g. the journal writer);
+    returns the (wall, CPU) histograms of its steps."""
+    steps, cpu_steps = LogHistogram(), LogHistogram()
     loop = asyncio.get_running_loop()
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         if getattr(coro, "__qualname__", None) == qualname:
-            coro = TaskSteps(coro, steps, gc_pauses)
+            coro = TaskSteps(coro, steps, cpu_steps, gc_pauses)
         return asyncio.Task(coro, loop=loop, **kwargs)
 
     loop.set_task_factory(factory)
-    return steps
+    return steps, cpu_steps

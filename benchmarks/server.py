@@ -98,8 +98,8 @@ async def _start_hotline(
         gc_guard="gc-default" not in tweaks,
     )
     # every step of the journal writer's task: how long it blocks the loop at a time
-    writer_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
-    RESET_WITH_METER.append(writer_steps)  # measured from the run's reset, not the start
+    writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
+    RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
     await runtime.start()
 
     async def settle() -> dict[str, Any]:
@@ -115,6 +115,7 @@ async def _start_hotline(
                 "written": journal.written,
                 "lost": journal.lost,
                 "writer_step_ms": writer_steps.summary_ms(),
+                "writer_step_cpu_ms": writer_cpu_steps.summary_ms(),
             }
         }
 
