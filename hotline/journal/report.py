@@ -35,7 +35,7 @@ from hotline.journal.store import utc
 GroupBy = Literal["day", "hour", "agent"]
 
 #: an offer's result when its legs ended differently: the first that occurs wins
-_OFFER_PRECEDENCE = (
+OFFER_PRECEDENCE = (
     "confirmed",
     "declined",
     "agent_hung_up",
@@ -60,6 +60,19 @@ AGENT_COLUMNS = {
     "congestion": "busy_skipped",
     "skipped": "busy_skipped",
     "caller_gone": "caller_gone",
+    "failed": "other",
+}
+#: which column a call's outcome counts in (every CallOutcome; tests/journal/test_report.py)
+CALL_COLUMNS = {
+    "connected": "answered",
+    "abandoned": "abandoned",
+    "pin_failed": "wrong_pin",
+    "locked_out": "wrong_pin",
+    "closed": "closed",
+    "nobody_available": "nobody_available",
+    "fallback": "fallback",
+    "refused": "other",
+    "failed": "other",
 }
 #: the agent columns in the order the report shows them; any other result counts as "other"
 AGENT_ORDER = (
@@ -165,22 +178,22 @@ def _rate(part: int, whole: int) -> float | None:
 def call_figures(rows: Iterable[CallRow]) -> dict[str, Any]:
     """Calls, answered rate, the ways calls ended, and the wait until connected."""
     rows = list(rows)
-    outcomes = Counter(r.outcome for r in rows)
+    counts = Counter(CALL_COLUMNS.get(r.outcome, "other") for r in rows)
     steps = Counter(r.step or "unknown" for r in rows if r.outcome == "abandoned")
     waits = [
         r.wait_seconds for r in rows if r.outcome == "connected" and r.wait_seconds is not None
     ]
-    answered = outcomes["connected"]
     return {
         "calls": len(rows),
-        "answered": answered,
-        "answered_rate": _rate(answered, len(rows)),
-        "abandoned": outcomes["abandoned"],
+        "answered": counts["answered"],
+        "answered_rate": _rate(counts["answered"], len(rows)),
+        "abandoned": counts["abandoned"],
         "abandoned_at": dict(sorted(steps.items())),
-        "wrong_pin": outcomes["pin_failed"] + outcomes["locked_out"],
-        "closed": outcomes["closed"],
-        "nobody_available": outcomes["nobody_available"],
-        "fallback": outcomes["fallback"],
+        "wrong_pin": counts["wrong_pin"],
+        "closed": counts["closed"],
+        "nobody_available": counts["nobody_available"],
+        "fallback": counts["fallback"],
+        "other": counts["other"],  # refused (no license), failed (a bug or a broken dialplan)
         "wait_p50": nearest_rank(waits, 0.5),
         "wait_p90": nearest_rank(waits, 0.9),
         "wait_max": max(waits) if waits else None,
@@ -189,7 +202,7 @@ def call_figures(rows: Iterable[CallRow]) -> dict[str, Any]:
 
 def _offers(attempt_rows: Iterable[AttemptRow]) -> dict[tuple[str, int, str], str]:
     """One result per (call, hunt step, agent): the best result of that agent's legs."""
-    rank = {outcome: i for i, outcome in enumerate(_OFFER_PRECEDENCE)}
+    rank = {outcome: i for i, outcome in enumerate(OFFER_PRECEDENCE)}
     offers: dict[tuple[str, int, str], str] = {}
     for a in attempt_rows:
         key = (a.call_id, a.hunt_step, a.number)

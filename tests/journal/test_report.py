@@ -163,6 +163,7 @@ def test_per_day_figures_equal_the_hand_computed_ones(
         "closed": 0,
         "nobody_available": 1,
         "fallback": 0,
+        "other": 0,
         "wait_p50": 20.0,  # waits 20, 40: nearest rank ceil(0.5 * 2) = 1st
         "wait_p90": 40.0,  # ceil(0.9 * 2) = 2nd
         "wait_max": 40.0,
@@ -179,6 +180,7 @@ def test_per_day_figures_equal_the_hand_computed_ones(
         "closed": 1,
         "nobody_available": 0,
         "fallback": 1,
+        "other": 0,
         "wait_p50": 10.0,
         "wait_p90": 10.0,
         "wait_max": 10.0,
@@ -312,3 +314,13 @@ def test_no_journal_yet_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["report", "--config", str(config)]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line == f"hotline: journal: {empty} holds no journal yet"
+
+
+def test_every_outcome_has_its_column() -> None:
+    """A new outcome (e.g. of a new hunt strategy) must be given its report column here."""
+    from hotline.flow.outcomes import CallOutcome, TargetOutcome
+    from hotline.journal.report import AGENT_COLUMNS, CALL_COLUMNS, OFFER_PRECEDENCE
+
+    assert set(CALL_COLUMNS) == {o.value for o in CallOutcome}
+    assert set(AGENT_COLUMNS) == {o.value for o in TargetOutcome}
+    assert sorted(OFFER_PRECEDENCE) == sorted(AGENT_COLUMNS)
