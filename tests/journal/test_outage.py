@@ -106,3 +106,39 @@ async def test_a_full_queue_loses_the_oldest_and_says_so(
     assert len(stored) == 11
     assert {r.uniqueid for r in records[-9:]} <= set(stored)
     assert len({r.uniqueid for r in records} - set(stored)) == 15
+
+
+async def test_a_slow_database_never_delays_a_call(
+    postgres_url: str, captured_log: CapturedLog
+) -> None:
+    """Another session locks the tables: the writer's insert waits, the calls do not."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    config = JournalConfig.model_validate({"enabled": True, "url": postgres_url})
+    scripts = [support(PIN) for _ in range(150)]  # more than one batch: the writer starts at once
+    async with serving(journal_settings(config), AGENTS) as stack:
+        writer = _writer(stack.runtime.journal)
+        await stack.calls([support(PIN)])
+        await writer.drained()  # schema in place, first call written
+        blocker = await asyncpg.connect(postgres_url.replace("postgresql://", "postgres://"))
+        try:
+            locked = blocker.transaction()
+            await locked.start()
+            await blocker.execute("LOCK TABLE calls, attempts IN ACCESS EXCLUSIVE MODE")
+            records = await stack.calls(scripts)
+            assert writer.pending > 0  # the writer is stuck behind the lock
+            assert writer.written == 1
+            await locked.rollback()
+        finally:
+            await blocker.close()
+        writer.retry_now()
+        await writer.drained()
+        assert writer.lost == 0
+
+    assert {r.outcome for r in records} == {"connected"}
+    engine = store.make_engine(config)
+    try:
+        stored = await stored_calls(engine)
+    finally:
+        await engine.dispose()
+    assert len(stored) == 151
