@@ -112,7 +112,7 @@ async def test_a_slow_database_never_delays_a_call(
     postgres_url: str, captured_log: CapturedLog
 ) -> None:
     """Another session locks the tables: the writer's insert waits, the calls do not."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     config = JournalConfig.model_validate({"enabled": True, "url": postgres_url})
     scripts = [support(PIN) for _ in range(150)]  # more than one batch: the writer starts at once
