@@ -142,3 +142,31 @@ async def test_a_slow_database_never_delays_a_call(
     finally:
         await engine.dispose()
     assert len(stored) == 151
+
+
+async def test_a_database_down_at_start_stops_nothing(
+    postgres_server: PostgresServer, postgres_url: str, captured_log: CapturedLog
+) -> None:
+    """The runtime serves at once; the writer migrates and writes once the database is up."""
+    config = JournalConfig.model_validate({"enabled": True, "url": postgres_url})
+    postgres_server.stop()
+    try:
+        async with serving(journal_settings(config), AGENTS) as stack:
+            writer = _writer(stack.runtime.journal)
+            records = await stack.calls([support(PIN) for _ in range(3)])
+            writer.retry_now()
+            assert writer.written == 0
+            postgres_server.start()
+            writer.retry_now()
+            await writer.drained()
+    finally:
+        if not postgres_server.running:
+            postgres_server.start()
+    assert {r.outcome for r in records} == {"connected"}
+    assert captured_log.named("journal_unavailable")
+    engine = store.make_engine(config)
+    try:
+        assert set(await stored_calls(engine)) == {r.uniqueid for r in records}
+        assert await store.current_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
