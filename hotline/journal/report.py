@@ -14,7 +14,8 @@ of date arithmetic and percentiles).  Definitions, which the README repeats:
   agent is never credited twice for one call, and an agent who answered in a
   parallel step is credited once.
 * **acceptance rate** = accepted / offers the agent could decide on (offers
-  minus those where the caller hung up first).
+  minus those where the caller hung up first or a colleague in the same
+  parallel step took the call).
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ GroupBy = Literal["day", "hour", "agent"]
 #: an offer's result when its legs ended differently: the first that occurs wins
 OFFER_PRECEDENCE = (
     "confirmed",
+    "taken",
     "declined",
     "agent_hung_up",
     "not_confirmed",
+    "answered_elsewhere",
     "no_answer",
     "busy",
     "unavailable",
@@ -60,6 +63,8 @@ AGENT_COLUMNS = {
     "congestion": "busy_skipped",
     "skipped": "busy_skipped",
     "caller_gone": "caller_gone",
+    "taken": "answered_elsewhere",  # pressed 1 (or was being asked) as a colleague took it
+    "answered_elsewhere": "answered_elsewhere",  # rang in a parallel step a colleague took
     "failed": "other",
 }
 #: which column a call's outcome counts in (every CallOutcome; tests/journal/test_report.py)
@@ -81,6 +86,7 @@ AGENT_ORDER = (
     "not_confirmed",
     "no_answer",
     "busy_skipped",
+    "answered_elsewhere",
     "caller_gone",
     "other",
 )
@@ -232,7 +238,8 @@ def agent_figures(journal: Journal) -> list[dict[str, Any]]:
             "offered": tally["offered"],
         }
         row.update({column: tally[column] for column in AGENT_ORDER})
-        row["acceptance_rate"] = _rate(tally["accepted"], tally["offered"] - tally["caller_gone"])
+        decidable = tally["offered"] - tally["caller_gone"] - tally["answered_elsewhere"]
+        row["acceptance_rate"] = _rate(tally["accepted"], decidable)
         rows.append(row)
     return rows
 

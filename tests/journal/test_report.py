@@ -89,8 +89,8 @@ ATTEMPTS = [
         "c6",
         (1, 1, "201", "no_answer"),
         (2, 2, "202", "confirmed"),
-        (3, 2, "203", "no_answer"),
-        (4, 2, "202", "no_answer"),
+        (3, 2, "203", "answered_elsewhere"),
+        (4, 2, "202", "answered_elsewhere"),
     ),
     *_attempts("c8", (1, 1, "201", "no_answer")),
     *_attempts("c10", (1, 1, "301", "confirmed")),
@@ -222,18 +222,21 @@ def test_agents_are_credited_once_per_offer(
         "declined": 1,
         "no_answer": 3,
         "not_confirmed": 0,
+        "answered_elsewhere": 0,
         "other": 0,
         "acceptance_rate": 0.2,  # 1 of the 5 offers where the caller was still there
     }
     # 202: c1 accepted, c5 voicemail-like, c6 accepted in the parallel step on one of its two
-    # legs: one offer, one acceptance (not two offers, not a no-answer)
+    # legs: one offer, one acceptance (not two offers, not an "answered elsewhere")
     assert (agents["202"]["offered"], agents["202"]["accepted"]) == (3, 2)
     assert agents["202"]["not_confirmed"] == 1
-    assert agents["202"]["no_answer"] == 0
+    assert agents["202"]["answered_elsewhere"] == 0
     assert agents["202"]["acceptance_rate"] == 0.6667
-    # 203: c5 busy, c6 rang in the parallel step while 202 took the call
+    # 203: c5 busy, c6 rang in the parallel step while 202 took the call: not held against
+    # 203's acceptance rate (0 accepted of 1 decidable offer)
     assert (agents["203"]["offered"], agents["203"]["busy_skipped"]) == (2, 1)
-    assert (agents["203"]["no_answer"], agents["203"]["accepted"]) == (1, 0)
+    assert (agents["203"]["answered_elsewhere"], agents["203"]["accepted"]) == (1, 0)
+    assert agents["203"]["acceptance_rate"] == 0.0
     # every answered call is credited to exactly one agent
     assert sum(a["accepted"] for a in agents.values()) == 3
 
