@@ -13,7 +13,7 @@ from functools import cache
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from hotline.config.fields import ConfigModel
 from hotline.config.targets import FallbackConfig, Target
@@ -55,6 +55,10 @@ def _dates_field(value: Any) -> Any:
     return value
 
 
+#: a date as TOML writes it (2026-12-24) or quoted ("2026-12-24")
+Date = Annotated[dt.date, BeforeValidator(_dates_field)]
+
+
 class HolidaysConfig(ConfigModel):
     """Public holidays from the ``holidays`` package, plus the admin's own closed days."""
 
@@ -63,12 +67,7 @@ class HolidaysConfig(ConfigModel):
     #: the state/province whose holidays apply, e.g. "BY" (Bavaria)
     subdivision: str | None = None
     #: the admin's own closed days (company holidays, bridge days)
-    dates: list[dt.date] = Field(default_factory=list)
-
-    @field_validator("dates", mode="before")
-    @classmethod
-    def _parse_dates(cls, value: Any) -> Any:
-        return [_dates_field(v) for v in value] if isinstance(value, list) else value
+    dates: list[Date] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known(self) -> Self:
@@ -99,14 +98,9 @@ def check_holiday_region(country: str, subdivision: str | None) -> None:
 class SpecialDay(ConfigModel):
     """Hours on one date that replace the weekly ones (also on a holiday)."""
 
-    date: dt.date
+    date: Date
     #: the hours of that day, e.g. ["09:00-12:00"]
     open: DailyHours
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _parse_date(cls, value: Any) -> Any:
-        return _dates_field(value)
 
 
 class ShiftConfig(ConfigModel):

@@ -245,7 +245,7 @@ def test_bad_special_days_are_one_line(
         (
             'subdivision = "BY" }',
             'subdivision = "BY", dates = ["2026-02-30"] }',
-            "hotlines[0].schedule.holidays.dates: '2026-02-30' is not a date; write "
+            "hotlines[0].schedule.holidays.dates[0]: '2026-02-30' is not a date; write "
             "YYYY-MM-DD, e.g. 2026-12-24",
         ),
     ],
