@@ -229,3 +229,26 @@ def test_too_many_words_refused() -> None:
 def test_quote_word_leaves_plain_words_alone() -> None:
     assert quote_word("beep") == "beep"
     assert quote_word("") == '""'
+
+
+def test_short_replies_and_commands_are_remembered_long_ones_never() -> None:
+    """A call repeats its replies and commands; a hostile peer must not fill memory."""
+    from hotline.agi import wire
+
+    assert wire.parse_reply("200 result=0 endpos=8000") is wire.parse_reply(
+        "200 result=0 endpos=8000"
+    )
+    assert wire.format_command("STREAM FILE", "beep", "") is wire.format_command(
+        "STREAM FILE", "beep", ""
+    )
+    before = wire._parse_remembered.cache_info().currsize
+    long_reply = "200 result=1 (" + "x" * 300 + ")"
+    assert wire.parse_reply(long_reply).data == "x" * 300
+    assert wire._parse_remembered.cache_info().currsize == before
+    before = wire._format_remembered.cache_info().currsize
+    assert wire.format_command("VERBOSE", "y" * 300, "1").startswith(b"VERBOSE ")
+    assert wire._format_remembered.cache_info().currsize == before
+    with pytest.raises(AgiProtocolError):  # an error is raised every time, never remembered
+        wire.parse_reply("2OO result=1")
+    with pytest.raises(AgiProtocolError):
+        wire.parse_reply("2OO result=1")
