@@ -89,7 +89,8 @@ async def _start_hotline(
     if "journal-metrics" in tweaks:
         journal = log_file.with_suffix(".journal.sqlite")
         config["journal"] = {"enabled": True, "path": str(journal), "caller": "hashed"}
-        config["metrics"] = {"enabled": True, "port": 0}
+        config["metrics"] = {"enabled": True}
+        config["http"] = {"port": 0}
     # as hotline run: its garbage collection (hotline.gcguard) unless the gc-default tweak
     runtime = Runtime(
         settings_from_mapping(config),

@@ -185,9 +185,12 @@ def observability_lines(settings: Settings) -> list[str]:
         f"journal: {journal.where()} (callers {journal.caller}, kept {journal.keep_days} days)"
         if journal.enabled
         else "journal: off ([journal] enabled = false)",
-        f"metrics: {metrics.url()}"
+        f"metrics: {settings.http.url(path='/metrics')}"
         if metrics.enabled
         else "metrics: off ([metrics] enabled = false)",
+        f"live page: {settings.http.url()}"
+        if settings.http.page
+        else "live page: off ([http] page = false)",
     ]
 
 

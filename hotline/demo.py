@@ -246,6 +246,7 @@ async def run_calls(
             update={
                 "journal": settings.journal.model_copy(update={"enabled": False}),
                 "metrics": settings.metrics.model_copy(update={"enabled": False}),
+                "http": settings.http.model_copy(update={"page": False}),
             }
         ),
         host="127.0.0.1",

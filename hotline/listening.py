@@ -13,28 +13,33 @@ import socket
 from hotline.errors import ConfigError
 
 
-def listen_error(exc: OSError, host: str, port: int) -> ConfigError:
-    """The :class:`ConfigError` for ``exc``, raised by binding ``host:port`` for ``[agi]``."""
+def listen_error(
+    exc: OSError, host: str, port: int, section: str = "agi", example: int = 4573
+) -> ConfigError:
+    """The :class:`ConfigError` for ``exc``, raised by binding ``host:port`` for ``[section]``
+    (``[agi]``, or ``[http]`` for the web page)."""
+    what = "FastAGI server" if section == "agi" else "web server"
     if isinstance(exc, socket.gaierror):
         line = (
-            f"agi.bind: cannot resolve {host!r} ({exc.strerror}); "
+            f"{section}.bind: cannot resolve {host!r} ({exc.strerror}); "
             "use an IP address of this machine, or 0.0.0.0 for all of them"
         )
     elif exc.errno == errno.EADDRINUSE:
         line = (
-            f"agi.port: {host}:{port} is already in use (another hotline or FastAGI "
-            "server running?); stop it or set another agi.port"
+            f"{section}.port: {host}:{port} is already in use (another hotline or "
+            f"{what} running?); stop it or set another {section}.port"
         )
     elif exc.errno == errno.EADDRNOTAVAIL:
         line = (
-            f"agi.bind: {host} is not an address of this machine; use one of its "
+            f"{section}.bind: {host} is not an address of this machine; use one of its "
             "addresses, 127.0.0.1, or 0.0.0.0 for all of them"
         )
     elif exc.errno == errno.EACCES:
         line = (
-            f"agi.port: listening on port {port} is not permitted for this user "
-            "(ports below 1024 need privileges); use a port above 1023, e.g. 4573"
+            f"{section}.port: listening on port {port} is not permitted for this user "
+            f"(ports below 1024 need privileges); use a port above 1023, e.g. {example}"
         )
     else:
-        line = f"agi.bind, agi.port: cannot listen on {host}:{port}: {exc.strerror or exc}"
+        reason = exc.strerror or exc
+        line = f"{section}.bind, {section}.port: cannot listen on {host}:{port}: {reason}"
     return ConfigError([line])

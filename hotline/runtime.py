@@ -54,8 +54,8 @@ from hotline.licensing.verify import LicenseGuard, LicenseVerifier, check_licens
 from hotline.listening import listen_error
 from hotline.logs import configure_logging, flush_logs, get_logger
 from hotline.metrics.collect import HotlineMetrics
-from hotline.metrics.server import MetricsServer
 from hotline.schedule.engine import Schedules
+from hotline.web.app import WebApp
 
 if TYPE_CHECKING:
     from hotline.shared_state import SharedState
@@ -129,15 +129,27 @@ class Runtime:
         #: the call journal ([journal]) and Prometheus metrics ([metrics]), when enabled
         self.journal = JournalWriter(settings.journal) if settings.journal.enabled else None
         self.metrics = HotlineMetrics()
-        self.metrics_server = (
-            MetricsServer(settings.metrics, self.metrics) if settings.metrics.enabled else None
-        )
         self.metrics.watch_agi(self.server)
         if self.journal is not None:
             self.deps.observers.add(self.journal)
             self.metrics.watch_journal(self.journal)
-        if self.metrics_server is not None:
+        if settings.metrics.enabled:
             self.deps.observers.add(self.metrics)
+        #: the one web server ([http]): the live page and/or /metrics, when enabled
+        self.web = self._web(settings) if settings.http.page or settings.metrics.enabled else None
+
+    def _web(self, settings: Settings) -> WebApp:
+        web = WebApp(
+            settings.http,
+            settings=lambda: self.settings,
+            schedules=lambda: self.deps.schedules,
+            board=self.board,
+            now=lambda: self.deps.now(),
+            metrics=self.metrics if settings.metrics.enabled else None,
+        )
+        if web.calls is not None:
+            self.deps.observers.add(web.calls)
+        return web
 
     @property
     def board(self) -> AgentBoard:
@@ -175,15 +187,16 @@ class Runtime:
         self.generation += 1
 
     async def start(self) -> None:
-        """Start the journal, metrics and shared state, then open the FastAGI port; a port in
-        use or a bad bind address is a one-line :class:`~hotline.errors.ConfigError`."""
+        """Start the journal, shared state and the web server ([http]: page, metrics),
+        then open the FastAGI port; a port in use or a bad bind address is a one-line
+        :class:`~hotline.errors.ConfigError`."""
         if self.journal is not None:
             await self.journal.start()
         try:
             if self.shared is not None:
                 await self.shared.start()
-            if self.metrics_server is not None:
-                self.metrics_server.start()
+            if self.web is not None:
+                await self.web.start()
             try:
                 await self.server.start()
             except OSError as exc:
@@ -220,8 +233,8 @@ class Runtime:
         log.info("stopped")
 
     async def _stop_observers(self) -> None:
-        if self.metrics_server is not None:
-            self.metrics_server.stop()
+        if self.web is not None:
+            await self.web.stop()
         if self.journal is not None:
             await self.journal.stop()
         if self.shared is not None:
@@ -327,6 +340,10 @@ async def serve(
         runtime = Runtime(
             settings, call_gate=guard.allows_new_calls, events=events, gc_guard=gc_guard
         )
+        if runtime.web is not None:
+            runtime.web.status.license = guard.license
+            if client is not None:
+                runtime.web.status.ami_connected = lambda: client.connected
         feed = DeviceStateFeed(runtime.board, client) if client is not None else None
         if feed is not None:
             feed.attach()

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from hotline.config.control import ControlConfig
 from hotline.config.fields import ConfigModel
 from hotline.config.hotlines import HotlineConfig
+from hotline.config.http import HttpConfig
 from hotline.config.journal import JournalConfig
 from hotline.config.metrics import MetricsConfig
 from hotline.config.pin_guard import PinGuardConfig
@@ -32,6 +33,7 @@ class Settings(ConfigModel):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     hotlines: Annotated[list[HotlineConfig], Field(min_length=1)]
 
     @field_validator("hotlines", mode="before")

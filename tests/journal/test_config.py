@@ -24,7 +24,7 @@ def test_check_prints_the_metrics_url_and_the_journal(
 ) -> None:
     code, out, _ = _check(
         tmp_path,
-        "[metrics]\nenabled = true\nport = 9550\n"
+        "[metrics]\nenabled = true\n[http]\nport = 9550\n"
         '[journal]\nenabled = true\nurl = "postgresql://hl:s3cr3t-pw@db.example.org:5433/calls"\n'
         'caller = "hashed"\n',
         capsys,
@@ -50,7 +50,7 @@ def test_check_says_when_they_are_off(tmp_path: Path, capsys: pytest.CaptureFixt
         ('[journal]\nurl = "mysql://x:pw-9183@y/z"\n', "journal.url", "PostgreSQL URL"),
         ('[journal]\ncaller = "clear"\n', "journal.caller", "'full', 'masked' or 'hashed'"),
         ("[journal]\nkeep_days = 0\n", "journal.keep_days", "greater than or equal to 1"),
-        ("[metrics]\nport = 70000\n", "metrics.port", "65535"),
+        ("[http]\nport = 70000\n", "http.port", "65535"),
     ],
 )
 def test_bad_values_are_one_line(

@@ -9,22 +9,29 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hotline.config.http import HttpConfig
 from hotline.config.journal import JournalConfig
 from hotline.config.metrics import MetricsConfig
+from hotline.errors import ConfigError
 from hotline.flow.observers import CallEvent, TargetDialing
 from hotline.metrics.collect import HotlineMetrics
-from hotline.metrics.server import MetricsServer
+from hotline.metrics.server import metrics_routes
+from hotline.web.server import WebServer
 from tests.journal.stack import PIN, journal_settings, serving, stored_calls, support
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def scrape(url: str) -> Samples:
-    """One scrape, as Prometheus does it (blocking: call it off the loop, or on purpose)."""
+    """One scrape, as Prometheus does it (blocking: call it off the loop)."""
     with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
+        return parse(response.read().decode())
+
+
+def parse(text: str) -> Samples:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -37,34 +44,42 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 class ScrapeWhileDialing:
-    """Scrapes once, synchronously, the moment a call dials its first target."""
+    """Reads the registry once, synchronously, the moment a call dials its first target.
 
-    def __init__(self) -> None:
-        self.url = ""
+    Exactly the bytes ``/metrics`` answers with (hotline/metrics/server.py); read in
+    place because the endpoint is served by this same event loop, which the
+    call's event holds right now.
+    """
+
+    def __init__(self, metrics: HotlineMetrics) -> None:
+        self.metrics = metrics
         self.seen: Samples | None = None
 
     def on_call_event(self, event: CallEvent) -> None:
-        if isinstance(event, TargetDialing) and self.seen is None and self.url:
-            self.seen = scrape(self.url)
+        if isinstance(event, TargetDialing) and self.seen is None:
+            self.seen = parse(generate_latest(self.metrics.registry).decode())
 
 
 async def test_metrics_match_the_journal(tmp_path: Path) -> None:
     journal = JournalConfig.model_validate(
         {"enabled": True, "path": str(tmp_path / "j.sqlite"), "caller": "hashed"}
     )
-    settings = journal_settings(journal, metrics=MetricsConfig(enabled=True, port=0).model_dump())
+    settings = journal_settings(
+        journal,
+        metrics=MetricsConfig(enabled=True).model_dump(),
+        http=HttpConfig(port=0).model_dump(),
+    )
     scripts = (
         [support(PIN) for _ in range(7)]  # 201 no answer, 202 voicemail, 203 accepts
         + [support("0000", "1111", "2222") for _ in range(3)]  # wrong PIN
         + [support(PIN, hangup_during=("ringing", 2)) for _ in range(4)]  # gives up at 202
     )
-    probe = ScrapeWhileDialing()
     async with serving(settings, "201=no-answer,202=voicemail,203=accept") as stack:
-        assert stack.runtime.metrics_server is not None
+        assert stack.runtime.web is not None
         assert stack.runtime.journal is not None
-        url = stack.runtime.metrics_server.url
+        url = stack.runtime.web.metrics_url
+        probe = ScrapeWhileDialing(stack.runtime.metrics)
         stack.runtime.deps.observers.add(probe)
-        probe.url = url
         (first,) = await stack.calls([support(PIN)])
         await stack.calls(scripts)
         # a peer that is not Asterisk: one protocol error
@@ -112,35 +127,39 @@ async def test_ami_and_license_gauges_over_http() -> None:
     ami = _Ami()
     metrics.watch_ami(ami)
     metrics.watch_license(date(2027, 1, 31), today=lambda: date(2027, 1, 1))
-    server = MetricsServer(MetricsConfig(enabled=True, port=0), metrics)
-    server.start()
+    server = WebServer(HttpConfig(port=0))
+    server.add_routes(metrics_routes(metrics))
+    await server.start()
+    url = server.url + "metrics"
     try:
-        samples = await asyncio.to_thread(scrape, server.url)
+        samples = await asyncio.to_thread(scrape, url)
         assert value(samples, "hotline_ami_connected") == 1
         assert value(samples, "hotline_license_days_left") == 30
         ami.connected = False
         metrics.watch_license(None)
-        samples = await asyncio.to_thread(scrape, server.url)
+        samples = await asyncio.to_thread(scrape, url)
         assert value(samples, "hotline_ami_connected") == 0
         assert value(samples, "hotline_license_days_left") == float("inf")
     finally:
-        server.stop()
+        await server.stop()
 
 
 async def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
-    first = MetricsServer(MetricsConfig(enabled=True, port=0), HotlineMetrics())
-    first.start()
+    first = WebServer(HttpConfig(port=0))
+    first.add_routes(metrics_routes(HotlineMetrics()))
+    await first.start()
     try:
-        second = MetricsServer(MetricsConfig(enabled=True, port=first.port), HotlineMetrics())
+        second = WebServer(HttpConfig(port=first.port))
+        second.add_routes(metrics_routes(HotlineMetrics()))
         try:
-            second.start()
-        except Exception as exc:
-            message = str(exc)
+            await second.start()
+        except ConfigError as exc:
+            (message,) = exc.problems
         else:
-            second.stop()
+            await second.stop()
             raise AssertionError("a second server on the same port started")
-        assert message.startswith(f"metrics: cannot listen on 127.0.0.1:{first.port}: ")
-        assert message.endswith("set [metrics] port (or enabled = false)")
+        assert message.startswith(f"http.port: 127.0.0.1:{first.port} is already in use")
+        assert message.endswith("set another http.port")
         assert "\n" not in message
     finally:
-        first.stop()
+        await first.stop()

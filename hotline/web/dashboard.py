@@ -1,0 +1,119 @@
+"""The live page's routes: the page itself, its live stream, its numbers.
+
+* ``/`` the page (``hotline/web/static/``: HTML, script and style of our own;
+  nothing is fetched from elsewhere, the runtime may have no internet);
+* ``/api/live`` server-sent events: the snapshot (:mod:`hotline.web.snapshot`)
+  at once, then on every change (:mod:`hotline.web.push`).  ``retry`` tells the
+  browser to reconnect within a second when the runtime restarts;
+* ``/api/snapshot`` the same snapshot once, as JSON (scripts, curl).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from importlib import resources
+
+import orjson
+from aiohttp import web
+
+from hotline.web.push import Broadcaster, Subscriber
+from hotline.web.server import WebServer
+
+#: the page's files: name -> content type
+_STATIC = {
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "i18n.js": "text/javascript",
+}
+#: the browser reconnects this many milliseconds after the stream broke
+RETRY_MS = 1000
+#: a comment line this often keeps proxies and the browser from timing out an idle stream
+KEEPALIVE_SECONDS = 15.0
+
+
+def _static(name: str) -> bytes:
+    return resources.files("hotline.web").joinpath("static").joinpath(name).read_bytes()
+
+
+class Dashboard:
+    """Adds the page's routes to a :class:`WebServer`."""
+
+    def __init__(self, server: WebServer, broadcaster: Broadcaster, language: str) -> None:
+        self.server = server
+        self.broadcaster = broadcaster
+        self._files = {name: _static(name) for name in _STATIC}
+        self._index = _static("index.html").replace(b'lang="en"', f'lang="{language}"'.encode())
+        server.add_routes(
+            [
+                web.get("/", self.index),
+                web.get("/static/{name}", self.static),
+                web.get("/api/live", self.live),
+                web.get("/api/snapshot", self.snapshot),
+            ]
+        )
+        server.on_stop(broadcaster.close)
+
+    async def index(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=self._index,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body = self._files.get(name)
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=body,
+            content_type=_STATIC[name],
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    async def snapshot(self, _request: web.Request) -> web.Response:
+        body = self.broadcaster.message(orjson.dumps(self.broadcaster.snapshots.build()))
+        return web.Response(
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
+    async def live(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        closing = self.server.closing
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"retry: %d\n\n" % RETRY_MS)
+            async with self.broadcaster.subscribe() as page:
+                while not closing.is_set():
+                    data = await _next_or(page, closing, KEEPALIVE_SECONDS)
+                    if data is None:
+                        await response.write(b": keep-alive\n\n")
+                    elif data:
+                        await response.write(b"data: " + data + b"\n\n")
+        return response
+
+
+async def _next_or(page: Subscriber, closing: asyncio.Event, quiet: float) -> bytes | None:
+    """The page's next message; b"" when the server closes; None after ``quiet`` seconds."""
+    data = asyncio.ensure_future(page.next())
+    closed = asyncio.ensure_future(closing.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {data, closed}, timeout=quiet, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (data, closed):
+            if not task.done():
+                task.cancel()
+    if data in done:
+        return data.result()
+    return b"" if closed in done else None
