@@ -27,7 +27,10 @@ async def until(
 
 
 def support_calls(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    return next(h for h in snapshot["hotlines"] if h["name"] == "support")["calls"]
+    calls: list[dict[str, Any]] = next(h for h in snapshot["hotlines"] if h["name"] == "support")[
+        "calls"
+    ]
+    return calls
 
 
 def agent(snapshot: dict[str, Any], number: str) -> dict[str, Any]:
