@@ -59,9 +59,9 @@ async def _time_run(config: Path, public_key: Path, module_key: str) -> float:
         "HOTLINE_LOGGING__FORMAT": "json",
         # no PBX here: serve without AMI (it needs an AMI secret otherwise)
         "HOTLINE_ASTERISK__ENABLED": "false",
-        # the example config's journal and metrics, kept out of the checkout and off 9464
+        # the example config's journal, page and metrics, kept out of the checkout and off 9464
         "HOTLINE_JOURNAL__PATH": str(public_key.parent / "journal.sqlite"),
-        "HOTLINE_METRICS__PORT": str(_free_port()),
+        "HOTLINE_HTTP__PORT": str(_free_port()),
     }
     env.pop("HOTLINE_CONFIG", None)
     started = time.perf_counter()
