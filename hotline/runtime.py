@@ -104,6 +104,7 @@ class Runtime:
             schedules=Schedules.from_settings(settings),
             state=self.state,
             pin_limits=settings.pin_guard,
+            bridged=events.bridged if events is not None else None,
         )
         self._board_observer = BoardObserver(self.board, settings.hotlines)
         self.deps.observers.add(self._board_observer)

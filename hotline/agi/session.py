@@ -23,6 +23,7 @@ import asyncio
 import enum
 import math
 import socket
+from collections.abc import Callable
 from types import TracebackType
 
 from hotline.agi.errors import (
@@ -151,6 +152,8 @@ class AgiSession:
         #: the pending command's reply may span lines (a variable's value)
         self._free_text = False
         self._pending_name = ""
+        #: asked when the running command's deadline passes: still running as it should?
+        self._keep: Callable[[], bool] | None = None
         #: when the running command must be answered (loop time), and its length in seconds
         self._deadline_at = _NEVER
         self._limit: float | None = None
@@ -293,7 +296,11 @@ class AgiSession:
     # -- commands ---------------------------------------------------------
 
     async def command(
-        self, *words: str, timeout: float | _Default | None = DEFAULT, secret: bool = False
+        self,
+        *words: str,
+        timeout: float | _Default | None = DEFAULT,
+        secret: bool = False,
+        keep: Callable[[], bool] | None = None,
     ) -> AgiReply:
         """Send one command and return its ``200`` reply; anything else raises.
 
@@ -302,6 +309,7 @@ class AgiSession:
         waits for ever) :class:`AgiTimeout`.  ``result=-1`` is returned as is:
         what it means depends on the command.  ``secret``: the reply holds a
         secret (a PIN), so neither the DEBUG trace nor an error message quotes it.
+        ``keep``: asked when the deadline passes; True moves it on by ``timeout``.
         """
         line = format_command(*words)  # AgiArgumentError before anything is sent
         name = command_name(words)
@@ -314,6 +322,7 @@ class AgiSession:
             self._pending_name = name
             self._pending_secret = secret
             self._free_text = name in FREE_TEXT_COMMANDS
+            self._keep = keep
             self._set_deadline(loop, limit)
             try:
                 self._writer.write(line)
@@ -382,6 +391,10 @@ class AgiSession:
             self._timer = self._loop.call_at(self._deadline_at, self._deadline_passed)
             return
         name, limit = self._pending_name, self._limit
+        if self._keep is not None and self._keep():
+            log.debug("agi_deadline_kept", command=name, timeout=limit)
+            self._set_deadline(self._loop, limit)
+            return
         message = f"no reply to {name} within {limit}s; closing the AGI connection"
         # the one line for this session: it is closed now and logs nothing more
         log.warning("agi_command_timeout", command=name, timeout=limit)
@@ -471,18 +484,24 @@ class AgiSession:
         return self._digit(self._media_result("SAY DIGITS", reply))
 
     async def exec_app(
-        self, app: str, *args: str, timeout: float | _Default | None = DEFAULT
+        self,
+        app: str,
+        *args: str,
+        timeout: float | _Default | None = DEFAULT,
+        keep: Callable[[], bool] | None = None,
     ) -> int:
         """Run a dialplan application (``args`` joined with ``,``) and return its result.
 
         ``-1`` is returned, not raised: ``Dial`` returns it whenever a bridge ends,
         caller still up or not.  ``-2`` (no such application) raises
-        :class:`AgiCommandError`.  EXEC works on a dead channel too.
+        :class:`AgiCommandError`.  EXEC works on a dead channel too.  ``keep``:
+        asked when the deadline passes; True gives the application another
+        ``timeout`` seconds (it is known to be still running).
         """
         words = ["EXEC", app]
         if args:
             words.append(",".join(args))
-        reply = await self.command(*words, timeout=timeout)
+        reply = await self.command(*words, timeout=timeout, keep=keep)
         result = reply.result_int
         if result == -2:
             raise AgiCommandError(200, f"application {app!r} not found", command="EXEC")

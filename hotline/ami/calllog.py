@@ -369,6 +369,12 @@ class CallEventLog:
         call = self._calls.get(call_id)
         return list(call.legs) if call is not None else []
 
+    def bridged(self, call_id: str) -> bool:
+        """Is one of the call's dialled legs in a bridge right now (its agent talking)?"""
+        return any(
+            leg.bridged_at is not None and leg.unbridged_at is None for leg in self.legs(call_id)
+        )
+
     def leg(self, call_id: str, target: str) -> DialLeg | None:
         """The latest leg of ``call_id`` that dialled ``target``."""
         for leg in reversed(self.legs(call_id)):

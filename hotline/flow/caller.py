@@ -84,6 +84,9 @@ class FlowDeps:
     state: RuntimeState = field(default_factory=RuntimeState)
     #: the config's ``[pin_guard]`` limits
     pin_limits: PinGuardConfig = field(default_factory=PinGuardConfig)
+    #: does AMI see the call bridged to an agent right now (None without AMI)?  Keeps a
+    #: Dial past its deadline when the confirm leg ran in another runtime
+    bridged: Callable[[str], bool] | None = None
 
 
 DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
@@ -393,6 +396,7 @@ class CallerFlow:
                 timeout=self.deadlines.dial(
                     ring_time, caller_digits(self.session.request.callerid)
                 ),
+                keep=self.bridged_elsewhere,
             )
         finally:
             self.deps.registry.forget(self.call_id)
@@ -487,6 +491,12 @@ class CallerFlow:
         # bridged now: the call may last hours (TCP keepalive watches a dead peer)
         self.session.extend_deadline(None)
         self._connected(planned)
+
+    def bridged_elsewhere(self) -> bool:
+        """Past a Dial's deadline: is the call bridged after all (its confirm leg ran in
+        another runtime, so no acceptance came here)?  AMI tells; without AMI, no."""
+        bridged = self.deps.bridged
+        return bridged is not None and bridged(self.call_id)
 
     @property
     def caller_number(self) -> str:

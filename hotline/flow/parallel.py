@@ -95,6 +95,7 @@ async def dial_step(flow: CallerFlow, legs: Sequence[DialAttempt], ring_time: in
             str(ring_time),
             f"m({hotline.moh_class})",
             timeout=flow.deadlines.dial(ring_time, caller),
+            keep=flow.bridged_elsewhere,
         )
     finally:
         claims = registry.forget(flow.call_id)

@@ -70,6 +70,30 @@ async def test_a_lifted_deadline_lets_a_command_run_past_it(
     assert not bridged.closed
 
 
+async def test_a_passed_deadline_asks_keep_before_closing(open_session: SessionFactory) -> None:
+    session, pbx = await open_session()
+    clock, clock_pbx = await open_session()
+    asked: list[bool] = []
+    bridged = True
+
+    def keep() -> bool:  # AMI sees the call bridged (its confirm leg ran elsewhere)
+        asked.append(bridged)
+        return bridged
+
+    dial = asyncio.create_task(session.exec_app("Dial", "PJSIP/201", timeout=0.2, keep=keep))
+    assert await pbx.read_command() == "EXEC Dial PJSIP/201"
+    with pytest.raises(AgiTimeout):
+        await clock.exec_app("Dial", "PJSIP/202", timeout=0.3)
+    assert await clock_pbx.wait_closed() == ["EXEC Dial PJSIP/202"]
+    assert asked == [True]
+    assert not dial.done()  # given another 0.2 s
+    bridged = False  # the bridge ended, yet no reply: stuck after all
+    with pytest.raises(AgiTimeout, match="EXEC"):
+        await dial
+    assert asked == [True, False]
+    assert await pbx.wait_closed() == []
+
+
 async def test_a_moved_deadline_is_enforced_and_named(
     open_session: SessionFactory, captured_log: CapturedLog
 ) -> None:
