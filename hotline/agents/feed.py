@@ -36,6 +36,8 @@ class DeviceStateFeed:
         self._task: asyncio.Task[None] | None = None
         #: completed lists (tests and the status page read it)
         self.lists = 0
+        #: set while the states are as fresh as the connection (a list done since it came up)
+        self.listed = asyncio.Event()
 
     def attach(self) -> None:
         self.client.on_event(DEVICE_EVENT_NAMES, self._changed)
@@ -56,6 +58,7 @@ class DeviceStateFeed:
 
     def _connection(self, up: bool) -> None:
         if not up:
+            self.listed.clear()
             self.board.pbx_down()
             log.info("device_states_untrusted", reason="AMI connection lost")
             return
@@ -86,7 +89,14 @@ class DeviceStateFeed:
             return  # lost again while listing: stay untrusted
         self.board.pbx_up(states)
         self.lists += 1
+        self.listed.set()
         log.info("device_states_listed", devices=len(states), watched=len(self.board.devices))
+
+    async def wait_idle(self) -> None:
+        """Until the list in progress, if any, is done (or failed)."""
+        task = self._task
+        if task is not None:
+            await asyncio.wait([task])
 
     async def close(self) -> None:
         task = self._task

@@ -42,6 +42,8 @@ from hotline.sim.ami_state import AmiSimState, module_base
 from hotline.sim.channels import STATE_DOWN, STATE_RING, STATE_UP, Channel
 from hotline.sim.dialplan import exten_matches
 from hotline.sim.events import (
+    device_state_change,
+    device_state_list,
     dial_begin,
     dial_end,
     fully_booted,
@@ -454,6 +456,29 @@ class AmiServer:
             await self._write(session, item)
         return True
 
+    async def _device_state_list(self, session: _Session, request: Headers) -> bool:
+        if "res_manager_devicestate" not in {module_base(m) for m in self.state.modules}:
+            message = (
+                "Invalid/unknown command: DeviceStateList. "
+                "Use Action: ListCommands to show available commands."
+            )
+            await self._reply(session, request, "Error", [("Message", message)])
+            return True
+        await self._reply(
+            session,
+            request,
+            "Success",
+            [("EventList", "start"), ("Message", "Device State Changes will follow")],
+        )
+        for item in device_state_list(self.state.device_states, header(request, "ActionID")):
+            await self._write(session, list(item.items()))
+        return True
+
+    async def set_device_state(self, device: str, state: str) -> None:
+        """``devstate change``: the device's state, and a DeviceStateChange to every session."""
+        self.state.device_states[device] = state
+        await self.emit(device_state_change(device, state))
+
     async def _command(self, session: _Session, request: Headers) -> bool:
         command = header(request, "Command")
         if not command:
@@ -557,6 +582,7 @@ class AmiServer:
         "getvar": _getvar,
         "modulecheck": _module_check,
         "showdialplan": _show_dialplan,
+        "devicestatelist": _device_state_list,
         "command": _command,
         "originate": _originate,
     }

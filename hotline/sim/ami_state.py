@@ -8,7 +8,15 @@ from hotline.sim.dialplan import default_dialplan
 
 #: modules a hotline needs, as Asterisk names them (ModuleCheck ignores ".so")
 DEFAULT_MODULES = frozenset(
-    {"res_agi", "app_dial", "app_stack", "res_musiconhold", "pbx_config", "app_playback"}
+    {
+        "res_agi",
+        "app_dial",
+        "app_stack",
+        "res_musiconhold",
+        "pbx_config",
+        "app_playback",
+        "res_manager_devicestate",  # DeviceStateList (the agent board)
+    }
 )
 
 
@@ -35,5 +43,7 @@ class AmiSimState:
     #: MOH class name -> mode
     moh_classes: dict[str, str] = field(default_factory=lambda: {"default": "files"})
     globals: dict[str, str] = field(default_factory=dict)
+    #: device -> state as DeviceStateList reports it (``AmiServer.set_device_state`` changes it)
+    device_states: dict[str, str] = field(default_factory=dict)
     #: seconds Asterisk waits before answering a wrong secret (1 s in manager.c)
     auth_failure_delay: float = 1.0

@@ -10,7 +10,7 @@ at the end (a whole Dial leg, a bridge ending) are for tests that drive an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from hotline.sim.channels import (
@@ -61,6 +61,28 @@ def newchannel(channel: Channel) -> Event:
 
 def newstate(channel: Channel) -> Event:
     return _event("Newstate", "call,all", channel_block(channel))
+
+
+def device_state_change(device: str, state: str) -> Event:
+    """A device's new state (tests/ami/recordings/16_ami_edge_cases.log)."""
+    return _event("DeviceStateChange", "call,all", Device=device, State=state)
+
+
+def device_state_list(states: Mapping[str, str], action_id: str) -> list[Event]:
+    """``DeviceStateList``'s items and its complete event, as res_manager_devicestate.c
+    writes them (items carry the ActionID and no Privilege)."""
+    head = {"ActionID": action_id} if action_id else {}
+    items: list[Event] = [
+        {"Event": "DeviceStateChange", **head, "Device": device, "State": state}
+        for device, state in states.items()
+    ]
+    done: Event = {
+        "Event": "DeviceStateListComplete",
+        **head,
+        "EventList": "Complete",
+        "ListItems": str(len(items)),
+    }
+    return [*items, done]
 
 
 def varset(channel: Channel, variable: str, value: str) -> Event:
