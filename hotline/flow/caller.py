@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from hotline.agents.plan import PlannedTarget, ordered, planned_steps, planned_targets
+from hotline.agents.plan import ordered, planned_steps, planned_targets
 from hotline.agi.errors import AgiError, AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
 from hotline.config.pin_guard import PinGuardConfig
@@ -37,7 +37,7 @@ from hotline.flow.observers import (
     TargetEnded,
 )
 from hotline.flow.outcomes import CallOutcome, DialReport, TargetOutcome
-from hotline.flow.parallel import dial_step
+from hotline.flow.parallel import dial_attempt, dial_step, record_skipped
 from hotline.flow.ports import CallSession, Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.registry import Acceptance, CallRegistry
@@ -304,13 +304,13 @@ class CallerFlow:
                 legs = []
                 for target in step.targets:
                     attempt += 1
-                    planned = _dial_attempt(attempt, round_no, target, len(targets), hunt_step)
+                    planned = dial_attempt(attempt, round_no, target, len(targets), hunt_step)
                     reason = board.skip_reason(target.agent, self.hotline.hunt.skip)
                     if reason is None:
                         legs.append(planned)
                         board.offered(self.hotline.name, target.agent)
                     else:
-                        self._skipped(planned, reason)
+                        record_skipped(self, planned, reason)
                 if not legs:
                     continue
                 if len(legs) == 1:  # alone, or the only one of its step still free
@@ -326,28 +326,6 @@ class CallerFlow:
                 if await dial_step(self, legs, ring_time):
                     return True
         return False
-
-    def _skipped(self, planned: DialAttempt, reason: str) -> None:
-        target = planned.target
-        record = AttemptRecord(
-            planned.attempt,
-            planned.hunt_step,
-            target.number,
-            target.label,
-            TargetOutcome.SKIPPED.value,
-            0.0,
-        )
-        self.attempts.append(record)
-        self.deps.observers.emit(TargetEnded(self.call_id, self.hotline.name, record))
-        log.info(
-            "target_outcome",
-            attempt=planned.attempt,
-            number=target.number,
-            label=target.label,
-            outcome=TargetOutcome.SKIPPED.value,
-            reason=reason,
-            seconds=0.0,
-        )
 
     async def _dial(self, planned: DialAttempt, ring_time: int) -> bool:
         self.step = "ringing"
@@ -584,22 +562,6 @@ class CallerFlow:
         )
         log.info("call_summary", **ended.summary())
         self.deps.observers.emit(ended)
-
-
-def _dial_attempt(
-    attempt: int, round_no: int, target: PlannedTarget, of: int, hunt_step: int
-) -> DialAttempt:
-    return DialAttempt(
-        attempt=attempt,
-        round=round_no,
-        position=target.position,
-        of=of,
-        target=target.target,
-        ring_time=target.ring_time,
-        dial_string=target.dial_string,
-        hunt_step=hunt_step,
-        delay=target.delay,
-    )
 
 
 async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:

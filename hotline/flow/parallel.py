@@ -1,4 +1,5 @@
-"""A parallel step of the caller leg: several agents rung at once, each confirming on their own.
+"""The caller leg's steps: a skipped target, and a parallel step (several agents rung at
+once, each confirming on their own).
 
 One ``Dial`` of one Local channel per agent into ``[hotline-step]``
 (hotline/contract.py tells why): each leg dials its agent with the confirm
@@ -17,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hotline.agents.plan import PlannedTarget
 from hotline.agi.errors import AgiHangup
 from hotline.contract import (
     LEG_VARIABLE,
@@ -37,6 +39,47 @@ if TYPE_CHECKING:
 log = get_logger()
 
 _LEG_CHANNEL = re.compile(rf"Local/([0-9]+)@{re.escape(STEP_CONTEXT)}-[0-9a-f]+;1")
+
+
+def dial_attempt(
+    attempt: int, round_no: int, target: PlannedTarget, of: int, hunt_step: int
+) -> DialAttempt:
+    """The hunt's next attempt at ``target`` (in a step of one or of several)."""
+    return DialAttempt(
+        attempt=attempt,
+        round=round_no,
+        position=target.position,
+        of=of,
+        target=target.target,
+        ring_time=target.ring_time,
+        dial_string=target.dial_string,
+        hunt_step=hunt_step,
+        delay=target.delay,
+    )
+
+
+def record_skipped(flow: CallerFlow, planned: DialAttempt, reason: str) -> None:
+    """A target the board said to pass over: an attempt of 0 s, logged with the reason."""
+    target = planned.target
+    record = AttemptRecord(
+        planned.attempt,
+        planned.hunt_step,
+        target.number,
+        target.label,
+        TargetOutcome.SKIPPED.value,
+        0.0,
+    )
+    flow.attempts.append(record)
+    flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline.name, record))
+    log.info(
+        "target_outcome",
+        attempt=planned.attempt,
+        number=target.number,
+        label=target.label,
+        outcome=TargetOutcome.SKIPPED.value,
+        reason=reason,
+        seconds=0.0,
+    )
 
 
 def leg_of_peer(peer: str) -> int | None:
