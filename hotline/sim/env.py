@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, TypedDict, Unpack
 
 from hotline.contract import CONFIRM_ARGS, CONFIRM_CONTEXT, CONFIRM_ROUTE
@@ -40,6 +40,8 @@ class SimOptions(TypedDict, total=False):
     subroutine: Literal["design", "lab"]
     say_seconds: float
     voicemail_seconds: float
+    agi_servers: Sequence[tuple[str, int]]
+    spread_calls: bool
 
 
 class SimEnv:
@@ -71,6 +73,8 @@ class SimEnv:
         subroutine = options.get("subroutine", "design")
         say_seconds = options.get("say_seconds", 0.5)
         voicemail_seconds = options.get("voicemail_seconds", 10.0)
+        agi_servers = options.get("agi_servers", ())
+        spread_calls = options.get("spread_calls", False)
         self.agi_host = agi_host
         self.agi_port = agi_port
         self.agents = dict(agents or {})
@@ -94,6 +98,10 @@ class SimEnv:
         self.subroutine = SUBROUTINES[subroutine]
         self.say_seconds = say_seconds
         self.voicemail_seconds = voicemail_seconds
+        #: FastAGI servers tried in turn like ``hagi://`` (empty: only ``agi_host``:port)
+        self.agi_servers = list(agi_servers)
+        #: start each call at the next server (equal SRV priority and weight), else at the first
+        self.spread_calls = spread_calls
         self._call_numbers = itertools.count()
         self._uniqueids = itertools.count()
         self._sequences: dict[str, itertools.count[int]] = {}
@@ -138,6 +146,14 @@ class SimEnv:
         """Channels of calls in progress that are still up (for AMI CoreShowChannels)."""
         seen = {id(c): c for c in self._channels.values()}
         return [c for c in seen.values() if c.alive()]
+
+    def servers_for(self, call_index: int, port: int) -> list[tuple[str, int]]:
+        """The FastAGI servers a leg of call ``call_index`` tries, in order (see ``hagi``)."""
+        servers = self.agi_servers
+        if not servers:
+            return [(self.agi_host, port)]
+        start = call_index % len(servers) if self.spread_calls else 0
+        return [*servers[start:], *servers[:start]]
 
     def next_call_number(self) -> int:
         return next(self._call_numbers)

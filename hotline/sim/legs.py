@@ -15,6 +15,7 @@ byte-exact Asterisk the FastAGI tests use.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,9 @@ DEFAULT_FIRST_DIGIT_TIMEOUT = 10.0
 DEFAULT_NEXT_DIGIT_TIMEOUT = 5.0
 #: GET OPTION's wait after the prompt when no timeout is given
 DEFAULT_OPTION_TIMEOUT = 5.0
+#: seconds ``hagi://`` waits for a server to accept before trying the next
+#: (res_agi.c MAX_AGI_CONNECT, 2000 ms)
+HAGI_CONNECT_TIMEOUT = 2.0
 #: a negative GET DATA timeout means "wait for ever"; Asterisk uses 10^9 ms
 FOREVER = 1_000_000.0
 
@@ -147,12 +151,31 @@ class AgiLeg:
     # -- transport ---------------------------------------------------------------
 
     async def connect(self, header: bytes, port: int) -> None:
-        """Open the FastAGI connection and send the header (``OSError`` if refused)."""
+        """Open the FastAGI connection and send the header (``OSError`` if every server refused).
+
+        With several servers (``agi_servers``) it fails over as ``hagi://`` does
+        (res_agi.c ``launch_ha_netscript``): a refused connection goes to the next
+        server at once, one silent for :data:`HAGI_CONNECT_TIMEOUT` seconds too.
+        """
         env = self.call.env
-        conn = FakeAsterisk(port, env.agi_host, timeout=env.command_timeout)
-        await conn.connect()
-        self._conn = conn
-        await conn.send_raw(header)
+        failure: OSError | None = None
+        for host, server_port in env.servers_for(self.call.index, port):
+            conn = FakeAsterisk(server_port, host, timeout=env.command_timeout)
+            try:
+                async with asyncio.timeout(HAGI_CONNECT_TIMEOUT):
+                    await conn.connect()
+            except OSError as exc:  # refused, unreachable, or silent (TimeoutError)
+                failure = exc
+                self.note(
+                    f"FastAGI server {host}:{server_port} not reached ({exc.strerror or exc})"
+                )
+                continue
+            self._conn = conn
+            self.call.record.agi_servers.append((self.party, server_port))
+            await conn.send_raw(header)
+            return
+        assert failure is not None
+        raise failure
 
     async def serve(self) -> None:
         """Answer commands until the runtime closes the connection."""

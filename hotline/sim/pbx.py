@@ -139,8 +139,10 @@ class SimulatedPbx:
             try:
                 await leg.connect(header, self.env.agi_port)
             except OSError as exc:
+                servers = self.env.servers_for(call.index, self.env.agi_port)
+                where = ", ".join(f"{host}:{port}" for host, port in servers)
                 raise SimError(
-                    f"cannot reach the FastAGI runtime at {self.env.agi_host}:{self.env.agi_port} "
+                    f"cannot reach the FastAGI runtime at {where} "
                     f"({exc.strerror or exc}); is it running?"
                 ) from None
             await leg.serve()
@@ -163,7 +165,11 @@ class SimulatedPbx:
                     f"{caller.context},{caller.exten},{caller.priority}"
                 )
             else:
-                call.note("runtime closed the connection; the dialplan hangs up")
+                record.dialplan_continued = True
+                call.note(
+                    "runtime closed the connection; the dialplan continues at its next "
+                    "priority (shipped: the stock message, then Hangup)"
+                )
         else:
             caller.variables["AGISTATUS"] = "HANGUP"
             call.note("runtime closed the connection")

@@ -77,6 +77,11 @@ class CallRecord:
     hangup_step: str | None = None
     #: (context, extension, priority) the dialplan continues at after the AGI
     fallback: tuple[str, str, str] | None = None
+    #: the AGI ended with the caller up and no jump (the runtime closed or died): the
+    #: dialplan's next priority runs (the shipped one: the stock message, then Hangup)
+    dialplan_continued: bool = False
+    #: (leg, port) of the FastAGI server each leg reached, in order (``caller``, ``agent``)
+    agi_servers: list[tuple[str, int]] = field(default_factory=list)
     #: the caller channel's variables at the end (incl. AGISTATUS)
     variables: dict[str, str] = field(default_factory=dict)
     #: (virtual seconds, what happened)
