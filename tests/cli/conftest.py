@@ -48,6 +48,9 @@ def cli(args: Sequence[str]) -> int:
 
 @pytest.fixture
 def background() -> Iterator[Background]:
+    # the background servers log from their own thread at any moment: never into the
+    # command's captured stdout (a device-state warning there broke tests at random)
+    configure_logging(level="ERROR", fmt="json", stream=io.StringIO())
     bg = Background()
     try:
         yield bg
