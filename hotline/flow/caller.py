@@ -84,8 +84,7 @@ class FlowDeps:
     state: RuntimeState = field(default_factory=RuntimeState)
     #: the config's ``[pin_guard]`` limits
     pin_limits: PinGuardConfig = field(default_factory=PinGuardConfig)
-    #: does AMI see the call bridged to an agent right now (None without AMI)?  Keeps a
-    #: Dial past its deadline when the confirm leg ran in another runtime
+    #: AMI sees the call bridged now (None without AMI): keeps a Dial past its deadline
     bridged: Callable[[str], bool] | None = None
 
 
@@ -151,9 +150,7 @@ class CallerFlow:
             outcome = CallOutcome.ABANDONED
             self.hung_up_by = "caller"
             log.info("abandoned", step=self.step, seconds=self._since_start())
-        except AgiError:
-            # a deadline passed or the peer spoke nonsense: the session logged it and is
-            # closed; the call still gets its summary
+        except AgiError:  # a deadline passed or nonsense came: logged, closed; summary still
             self._summary(CallOutcome.FAILED)
             raise
         self._summary(outcome)
@@ -466,15 +463,12 @@ class CallerFlow:
         """An agent took the call (once per call; None: not one of the dialled targets)."""
         if planned is None or self.connected_at is not None:
             return
-        # bridged now: the call may last hours (TCP keepalive watches a dead peer)
-        self.session.extend_deadline(None)
+        self.session.extend_deadline(None)  # bridged: hours maybe (keepalive watches the peer)
         self._connected(planned)
 
     def bridged_elsewhere(self) -> bool:
-        """Past a Dial's deadline: is the call bridged after all (its confirm leg ran in
-        another runtime, so no acceptance came here)?  AMI tells; without AMI, no."""
-        bridged = self.deps.bridged
-        return bridged is not None and bridged(self.call_id)
+        """Past a Dial's deadline: bridged after all (confirm leg in another runtime)?"""
+        return self.deps.bridged is not None and self.deps.bridged(self.call_id)
 
     @property
     def caller_number(self) -> str:
