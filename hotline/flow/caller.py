@@ -84,8 +84,7 @@ class FlowDeps:
     state: RuntimeState = field(default_factory=RuntimeState)
     #: the config's ``[pin_guard]`` limits
     pin_limits: PinGuardConfig = field(default_factory=PinGuardConfig)
-    #: AMI sees the call bridged now (None without AMI): keeps a Dial past its deadline
-    bridged: Callable[[str], bool] | None = None
+    bridged: Callable[[str], bool] | None = None  # AMI sees the call bridged (keeps a Dial)
 
 
 DialDetails = Callable[[str, str], Awaitable[Mapping[str, Any]]]
