@@ -40,8 +40,12 @@ BASE: dict[str, Any] = {
 }
 
 
-def journal_settings(journal: JournalConfig, **sections: Any) -> Settings:
+def journal_settings(
+    journal: JournalConfig, *, support: dict[str, Any] | None = None, **sections: Any
+) -> Settings:
+    """BASE with ``journal``; ``support`` replaces keys of the support hotline."""
     data = copy.deepcopy(BASE)
+    data["hotlines"][0].update(support or {})
     data["journal"] = journal.model_dump(mode="json", exclude_none=True)
     if journal.url is not None:
         data["journal"]["url"] = journal.url.get_secret_value()
