@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from hotline.agents.plan import ordered, planned_steps, planned_targets
-from hotline.agi.errors import AgiError, AgiHangup
+from hotline.agi.errors import AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
 from hotline.config.pin_guard import PinGuardConfig
 from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
@@ -149,7 +149,7 @@ class CallerFlow:
             outcome = CallOutcome.ABANDONED
             self.hung_up_by = "caller"
             log.info("abandoned", step=self.step, seconds=self._since_start())
-        except AgiError:  # a deadline passed or nonsense came: logged, closed; summary still
+        except BaseException:  # a deadline, nonsense, a bug, a cancel: summary (journal) still
             self._summary(CallOutcome.FAILED)
             raise
         self._summary(outcome)

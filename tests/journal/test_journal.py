@@ -170,3 +170,30 @@ async def test_a_refused_call_is_journaled_too(tmp_path: Path) -> None:
         "5550001",
     )
     assert row["attempts"] == []
+
+
+async def test_a_call_ended_by_a_bug_is_journaled_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured_log: CapturedLog
+) -> None:
+    """Every call is journaled, also one the flow could not finish (and in progress is 0 again)."""
+    from hotline.flow.caller import CallerFlow
+    from hotline.flow.outcomes import CallOutcome
+
+    async def broken(self: CallerFlow) -> CallOutcome:
+        self.step = "intro"
+        raise RuntimeError("a bug in the flow")
+
+    monkeypatch.setattr(CallerFlow, "_run", broken)
+    config = JournalConfig(enabled=True, path=tmp_path / "j.sqlite", caller="full")
+    settings = journal_settings(config, metrics={"enabled": True})
+    async with serving(settings, "201=accept") as stack:
+        (record,) = await stack.calls([support(PIN)])
+        in_progress = stack.runtime.metrics.in_progress.labels("support")._value.get()
+    assert captured_log.named("agi_handler_failed")  # the bug is logged with its traceback
+    engine = store.make_engine(config)
+    try:
+        (row,) = (await stored_calls(engine)).values()
+    finally:
+        await engine.dispose()
+    assert (row["call_id"], row["outcome"]) == (record.uniqueid, "failed")
+    assert in_progress == 0
