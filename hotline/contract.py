@@ -222,3 +222,22 @@ def conf_lines(exten: str, steps: Sequence[tuple[str, str]]) -> list[str]:
 def confirm_conf(agi_base: str, context: str = CONFIRM_CONTEXT) -> list[str]:
     """``[hotline-confirm]`` as extensions.conf lines (without comments)."""
     return [f"[{context}]", *conf_lines("s", confirm_steps(agi_base))]
+
+
+# -- several runtimes: hagi:// and DNS SRV (docker/ha/) --------------------------
+
+#: what res_agi.c puts before the host of ``hagi://host/…`` to ask DNS for SRV records
+HAGI_SRV_PREFIX = "_agi._tcp."
+#: the example's SRV domain: ``hagi://hotline.internal/…`` asks for ``_agi._tcp.hotline.internal``
+HAGI_EXAMPLE_DOMAIN = "hotline.internal"
+
+
+def hagi_base(domain: str) -> str:
+    """The AGI base for every runtime behind ``domain``'s SRV records (no port: a port
+    in a ``hagi://`` URL switches the SRV lookup off, res_agi.c)."""
+    return f"hagi://{domain}"
+
+
+def hagi_srv_name(domain: str) -> str:
+    """The DNS name Asterisk asks for SRV records for ``hagi://domain/…``."""
+    return f"{HAGI_SRV_PREFIX}{domain}"
