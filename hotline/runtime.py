@@ -145,11 +145,10 @@ class Runtime:
             settings=lambda: self.settings,
             schedules=lambda: self.deps.schedules,
             board=self.board,
+            live=self.state.live,
             now=lambda: self.deps.now(),
             metrics=self.metrics if settings.metrics.enabled else None,
         )
-        if web.calls is not None:
-            self.deps.observers.add(web.calls)
         return web
 
     @property

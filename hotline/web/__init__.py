@@ -3,7 +3,6 @@
 * :mod:`~hotline.config.http`: the ``[http]`` section (address, credentials);
 * :mod:`~hotline.web.server`: the one aiohttp server in the runtime's event loop;
 * :mod:`~hotline.web.auth`: credentials on every request beyond loopback;
-* :mod:`~hotline.web.live`: calls in progress, kept from the call events;
 * :mod:`~hotline.web.snapshot`: what the page shows, as JSON;
 * :mod:`~hotline.web.push`: one producer of snapshots for all open pages;
 * :mod:`~hotline.web.dashboard`: the page's routes; ``static/`` its HTML, script, style;

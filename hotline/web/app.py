@@ -3,8 +3,8 @@
 :class:`~hotline.runtime.Runtime` builds one :class:`WebApp` when ``[http]
 page`` or ``[metrics] enabled`` asks for it and hands it what the page reads;
 ``hotline run`` fills in the status it alone knows (license, AMI).  Nothing
-here runs per call except :class:`~hotline.web.live.LiveCalls`' small record
-keeping (with the page on).
+here runs per call: the calls in progress are kept anyway
+(:class:`~hotline.flow.live.LiveCalls`, on the runtime's state).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from hotline.agents.board import AgentBoard
 from hotline.config import Settings
 from hotline.config.http import HttpConfig
+from hotline.flow.live import LiveCalls
 from hotline.metrics.collect import HotlineMetrics
 from hotline.metrics.server import PATH, metrics_routes
 from hotline.schedule.engine import Schedules
 from hotline.web.dashboard import Dashboard
-from hotline.web.live import LiveCalls, LiveCallSource
 from hotline.web.push import Broadcaster
 from hotline.web.server import WebServer
 from hotline.web.snapshot import Snapshots, StatusSource
@@ -35,27 +35,23 @@ class WebApp:
         settings: Callable[[], Settings],
         schedules: Callable[[], Schedules],
         board: AgentBoard,
+        live: LiveCalls,
         now: Callable[[], dt.datetime],
         metrics: HotlineMetrics | None = None,
-        live: LiveCallSource | None = None,
     ) -> None:
         self.config = config
         self.server = WebServer(config)
         self.status = StatusSource()
-        #: this runtime's calls in progress (register it as a call observer); page only
-        self.calls: LiveCalls | None = None
         self.broadcaster: Broadcaster | None = None
         if metrics is not None:
             self.server.add_routes(metrics_routes(metrics))
         if config.page:
-            self.calls = LiveCalls()
             self.broadcaster = Broadcaster(
                 Snapshots(
                     settings=settings,
                     schedules=schedules,
                     board=board,
-                    # a shared store when several runtimes serve, else this runtime's calls
-                    live=live if live is not None else self.calls,
+                    live=live,
                     status=self.status,
                     now=now,
                 )

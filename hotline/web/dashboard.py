@@ -75,7 +75,7 @@ class Dashboard:
         )
 
     async def snapshot(self, _request: web.Request) -> web.Response:
-        body = self.broadcaster.message(orjson.dumps(self.broadcaster.snapshots.build()))
+        body = self.broadcaster.message(orjson.dumps(await self.broadcaster.snapshots.build()))
         return web.Response(
             body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
         )

@@ -1,8 +1,9 @@
 """Pushes the live snapshot to every open page, and does nothing while none is open.
 
 One task (started by the first page, ended with the last) waits for a change
-of the calls in progress, or :data:`POLL_SECONDS` for what changes without a
-call event (device states from AMI, wrap-up running out, schedules), builds
+of this runtime's calls in progress, or :data:`POLL_SECONDS` for what changes
+without a call event here (device states from AMI, wrap-up running out,
+schedules, other runtimes' calls through Redis), builds
 the snapshot once, and hands the same bytes to every page that has not seen
 them.  Pushes are at most :data:`MIN_INTERVAL` apart, so a busy hotline costs a
 few snapshots a second however many events its calls make, and a page that
@@ -69,16 +70,16 @@ class Broadcaster:
         """``body`` with the server's clock, which the page counts seconds from."""
         return b'{"now":%.3f,%s' % (time.time(), body[1:])
 
-    def _snapshot(self) -> bytes:
+    async def _snapshot(self) -> bytes:
         self.built += 1
-        return orjson.dumps(self.snapshots.build())
+        return orjson.dumps(await self.snapshots.build())
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscriber]:
         """A page's stream: starts with the current snapshot, then every change."""
         subscriber = Subscriber()
         if not self._subscribers or not self._last:
-            self._last = self._snapshot()
+            self._last = await self._snapshot()
         subscriber.offer(self.message(self._last))
         self._subscribers.add(subscriber)
         if self._task is None:
@@ -100,7 +101,7 @@ class Broadcaster:
             await changes.wait(seen, POLL_SECONDS)
             seen = changes.version
             try:
-                body = self._snapshot()
+                body = await self._snapshot()
             except Exception as exc:  # the page must never take the runtime down
                 log.exception("web_snapshot_failed", error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(POLL_SECONDS)

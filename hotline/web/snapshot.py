@@ -2,8 +2,9 @@
 
 Built only while somebody has the page open (:mod:`hotline.web.push`), from
 what the runtime already keeps: the calls in progress
-(:class:`~hotline.web.live.LiveCallSource`), the agent board, the config's
-schedules, the license and the AMI connection.  Nothing secret is read here:
+(:class:`~hotline.flow.live.LiveCalls`: every runtime's with ``[state]``
+redis_url), the agent board, the config's schedules, the license and the AMI
+connection.  Nothing secret is read here:
 no PIN, no caller number, no credential.
 """
 
@@ -20,9 +21,9 @@ from hotline.agents.board import Activity, AgentBoard, AgentView
 from hotline.agents.devices import DeviceState
 from hotline.agents.plan import planned_targets
 from hotline.config import Settings
+from hotline.flow.live import AgentOnCall, LiveCall, LiveCalls
 from hotline.licensing.model import License
 from hotline.schedule.engine import Schedules
-from hotline.web.live import AgentOnCall, LiveCall, LiveCallSource
 
 #: what an agent's device state means on the page (its own activity comes first)
 _DEVICE_STATES = {
@@ -122,7 +123,7 @@ class Snapshots:
     settings: Callable[[], Settings]
     schedules: Callable[[], Schedules]
     board: AgentBoard
-    live: LiveCallSource
+    live: LiveCalls
     status: StatusSource = field(default_factory=StatusSource)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     _agents: tuple[int, list[AgentInfo]] = field(default=(0, []), init=False)
@@ -156,11 +157,12 @@ class Snapshots:
         self._schedules = (monotonic, id(settings), states)
         return states
 
-    def build(self) -> dict[str, Any]:
+    async def build(self) -> dict[str, Any]:
         """Everything the page shows live, except the server's clock (added when sent)."""
         settings = self.settings()
+        live = await self.live.snapshot()
         calls: dict[str, list[dict[str, Any]]] = {h.name: [] for h in settings.hotlines}
-        for call in sorted(self.live.calls(), key=lambda c: c.arrived):
+        for call in live.calls:
             calls.setdefault(call.hotline, []).append(call_json(call))
         schedules = {s["hotline"]: s for s in self.schedule_states(settings)}
         infos = self.agents(settings)
@@ -199,5 +201,7 @@ class Snapshots:
                     "expires": lic.expires.isoformat() if lic.expires else None,
                 },
                 "ami": self.status.ami_connected(),
+                # False: Redis is configured but lost, only this runtime's calls are shown
+                "all_runtimes": live.complete,
             },
         }

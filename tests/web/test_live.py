@@ -101,9 +101,8 @@ async def test_nobody_open_means_no_snapshot_is_built() -> None:
         for _ in range(3):
             await pbx.place_call(CallerScript(hotline="support"))
         assert runtime.web.broadcaster is not None
-        assert runtime.web.calls is not None
         assert runtime.web.broadcaster.built == 0
-        assert len(runtime.web.calls) == 0  # ended calls are not kept
+        assert len(runtime.state.live) == 0  # ended calls are not kept
 
 
 async def test_the_snapshot_carries_no_secret() -> None:

@@ -52,6 +52,7 @@
       el("span", { class: "chip", "data-testid": "license" }, `${t("license")}: ${license}`),
       el("span", { class: "chip", "data-testid": "ami", "data-state": status.ami === false ? "bad" : "ok" }, `${t("ami")}: ${ami}`),
     );
+    if (status.all_runtimes === false) box.append(el("span", { class: "chip", "data-state": "bad" }, t("partial")));
   }
 
   function renderHotlines(hotlines) {
