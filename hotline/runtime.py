@@ -148,6 +148,7 @@ class Runtime:
             live=self.state.live,
             now=lambda: self.deps.now(),
             metrics=self.metrics if settings.metrics.enabled else None,
+            journal=self.journal.engine if self.journal is not None else None,
         )
         return web
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from hotline.agents.board import AgentBoard
 from hotline.config import Settings
 from hotline.config.http import HttpConfig
@@ -23,6 +25,7 @@ from hotline.web.dashboard import Dashboard
 from hotline.web.push import Broadcaster
 from hotline.web.server import WebServer
 from hotline.web.snapshot import Snapshots, StatusSource
+from hotline.web.stats import JournalStats
 
 
 class WebApp:
@@ -38,6 +41,7 @@ class WebApp:
         live: LiveCalls,
         now: Callable[[], dt.datetime],
         metrics: HotlineMetrics | None = None,
+        journal: AsyncEngine | None = None,
     ) -> None:
         self.config = config
         self.server = WebServer(config)
@@ -56,7 +60,8 @@ class WebApp:
                     now=now,
                 )
             )
-            Dashboard(self.server, self.broadcaster, config.language)
+            stats = JournalStats(journal) if journal is not None else None
+            Dashboard(self.server, self.broadcaster, config.language, stats)
 
     @property
     def port(self) -> int:

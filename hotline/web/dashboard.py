@@ -5,7 +5,9 @@
 * ``/api/live`` server-sent events: the snapshot (:mod:`hotline.web.snapshot`)
   at once, then on every change (:mod:`hotline.web.push`).  ``retry`` tells the
   browser to reconnect within a second when the runtime restarts;
-* ``/api/snapshot`` the same snapshot once, as JSON (scripts, curl).
+* ``/api/snapshot`` the same snapshot once, as JSON (scripts, curl);
+* ``/api/stats?period=today|week`` the journal's numbers with their charts
+  (:mod:`hotline.web.stats`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from importlib import resources
 import orjson
 from aiohttp import web
 
+from hotline.logs import get_logger
 from hotline.web.push import Broadcaster, Subscriber
 from hotline.web.server import WebServer
+from hotline.web.stats import PERIODS, JournalStats
+
+log = get_logger()
 
 #: the page's files: name -> content type
 _STATIC = {
@@ -39,9 +45,16 @@ def _static(name: str) -> bytes:
 class Dashboard:
     """Adds the page's routes to a :class:`WebServer`."""
 
-    def __init__(self, server: WebServer, broadcaster: Broadcaster, language: str) -> None:
+    def __init__(
+        self,
+        server: WebServer,
+        broadcaster: Broadcaster,
+        language: str,
+        stats: JournalStats | None = None,
+    ) -> None:
         self.server = server
         self.broadcaster = broadcaster
+        self.stats = stats
         self._files = {name: _static(name) for name in _STATIC}
         self._index = _static("index.html").replace(b'lang="en"', f'lang="{language}"'.encode())
         server.add_routes(
@@ -50,6 +63,7 @@ class Dashboard:
                 web.get("/static/{name}", self.static),
                 web.get("/api/live", self.live),
                 web.get("/api/snapshot", self.snapshot),
+                web.get("/api/stats", self.figures),
             ]
         )
         server.on_stop(broadcaster.close)
@@ -78,6 +92,26 @@ class Dashboard:
         body = self.broadcaster.message(orjson.dumps(await self.broadcaster.snapshots.build()))
         return web.Response(
             body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
+    async def figures(self, request: web.Request) -> web.Response:
+        period = request.query.get("period", "today")
+        if period not in PERIODS:
+            raise web.HTTPBadRequest(text="period: use today or week\n")
+        body: dict[str, object]
+        if self.stats is None:
+            body = {"journal": False}
+        else:
+            hotlines = [h.name for h in self.broadcaster.snapshots.settings().hotlines]
+            try:
+                body = await self.stats.figures(period, hotlines)
+            except Exception as exc:  # noqa: BLE001 - a database down must not break the page
+                log.warning("web_stats_unavailable", error=f"{type(exc).__name__}: {exc}")
+                body = {"journal": True, "unavailable": True}
+        return web.Response(
+            body=orjson.dumps(body),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
         )
 
     async def live(self, request: web.Request) -> web.StreamResponse:

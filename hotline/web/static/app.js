@@ -130,6 +130,7 @@
   function renderStats(stats) {
     const body = document.getElementById("stats-body");
     if (!stats.journal) { body.replaceChildren(el("p", { class: "muted" }, t("journal_off"))); return; }
+    if (stats.unavailable) { body.replaceChildren(el("p", { class: "muted" }, t("journal_unavailable"))); return; }
     const parts = stats.hotlines.map((h) => {
       const f = h.figures;
       const tile = (key, value, testid) => el("div", { class: "tile", "data-testid": testid }, el("b", {}, value), el("span", {}, t(key)));
