@@ -91,6 +91,8 @@ async def _start_hotline(
         config["journal"] = {"enabled": True, "path": str(journal), "caller": "hashed"}
         config["metrics"] = {"enabled": True}
         config["http"] = {"port": 0}
+    if "page" in tweaks or "page-5" in tweaks:
+        config["http"] = {"page": True, "port": 0}
     # as hotline run: its garbage collection (hotline.gcguard) unless the gc-default tweak
     runtime = Runtime(
         settings_from_mapping(config),
@@ -102,12 +104,22 @@ async def _start_hotline(
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
     await runtime.start()
+    pages = await _open_pages(runtime, 5) if "page-5" in tweaks else None
+
+    async def stop() -> None:
+        if pages is not None:
+            pages.terminate()
+            await pages.wait()
+        await runtime.stop()
 
     async def settle() -> dict[str, Any]:
         """Wait until the journal wrote every call; its CPU then counts in the window."""
         journal = runtime.journal
         if journal is None:
-            return {}
+            web = runtime.web
+            if web is None or web.broadcaster is None:
+                return {}
+            return {"page": {"snapshots": web.broadcaster.built, "open": web.broadcaster.pages}}
         if journal.pending:
             await journal.drained()
             probe.PROBE.active_end = (time.perf_counter(), sum(probe.cpu_seconds()))
@@ -120,7 +132,24 @@ async def _start_hotline(
             }
         }
 
-    return runtime.port, runtime.stop, stream, settle
+    return runtime.port, stop, stream, settle
+
+
+async def _open_pages(runtime: Any, count: int) -> asyncio.subprocess.Process:
+    """``count`` live pages reading the runtime's stream, from another process."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.pages",
+        runtime.web.url,
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    if line.strip() != b"ready":
+        raise RuntimeError(f"benchmarks.pages did not start: {line!r}")
+    return proc
 
 
 async def _start_replayer(kind: str, exchange_file: Path) -> tuple[int, Stop]:

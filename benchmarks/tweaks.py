@@ -15,6 +15,11 @@ a tweak is named.
   free port) switched on, to show what they cost per call.  The server waits
   for the journal to have written every call before it reports its CPU, so
   the writer's work is counted.
+* ``page`` — not a fix: the live page switched on (``[http] page``, a free
+  port) with nobody looking at it: what having it on costs per call.
+* ``page-5`` — the live page with 5 pages open (server-sent-event streams read
+  by :mod:`benchmarks.pages` in its own process, so only the runtime's side is
+  measured).
 * ``hostile`` — not a fix: the leak check's runtime, with deadlines short
   enough (:data:`benchmarks.scenario.HOSTILE_AGI`, 20 ms prompts) that the
   hostile peers of its ``errors`` mix end in fractions of a second.
@@ -22,4 +27,4 @@ a tweak is named.
 
 from __future__ import annotations
 
-TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics", "hostile"})
+TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics", "hostile", "page", "page-5"})
