@@ -9,15 +9,18 @@ serves a real PBX.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import structlog
 
+from hotline.agents.feed import DeviceStateFeed
+from hotline.agents.plan import planned_steps
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.client import AmiClient
 from hotline.ami_wiring import agi_base, check_pbx
@@ -57,6 +60,16 @@ class DemoCall:
     expect: str  # the runtime's call_summary outcome
     #: when the call arrives, as the hotline's schedule sees it (the wall clock is injected)
     at: dt.datetime | None = None
+    #: device states the simulated PBX reports over AMI during this call
+    devices: Mapping[str, str] = field(default_factory=dict)
+    #: the target number that should take the call (None: anyone)
+    expect_to: str | None = None
+
+    def met(self, summary: Mapping[str, Any]) -> bool:
+        """Did the call end as scripted?"""
+        if summary.get("outcome") != self.expect:
+            return False
+        return self.expect_to is None or summary.get("connected_to") == self.expect_to
 
 
 def _right_pin(hotline: HotlineConfig) -> tuple[str, ...]:
@@ -147,6 +160,8 @@ def default_calls(settings: Settings, now: dt.datetime | None = None) -> list[De
             )
             break
 
+    calls += _hunting_calls(hotlines, now)
+
     for hotline in hotlines:
         closed = Schedule(hotline).first(now, open=False)
         if closed is not None:
@@ -162,6 +177,51 @@ def default_calls(settings: Settings, now: dt.datetime | None = None) -> list[De
                 )
             )
             break
+    return calls
+
+
+def _hunting_calls(hotlines: Sequence[HotlineConfig], now: dt.datetime) -> list[DemoCall]:
+    """A round-robin hotline (the example's sales): one call per step in rotation (a step of
+    several agents: all ring, the first to press 1 is bridged, a colleague hears "taken"),
+    then a call while the first step's agent is busy on their phone: skipped, never rung."""
+    rr = next((h for h in hotlines if h.hunt.strategy == "round_robin"), None)
+    if rr is None:
+        return []
+    at, _numbers = _open_at(rr, now)
+    steps = planned_steps(rr)
+    agents = {t.target.number: parse_behaviour("accept") for s in steps for t in s.targets}
+    for step in steps:  # colleagues answer a second later than the step's first agent
+        for late in step.targets[1:]:
+            agents[late.target.number] = AgentBehaviour("accept", answer_after=3.0)
+    calls = []
+    for index, step in enumerate(steps, start=1):
+        names = "+".join(t.target.number for t in step.targets)
+        how = "rung together, the first to press 1 takes it" if len(step.targets) > 1 else ""
+        calls.append(
+            DemoCall(
+                f"{rr.name}: round robin, call {index} of {len(steps)} goes to step {names} "
+                f"{how}".rstrip(),
+                _script(rr, _right_pin(rr)),
+                agents,
+                "connected",
+                at,
+                expect_to=step.targets[0].target.number,
+            )
+        )
+    first = steps[0].targets[0]
+    if first.device is not None and len(steps) > 1:
+        calls.append(
+            DemoCall(
+                f"{rr.name}: {first.target.number}'s phone is busy ({first.device} INUSE over "
+                "AMI): skipped, never rung",
+                _script(rr, _right_pin(rr)),
+                agents,
+                "connected",
+                at,
+                devices={first.device: "INUSE"},
+                expect_to=steps[1].targets[0].target.number,
+            )
+        )
     return calls
 
 
@@ -255,11 +315,14 @@ async def run_calls(
         events=events,
         now=lambda: wall["now"],
     )
+    devices = DemoDevices(ami, client, runtime)
     try:
         async with runtime:
             pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=len(CONFIRM_ARGS))
             simulate_calls(ami, pbx)
+            await devices.start()
             for number, call in enumerate(calls, start=1):
+                await devices.report(call.devices)
                 pbx.agents = dict(call.agents)
                 wall["now"] = call.at or dt.datetime.now(dt.UTC)
                 record = await pbx.place_call(call.script)
@@ -268,10 +331,38 @@ async def run_calls(
                 _print_call(out, number, call, record, events_of_call, summary)
                 results.append((call, record, summary))
     finally:
+        await devices.close()
         await client.close()
         await ami.close()
         structlog.contextvars.clear_contextvars()
     return results
+
+
+class DemoDevices:
+    """The board's device states from the simulated PBX, as ``hotline run`` gets them."""
+
+    def __init__(self, ami: AmiServer, client: AmiClient, runtime: Runtime) -> None:
+        self.ami = ami
+        self.feed = DeviceStateFeed(runtime.board, client)
+        self._changed = asyncio.Event()
+        client.on_event("DeviceStateChange", lambda _m: self._changed.set())
+        self._set: set[str] = set()
+
+    async def start(self) -> None:
+        self.feed.attach()
+        await asyncio.wait_for(self.feed.listed.wait(), 10)
+
+    async def report(self, states: Mapping[str, str]) -> None:
+        """Make the PBX report ``states`` (and the devices of the last call free again)."""
+        wanted = {**dict.fromkeys(self._set - set(states), "NOT_INUSE"), **states}
+        for device, state in wanted.items():
+            self._changed.clear()
+            await self.ami.set_device_state(device, state)
+            await asyncio.wait_for(self._changed.wait(), 10)
+        self._set = set(states)
+
+    async def close(self) -> None:
+        await self.feed.close()
 
 
 def _pbx(pbx: SimulatedPbx | None) -> SimulatedPbx:
@@ -305,6 +396,9 @@ def _print_call(
     agents = " ".join(f"{n}={b.kind}" for n, b in call.agents.items())
     print(f"\n== {number}. {call.title}", file=out)
     print(f"   call id {record.uniqueid}, agents: {agents}", file=out)
+    if call.devices:
+        states = " ".join(f"{d}={s}" for d, s in call.devices.items())
+        print(f"   device states over AMI: {states}", file=out)
     print("   PBX (virtual seconds since the call arrived):", file=out)
     for at, text in record.timeline:
         print(f"   {at:8.1f}s  {text}", file=out)
@@ -315,7 +409,8 @@ def _print_call(
     outcome = summary.get("outcome", "(no summary logged)")
     verdict = ""
     if call.expect:
-        verdict = "  [as expected]" if outcome == call.expect else f"  [EXPECTED {call.expect}]"
+        wanted = call.expect + (f" to {call.expect_to}" if call.expect_to else "")
+        verdict = "  [as expected]" if call.met(summary) else f"  [EXPECTED {wanted}]"
     print(f"   outcome: {outcome}{verdict}  {_fields(summary)}", file=out)
 
 
@@ -328,7 +423,7 @@ async def run_demo(settings: Settings, out: TextIO, *, agents: str | None = None
         file=out,
     )
     results = await run_calls(settings, calls, out)
-    failed = [c.title for c, _r, s in results if c.expect and s.get("outcome") != c.expect]
+    failed = [c.title for c, _r, s in results if c.expect and not c.met(s)]
     print(file=out)
     if failed:
         print(f"demo: {len(failed)} call(s) did not reach the expected outcome:", file=out)

@@ -361,7 +361,7 @@ class StepDial:
         began = leg.ended_at  # colleagues still being told "taken" do not hold the bridge up
         leg.record.bridged = True
         call.record.bridged_to = leg.record.agent
-        self.leg.note(f"caller connected to {leg.record.agent} (leg {leg.number})")
+        call.record.note(began, f"caller connected to {leg.record.agent} (leg {leg.number})")
         talk = leg.behaviour.talk_seconds
         if call.script.hangs_up_during("bridge", call.count("bridge")):
             call.clock.advance_to(began + call.hangup_offset(30.0, talk))
