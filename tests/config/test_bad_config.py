@@ -479,7 +479,7 @@ def test_example_config_checks_ok(capsys: pytest.CaptureFixture[str]) -> None:
     example = Path(__file__).parents[2] / "config" / "hotline.toml"
     assert main(["check", str(example)]) == 0
     out = capsys.readouterr().out
-    assert "configuration OK, 2 hotlines" in out
+    assert "configuration OK, 3 hotlines" in out
     assert "1234" not in out  # the PIN is never printed
 
 
