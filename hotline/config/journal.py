@@ -52,8 +52,12 @@ class JournalConfig(ConfigModel):
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in _POSTGRES_SCHEMES:
+        try:
+            parts = urlsplit(value.get_secret_value())
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("is not a URL; use postgresql://user:password@host:5432/db") from None
+        if parts.scheme not in _POSTGRES_SCHEMES:
             raise ValueError(
                 "must be a PostgreSQL URL like postgresql://user:password@host:5432/db "
                 "(for SQLite set journal.path instead)"

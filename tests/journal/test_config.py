@@ -48,6 +48,7 @@ def test_check_says_when_they_are_off(tmp_path: Path, capsys: pytest.CaptureFixt
     ("text", "field", "words"),
     [
         ('[journal]\nurl = "mysql://x:pw-9183@y/z"\n', "journal.url", "PostgreSQL URL"),
+        ('[journal]\nurl = "postgresql://x:pw-9183@y:port/z"\n', "journal.url", "is not a URL"),
         ('[journal]\ncaller = "clear"\n', "journal.caller", "'full', 'masked' or 'hashed'"),
         ("[journal]\nkeep_days = 0\n", "journal.keep_days", "greater than or equal to 1"),
         ("[http]\nport = 70000\n", "http.port", "65535"),
