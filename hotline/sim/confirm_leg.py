@@ -6,8 +6,8 @@ runtime with the agent channel's header (``agi_callerid`` is the caller's
 dialplan extension, context ``hotline-confirm``, extension ``s``, priority 2:
 tests/sim/recordings/01_*_002_confirm_*.rx).  The scripted agent presses keys
 and hangs up in virtual time; a caller hanging up meanwhile is not told to this
-leg (tests/sim/recordings/10_*_confirm_*.rx) — only
-``CHANNEL_EXISTS(<caller uniqueid>)`` shows it.
+leg (tests/sim/recordings/10_*_confirm_*.rx): ``CHANNEL(checkhangup)`` of the
+caller shows it, and AMI's HangupRequest (recording 20).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hotline.agi.testing import build_header
+from hotline.sim import events
 from hotline.sim.agents import AgentBehaviour
-from hotline.sim.channels import Channel
+from hotline.sim.channels import CAUSE_NORMAL, Channel
 from hotline.sim.legs import AgiLeg
 from hotline.sim.media import DigitsRead, Outcome, Press
 from hotline.sim.records import AgentLeg
@@ -54,8 +55,34 @@ class ConfirmLeg(AgiLeg):
                     break
                 moment += behaviour.repeat_every
 
+    #: virtual moment the caller hangs up during this confirm, if they do (set by the Dial)
+    caller_leaves_at: float | None = None
+    _caller_left_told = False
+
     def far_hangup_at(self, step: str, name: str, start: float, length: float) -> float | None:
         return self.hangup_time
+
+    async def execute(self, line: str) -> str:
+        reply = await super().execute(line)
+        await self._tell_ami_the_caller_left()
+        return reply
+
+    async def _tell_ami_the_caller_left(self) -> None:
+        """AMI hears of the caller's hang-up when it happens, while this leg still runs:
+        SoftHangupRequest of the caller's own end (;2), HangupRequest of the channel the
+        hotline serves (;1), Hangup of ;2 (tests/ami/recordings/20_*.raw).  This leg is
+        told nothing; only ``CHANNEL(checkhangup)`` of the caller turns 1."""
+        leaves = self.caller_leaves_at
+        if leaves is None or self._caller_left_told or self.call.now() < leaves:
+            return
+        self._caller_left_told = True
+        caller, peer = self.call.caller, self.call.caller_peer
+        await self.call.emit(events.soft_hangup_request, peer, CAUSE_NORMAL)
+        await self.call.emit(events.hangup_request, caller, CAUSE_NORMAL)
+        peer.hang_up(CAUSE_NORMAL, at=leaves)
+        if not peer.hangup_reported:
+            peer.hangup_reported = True
+            await self.call.emit(events.hangup, peer, CAUSE_NORMAL)
 
     async def far_end_hung_up(self, at: float, step: str) -> None:
         self.leg.agent_hung_up = True

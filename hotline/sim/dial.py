@@ -284,8 +284,9 @@ class Dial:
         caller_gone: float | None = None
         if script.hangs_up_during("confirm", number):
             caller_gone = self.call.now() + self.call.hangup_offset(DEFAULT_CONFIRM_HANGUP, None)
-            self.caller.hang_up(CAUSE_NORMAL, at=caller_gone)  # CHANNEL_EXISTS sees it then
+            self.caller.hang_up(CAUSE_NORMAL, at=caller_gone)  # checkhangup sees it then
         confirm = ConfirmLeg(self.call, agent, attempt.leg, attempt.behaviour, attempt.two)
+        confirm.caller_leaves_at = caller_gone
         await confirm.run(gosub.args)
         if caller_gone is not None:
             self.caller.hang_up(CAUSE_NORMAL, at=min(caller_gone, self.call.now()))

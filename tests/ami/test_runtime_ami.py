@@ -279,3 +279,29 @@ async def test_ami_outage_mid_call_loses_no_call_and_sends_no_originate_twice(
         assert captured_log.named("ami_disconnected")
     finally:
         await caller_ami.close()
+
+
+async def test_a_caller_leaving_during_the_confirm_reaches_the_runtime_over_ami(
+    installation: Installation, captured_log: CapturedLog
+) -> None:
+    """The simulator tells AMI of the caller's hang-up when it happens, during the confirm
+    of voicemail-like agent 202 (tests/ami/recordings/20_*.raw); the runtime marks the
+    caller gone and tells the agent.  (Whether a stop of the agent's prompt goes out
+    depends on which socket the runtime reads first: the AMI event, or the leg's own
+    checkhangup answer.)"""
+    record = await installation.pbx.place_call(
+        CallerScript(
+            "support",
+            pin_entries=["4711#"],
+            extension="100",
+            hangup_during=("confirm", 1),
+            hangup_after=3.0,
+        )
+    )
+    assert record.bridged_to is None
+    seen = captured_log.named("caller_hangup_seen")
+    assert [e["call_id"] for e in seen] == [record.uniqueid]
+    (leg,) = [leg for leg in record.agent_legs if leg.hotline_confirm]
+    assert leg.hotline_confirm == "CALLER_GONE"
+    summary = [e for e in captured_log.named("call_summary") if e["call_id"] == record.uniqueid]
+    assert (summary[0]["outcome"], summary[0]["step"]) == ("abandoned", "confirm")
