@@ -50,26 +50,27 @@ from hotline.sim.pbx import SimulatedPbx
 HOST = "127.0.0.1"
 
 
-async def healthy_calls(port: int, calls: int, concurrency: int) -> list[tuple[bool, float]]:
-    """(completed correctly, wall seconds) per call."""
+async def healthy_calls(port: int, calls: int, concurrency: int) -> list[tuple[bool, float, str]]:
+    """(completed correctly, wall seconds, how it ended) per call."""
     agents = {k: replace(v, talk_seconds=1.0) for k, v in parse_agents(AGENTS).items()}
     pbx = SimulatedPbx(HOST, port, agents, prompt_seconds=PROMPT_SECONDS, command_timeout=120.0)
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(index: int) -> tuple[bool, float]:
+    async def one(index: int) -> tuple[bool, float, str]:
         script = CallerScript(HOTLINE, callerid=f"556{index:04d}", pin_entries=[f"{PIN}#"] * 3)
         async with gate:
             began = time.perf_counter()
             try:
                 record = await pbx.place_call(script)
-            except SimError:
-                return False, time.perf_counter() - began
+            except SimError as exc:
+                return False, time.perf_counter() - began, f"sim error: {exc}"[:160]
             ok = (
                 record.outcome == "connected"
                 and record.bridged_to == CONFIRMING_TARGET
                 and record.error is None
             )
-            return ok, time.perf_counter() - began
+            ended = f"{record.outcome} to {record.bridged_to} ({record.error})"
+            return ok, time.perf_counter() - began, ended
 
     return list(await asyncio.gather(*(one(i) for i in range(calls))))
 
@@ -140,14 +141,16 @@ async def run(
         log = read_log(log_file, 0)
         during = read_log(log_file, logged_before)
         stderr = stderr_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    seconds = sorted(s for ok, s in results if ok)
+    seconds = sorted(s for ok, s, _ in results if ok)
+    failed = Counter(ended for ok, _, ended in results if not ok)
     return {
         "peers": peers,
         "reconnect": reconnect,
         "open_files": open_files,
         "runtime_alive_after": alive,
         "healthy_calls": calls,
-        "healthy_completed": sum(ok for ok, _ in results),
+        "healthy_completed": sum(ok for ok, _, _ in results),
+        "healthy_failed_how": dict(failed.most_common(5)),
         "healthy_wall_s": round(wall, 1),
         "healthy_call_s": {
             "median": round(statistics.median(seconds), 2) if seconds else None,

@@ -50,8 +50,12 @@ log = get_logger()
 
 Handler = Callable[[AgiSession], Awaitable[None]]
 
-#: asyncio's default (100) makes a burst of calls beyond it wait ~1 s for SYN retries
-_BACKLOG = 1024
+#: connections the kernel completes and holds for us while we do not accept (at the
+#: cap): asyncio's default (100) makes a burst of calls beyond it wait ~1 s for SYN
+#: retries, and with 3,000 stalled peers a full queue of 1,024 made healthy calls miss
+#: Asterisk's 2 s FastAGI connect timeout (benchmarks/hostile_load.py); Linux caps it
+#: at net.core.somaxconn (4096 by default)
+_BACKLOG = 4096
 #: accept() errors that mean "out of descriptors or memory": pause, never crash
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: how long accepting pauses after such an error unless a connection closes first
