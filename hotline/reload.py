@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, SecretStr
 
 from hotline.config import Settings, load_settings
-from hotline.errors import ConfigError, ProblemsError
+from hotline.errors import ConfigError, HotlineError, ProblemsError
 from hotline.logs import get_logger
 
 if TYPE_CHECKING:
@@ -111,7 +111,11 @@ async def reload_from_file(
             for line in restart:
                 log.warning("reload_needs_restart", problem=line)
             return ReloadResult(False, restart)
-        deps = await asyncio.to_thread(runtime.config_deps, settings)
+        try:
+            deps = await asyncio.to_thread(runtime.config_deps, settings)
+        except HotlineError as exc:  # e.g. a prompt or holiday table that cannot be read
+            log.error("reload_invalid", problem=str(exc))  # noqa: TRY400 - one line
+            return ReloadResult(False, [str(exc), "the running configuration stays in use"])
         runtime.apply(settings, deps)
     names = [h.name for h in settings.hotlines]
     log.info("config_reloaded", config=str(path), generation=runtime.generation, hotlines=names)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hotline.config import load_settings
 from hotline.reload import needs_restart, reload_from_file
 from hotline.sim.agents import AgentBehaviour
@@ -219,3 +221,29 @@ async def test_a_reload_keeps_lockouts_and_applies_new_opening_hours(
     assert await runtime.state.pin_guard.locked_out(
         "support", "5559999", runtime.settings.pin_guard
     )
+
+
+async def test_a_config_that_cannot_be_built_leaves_the_running_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.prompts.errors import PromptError
+    from hotline.reload import ReloadResult
+    from hotline.runtime import Runtime
+
+    path = tmp_path / "hotline.toml"
+    path.write_text(OLD)
+    runtime = Runtime(load_settings(path, ENV), host="127.0.0.1", port=0)
+    settings = runtime.settings
+
+    def unreadable(_settings: object) -> object:
+        raise PromptError("hotline support, prompt intro: cannot be read")
+
+    monkeypatch.setattr(runtime, "config_deps", unreadable)
+    path.write_text(NEW)
+    result = await reload_from_file(runtime, path, ENV)
+    assert result == ReloadResult(
+        False,
+        ["hotline support, prompt intro: cannot be read", "the running configuration stays in use"],
+    )
+    assert runtime.settings is settings
+    assert runtime.generation == 1
