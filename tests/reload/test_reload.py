@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from hotline.config import load_settings
-from hotline.reload import needs_restart, reload_from_file
+from hotline.prompts.errors import PromptError
+from hotline.reload import ReloadResult, needs_restart, reload_from_file
+from hotline.runtime import Runtime
 from hotline.sim.agents import AgentBehaviour
 from hotline.sim.caller import CallerScript
 from tests.conftest import CapturedLog
@@ -226,10 +228,6 @@ async def test_a_reload_keeps_lockouts_and_applies_new_opening_hours(
 async def test_a_config_that_cannot_be_built_leaves_the_running_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.prompts.errors import PromptError
-    from hotline.reload import ReloadResult
-    from hotline.runtime import Runtime
-
     path = tmp_path / "hotline.toml"
     path.write_text(OLD)
     runtime = Runtime(load_settings(path, ENV), host="127.0.0.1", port=0)
