@@ -249,7 +249,11 @@ class Runtime:
             log.warning(
                 "call_refused",
                 route=request.path,
-                reason="draining: the runtime is stopping, new calls go to the dialplan fallback",
+                reason=(
+                    "draining: the runtime is stopping and this is no call of its own"
+                    if request.path == CONFIRM_ROUTE
+                    else "draining: the runtime is stopping, new calls go to the dialplan fallback"
+                ),
             )
         return admitted
 

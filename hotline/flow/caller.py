@@ -385,6 +385,17 @@ class CallerFlow:
             # (tests/sim/recordings/20_*_hotline_*.raw, the second Dial): not an attempt
             log.info("target_not_dialled", attempt=planned.attempt, number=target.number)
             raise AgiHangup(f"the caller hung up before target {planned.attempt} was dialled")
+        if outcome is not TargetOutcome.CONFIRMED and self.connected_to is planned:
+            # an acceptance in this process that Asterisk did not act on (a leg that was
+            # not the agent's channel): what the channel says wins (issue 12, forged legs)
+            log.warning(
+                "acceptance_not_bridged",
+                number=target.number,
+                outcome=outcome.value,
+                hint="a confirm connection said ACCEPTED but Dial did not bridge: not connected",
+            )
+            self.connected_to = self.connected_at = None
+            self.step = "ringing"
         if outcome is TargetOutcome.CONFIRMED:
             if self.connected_at is None:  # the confirm leg ran in another process
                 self._connected(planned)

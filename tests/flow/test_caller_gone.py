@@ -144,3 +144,57 @@ async def test_no_dial_once_ami_saw_the_caller_leave(
     (summary,) = captured_log.named("call_summary")
     assert summary["outcome"] == "abandoned"
     assert [t["number"] for t in summary["targets"]] == ["201"]
+
+
+async def test_a_forged_acceptance_for_the_target_being_dialled_connects_nothing(
+    tmp_path: Path, captured_log: CapturedLog
+) -> None:
+    """Issue 12 item 7: a /confirm that guessed the call id and the very target being
+    dialled says ACCEPTED, but Asterisk's Dial did not bridge (the real agent declined):
+    what the channel says wins, and the summary names nobody as connected."""
+    rt = Runtime(_settings(write_short_prompts(tmp_path)), host="127.0.0.1", port=0)
+    async with rt, FakeAsterisk(rt.port) as pbx:
+        await pbx.send_header("hotline/support", uniqueid="1796103567.7", callerid="5550001")
+        dial = await _until(pbx, "EXEC Dial")
+        assert dial.startswith("EXEC Dial Local/201@sim-agents")
+        async with FakeAsterisk(rt.port) as forged:
+            await forged.send_header(
+                "confirm", uniqueid="6.6", args=["1796103567.7", "support", "201", ""]
+            )
+            while True:
+                try:
+                    command = await forged.read_command()
+                except EOFError:
+                    break
+                await forged.reply(
+                    "200 result=49"
+                    if command.startswith("WAIT FOR DIGIT")
+                    else "200 result=1 (0)"
+                    if command.startswith("GET FULL")
+                    else "200 result=0 endpos=1"
+                    if command.startswith("STREAM")
+                    else "200 result=1"
+                )
+        await pbx.reply("200 result=0")  # Dial: the real agent declined
+        await pbx.expect(
+            "GET FULL VARIABLE ${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}",
+            "200 result=1 (ANSWER|DECLINED|16)",
+        )
+        while True:  # the hunt goes on: 202 does not answer, nobody is available
+            try:
+                command = await pbx.read_command()
+            except EOFError:
+                break
+            if command.startswith("GET FULL VARIABLE ${DIALSTATUS}"):
+                await pbx.reply("200 result=1 (NOANSWER||19)")
+            else:
+                await pbx.reply("200 result=0 endpos=1" if "STREAM" in command else "200 result=0")
+    (warning,) = captured_log.named("acceptance_not_bridged")
+    assert warning["number"] == "201"
+    (summary,) = captured_log.named("call_summary")
+    assert summary["outcome"] == "nobody_available"
+    assert summary["connected_to"] is None
+    assert [(t["number"], t["outcome"]) for t in summary["targets"]] == [
+        ("201", "declined"),
+        ("202", "no_answer"),
+    ]
