@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Mapping
+import itertools
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,11 +19,13 @@ from hotline.journal.schema import attempts, calls
 from hotline.runtime import Runtime
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
+from hotline.sim.env import DEFAULT_EPOCH
 from hotline.sim.load import run_load
 from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
 
 PIN = "7319046"
+_restarts = itertools.count()
 
 BASE: dict[str, Any] = {
     "asterisk": {"sounds_dir": "/var/lib/hotline/sounds", "enabled": False},
@@ -68,20 +72,30 @@ class Stack:
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, agents: str | Mapping[str, Any], *, licensed: bool = True
+    settings: Settings,
+    agents: str | Mapping[str, Any],
+    *,
+    licensed: bool = True,
+    now: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Stack]:
     """The runtime on a free loopback port, the simulator's clocks driving its calls."""
     holder: dict[str, SimulatedPbx] = {}
     runtime = Runtime(
         settings,
         call_gate=lambda: licensed,
+        now=now,
         host="127.0.0.1",
         port=0,
         clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
     )
     behaviours = parse_agents(agents) if isinstance(agents, str) else agents
     async with runtime:
-        holder["pbx"] = SimulatedPbx("127.0.0.1", runtime.port, behaviours, confirm_args=4)
+        # each runtime meets a PBX started later, as after a real restart: Asterisk's
+        # uniqueids (epoch.sequence) never repeat, so no call id is journaled twice
+        epoch = DEFAULT_EPOCH + next(_restarts) * 1_000_000
+        holder["pbx"] = SimulatedPbx(
+            "127.0.0.1", runtime.port, behaviours, confirm_args=4, epoch=epoch
+        )
         yield Stack(runtime, holder["pbx"])
 
 

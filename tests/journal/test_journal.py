@@ -76,6 +76,7 @@ async def test_journal_survives_a_runtime_restart(journal_config: JournalConfig)
     finally:
         await engine.dispose()
     assert set(stored) == {r.uniqueid for r in first + second}
+    assert len(stored) == 5  # the second runtime's calls came on top of the first's
     assert all(row["outcome"] == "connected" for row in stored.values())
 
 
@@ -197,3 +198,31 @@ async def test_a_call_ended_by_a_bug_is_journaled_as_failed(
         await engine.dispose()
     assert (row["call_id"], row["outcome"]) == (record.uniqueid, "failed")
     assert in_progress == 0
+
+
+async def test_the_schedule_decision_is_journaled(tmp_path: Path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    schedule = {"timezone": "Europe/Berlin", "open": ["Mon-Fri 08:00-18:00"]}
+    config = JournalConfig(enabled=True, path=tmp_path / "j.sqlite", caller="full")
+    settings = journal_settings(config, support={"schedule": schedule})
+    calls = []
+    for hour in (12, 20):  # a Friday, open at noon, closed at 8 pm
+        moment = dt.datetime(2026, 3, 27, hour, 0, tzinfo=berlin)
+        async with serving(settings, "201=accept", now=lambda m=moment: m) as stack:
+            calls += await stack.calls([support(PIN)])
+    engine = store.make_engine(config)
+    try:
+        stored = await stored_calls(engine)
+    finally:
+        await engine.dispose()
+    open_call, closed_call = (stored[r.uniqueid] for r in calls)
+    assert (open_call["outcome"], open_call["schedule"]) == (
+        "connected",
+        "hours Mon-Fri 08:00-18:00",
+    )
+    assert closed_call["outcome"] == "closed"
+    assert closed_call["schedule"]  # the rule that closed it
+    assert closed_call["attempts"] == []
