@@ -211,7 +211,11 @@ async def test_the_schedule_decision_is_journaled(tmp_path: Path) -> None:
     calls = []
     for hour in (12, 20):  # a Friday, open at noon, closed at 8 pm
         moment = dt.datetime(2026, 3, 27, hour, 0, tzinfo=berlin)
-        async with serving(settings, "201=accept", now=lambda m=moment: m) as stack:
+
+        def now(moment: dt.datetime = moment) -> dt.datetime:
+            return moment
+
+        async with serving(settings, "201=accept", now=now) as stack:
             calls += await stack.calls([support(PIN)])
     engine = store.make_engine(config)
     try:
