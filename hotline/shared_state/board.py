@@ -144,8 +144,10 @@ class RedisBoard:
 
     # -- Part: the link's rounds ----------------------------------------------------------
 
-    def writes(self, pipe: Pipeline, now: float) -> None:
+    def writes(self, pipe: Pipeline, now: float, *, beat: bool) -> None:
         board, own = self.board, self._own
+        # the key's expiry with every write (a key created now must never outlive us)
+        wrote = beat or self._rewrite or bool(self._dirty_activity)
         if self._rewrite:
             self._rewrite = False
             self._dirty_activity.clear()
@@ -164,7 +166,8 @@ class RedisBoard:
             else:
                 pipe.hset(own, field, f"{entry[0].value}{SEP}{entry[1]}")
         self._dirty_activity.clear()
-        pipe.expire(own, int(self.link.config.ttl) + 1)
+        if wrote:
+            pipe.expire(own, int(self.link.config.ttl) + 1)
         for name, fields in self._dirty_memory.items():
             if not fields:
                 continue

@@ -39,7 +39,7 @@ class RedisLive:
 
     def changed(self, call_id: str) -> None:
         self._dirty.add(call_id)
-        self.link.changed()
+        self.link.changed(lazy=True)  # a page may show a step 0.2 s late; a call never waits
 
     async def everyone(self) -> list[LiveCall] | None:
         now = self.link.clock()
@@ -61,7 +61,9 @@ class RedisLive:
 
     # -- Part -----------------------------------------------------------------------
 
-    def writes(self, pipe: Any, now: float) -> None:
+    def writes(self, pipe: Any, now: float, *, beat: bool) -> None:
+        # the key's expiry with every write (a key created now must never outlive us)
+        wrote = beat or self._rewrite or bool(self._dirty)
         if self._rewrite:
             self._rewrite = False
             self._dirty.clear()
@@ -76,7 +78,8 @@ class RedisLive:
             else:
                 pipe.hset(self._own, call_id, orjson.dumps(call.as_dict()))
         self._dirty.clear()
-        pipe.expire(self._own, int(self.link.config.ttl) + 1)
+        if wrote:
+            pipe.expire(self._own, int(self.link.config.ttl) + 1)
 
     def reads(self, pipe: Any, now: float) -> int:
         return 0

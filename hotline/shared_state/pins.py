@@ -89,7 +89,7 @@ class RedisFailureStore:
 
     # -- Part: catch-up after an outage ----------------------------------------------------
 
-    def writes(self, pipe: Any, now: float) -> None:
+    def writes(self, pipe: Any, now: float, *, beat: bool) -> None:
         while self._replay:
             key, at, window, member = self._replay.popleft()
             if at > now - window:
