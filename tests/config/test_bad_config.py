@@ -152,6 +152,29 @@ BAD_CONFIGS = [
         "hotlines[0].targets[0].device",
         "cannot be a device",
     ),
+    (
+        "target-in-two-steps",
+        _target(
+            extra='[[hotlines.hunt.steps]]\ntargets = ["201"]\n'
+            '[[hotlines.hunt.steps]]\ntargets = ["201"]'
+        ),
+        "hotlines[0].hunt.steps[1].targets",
+        "already in hunt.steps[0]",
+    ),
+    (
+        "step-names-an-unknown-target",
+        _target(extra='[[hotlines.hunt.steps]]\ntargets = ["201", "299"]'),
+        "hotlines[0].hunt.steps[0].targets",
+        "'299' is not one of this hotline's targets",
+    ),
+    (
+        "delay-outlasts-its-step",
+        GOOD_HOTLINE.replace('number = "201"', 'number = "201"\ndelay = 30')
+        + '[[hotlines.targets]]\nnumber = "202"\n'
+        '[[hotlines.hunt.steps]]\ntargets = ["201", "202"]\nring_time = 20\n',
+        "hotlines[0].targets[0].delay",
+        "not shorter than the ring time of hunt.steps[0] (20 s)",
+    ),
 ]
 
 

@@ -8,7 +8,9 @@ runtime as AMI device state and its target is skipped, never dialled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +113,27 @@ async def test_custom_device_made_busy_is_skipped(lab: Lab) -> None:
     assert code == 0, call.output
     second = lab.log.named("call_summary")[-1]
     assert targets_of(second) == [("201", "confirmed")]
+
+
+async def test_a_leg_still_ringing_is_ended_as_answered_elsewhere(lab: Lab) -> None:
+    """200 rings for ever; when 201 (rung with it) confirms, 200's phone is hung up with
+    cause 26, which phones show as "answered elsewhere" instead of a missed call."""
+    targets: list[dict[str, object]] = [{"number": "200"}, {"number": "201"}]
+    hunt = '[hotlines.hunt]\n[[hotlines.hunt.steps]]\ntargets = ["200", "201"]\n'
+    path = config(lab.tmp, targets, hunt)
+    await lab.start_runtime(path)
+    call = await lab.hotline_call(path, "support", "--pin", "1234", "--expect", "connected")
+    bridged = await lab.events.wait_for(bridged_agent("201"), 40, "bridge with 201")
+
+    def ringing_leg_hung_up(message: Mapping[str, Any]) -> bool:
+        return header_value(message, "Event") == "Hangup" and header_value(
+            message, "Channel"
+        ).startswith("Local/200@sim-agents-")
+
+    hangup = await lab.events.wait_for(ringing_leg_hung_up, 10, "hangup of 200's leg")
+    assert header_value(hangup, "Cause") == "26"
+    await lab.hang_up(phone_side(header_value(bridged, "Channel")))
+    code, _ = await call.finished(30)
+    assert code == 0, call.output
+    summary = await lab.summary(10)
+    assert dict(targets_of(summary)) == {"200": "answered_elsewhere", "201": "confirmed"}
