@@ -31,7 +31,7 @@ def run(config: Path, public_key: Path) -> int:
     verifier = LicenseVerifier(
         public_key=load_public_key_pem(public_key.read_bytes(), str(public_key))
     )
-    return run_forever(settings, verifier=verifier)
+    return run_forever(settings, verifier=verifier, config_path=config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
