@@ -106,6 +106,16 @@ class Lab:
             raise AssertionError("the runtime did not start within 10 s")
         return started.result()
 
+    def sigterm(self) -> None:
+        """What SIGTERM does to ``hotline run``: the runtime starts draining."""
+        self._stop.set()
+
+    async def runtime_exited(self, timeout: float) -> int:
+        """The exit code of a runtime that was told to stop, once it has."""
+        assert self._task is not None
+        code = await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        return code
+
     async def stop_runtime(self) -> None:
         if self._task is None:
             return

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.ami.messages import header_value
 from tests.integration.conftest import Lab, phone_side, targets_of
-from tests.integration.harness import bridged_agent, hotline_toml, write_config
+from tests.integration.harness import bridged_agent, dial_begin, hotline_toml, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -82,3 +83,32 @@ async def test_agent_pressing_1_during_the_caller_number_is_connected(lab: Lab) 
     (accepted,) = lab.log.named("confirm_accepted")
     # 201 pressed 1 two seconds in, while the digits were read: "press 1" never played
     assert accepted["during"].startswith("digits/"), accepted
+
+
+async def test_sigterm_drains_a_call_whose_agent_is_being_dialled(lab: Lab) -> None:
+    """Issue 11 item 4 on a real Asterisk: SIGTERM while agent 201 is dialled; its confirm
+    leg connects during the drain, is served, and the call is connected; a new call is
+    refused (the dialplan's fallback plays); the runtime exits when the call has ended."""
+    config = hotline_201(lab.tmp, announce=False)
+    await lab.start_runtime(config)
+    call = await lab.hotline_call(config, "billing", "--expect", "connected")
+    await lab.events.wait_for(dial_begin("201"), 30, "DialBegin to agent 201")
+    lab.sigterm()
+    await lab.log.event("agi_draining", 5)
+    late = await lab.hotline_call(config, "billing")
+    await lab.log.event("call_refused", 30)
+    bridged = await lab.events.wait_for(bridged_agent("201"), 30, "bridge with 201")
+    await lab.hang_up(phone_side(header_value(bridged, "Channel")))
+
+    assert await call.finished(20) == (0, "connected"), call.output
+    await late.finished(30)
+    assert await lab.runtime_exited(20) == 0
+    summary = await lab.summary(5)
+    assert summary["outcome"] == "connected"
+    assert targets_of(summary) == [("201", "confirmed")]
+    (refused,) = lab.log.named("call_refused")
+    assert refused["route"] == "hotline/billing"
+    assert "draining" in refused["reason"]
+    assert not lab.log.named("target_failed")
+    full_log = lab.pbx.full_log.read_text(encoding="utf-8", errors="replace")
+    assert "hotline runtime did not take the call" in full_log
