@@ -114,15 +114,21 @@ def _insert_ignore(conn: AsyncConnection, table: Any, keys: list[str]) -> Any:
 
 async def write_calls(
     engine: AsyncEngine, call_rows: Sequence[Row], attempt_rows: Sequence[Row]
-) -> None:
-    """Insert one batch in one transaction; rows already stored are left as they are."""
+) -> set[str]:
+    """Insert one batch in one transaction; rows already stored are left as they are.
+
+    Returns the call ids that were new (the others were stored already).
+    """
+    inserted: set[str] = set()
     async with engine.begin() as conn:
         if call_rows:
-            await conn.execute(_insert_ignore(conn, calls, ["call_id"]), list(call_rows))
+            new = _insert_ignore(conn, calls, ["call_id"]).returning(calls.c.call_id)
+            inserted = set((await conn.execute(new, list(call_rows))).scalars())
         if attempt_rows:
             await conn.execute(
                 _insert_ignore(conn, attempts, ["call_id", "attempt"]), list(attempt_rows)
             )
+    return inserted
 
 
 async def delete_before(engine: AsyncEngine, cutoff: datetime) -> int:

@@ -48,6 +48,7 @@ class JournalWriter:
         self.engine = engine if engine is not None else store.make_engine(config)
         self._queue: deque[CallEnded] = deque()
         self._in_flight: list[CallEnded] = []
+        self._first_try = True
         self._wake = asyncio.Event()
         self._flush_now = asyncio.Event()
         self._retry_now = asyncio.Event()
@@ -56,10 +57,11 @@ class JournalWriter:
         self._task: asyncio.Task[None] | None = None
         self._key = b""
         self._last_retention = float("-inf")
-        #: calls written, calls finally lost, failed write attempts
+        #: calls written, calls finally lost, failed write attempts, calls whose id was taken
         self.written = 0
         self.lost = 0
         self.failures = 0
+        self.duplicates = 0
         #: since when (time.monotonic) the database has been failing; None while it works
         self.failing_since: float | None = None
 
@@ -190,11 +192,19 @@ class JournalWriter:
             if not self._in_flight:
                 size = min(self.config.batch_size, len(self._queue))
                 self._in_flight = [self._queue.popleft() for _ in range(size)]
+                self._first_try = True
             batch = self._in_flight
             call_rows, attempt_rows = self._rows(batch)
-            await store.write_calls(self.engine, call_rows, attempt_rows)
+            self._first_try, first_try = False, self._first_try
+            inserted = await store.write_calls(self.engine, call_rows, attempt_rows)
             self._in_flight = []
-            self.written += len(batch)
+            taken = [call.call_id for call in batch if call.call_id not in inserted]
+            if first_try and taken:
+                # not a retry, so these ids were stored by another call (see schema.py)
+                self._duplicates(taken)
+                self.written += len(batch) - len(taken)
+            else:  # a retry may find its own rows from an attempt that did commit
+                self.written += len(batch)
             if self.failing_since is not None:
                 log.info(
                     "journal_available_again",
@@ -271,6 +281,17 @@ class JournalWriter:
                 pending=self.pending,
                 action="calls go on; their records are kept and retried",
             )
+
+    def _duplicates(self, call_ids: list[str]) -> None:
+        self.duplicates += len(call_ids)
+        log.warning(
+            "journal_call_id_taken",
+            calls=len(call_ids),
+            duplicates_total=self.duplicates,
+            call_ids=call_ids[:5],
+            hint="another call with this Asterisk uniqueid is stored; give each PBX sharing "
+            "the journal its own systemname in asterisk.conf",
+        )
 
     def _lose(self, count: int, reason: str) -> None:
         before = self.lost

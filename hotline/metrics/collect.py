@@ -44,6 +44,8 @@ class _JournalState(Protocol):
     def lost(self) -> int: ...
     @property
     def failures(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
 
 
 class HotlineMetrics:
@@ -153,4 +155,9 @@ class _Sources(Collector):
                 "hotline_journal_write_failures",
                 "Failed journal writes (each is retried)",
                 value=journal.failures,
+            )
+            yield CounterMetricFamily(
+                "hotline_journal_duplicates",
+                "Calls not stored because their call id was (two PBXs without own systemname)",
+                value=journal.duplicates,
             )

@@ -230,3 +230,24 @@ async def test_the_schedule_decision_is_journaled(tmp_path: Path) -> None:
     assert closed_call["outcome"] == "closed"
     assert closed_call["schedule"]  # the rule that closed it
     assert closed_call["attempts"] == []
+
+
+async def test_a_call_id_already_stored_is_counted_and_logged(
+    journal_config: JournalConfig, captured_log: CapturedLog
+) -> None:
+    """Two PBXs without their own systemname give the same uniqueid: never silently merged."""
+    now = time.time()
+    writer = JournalWriter(journal_config)
+    await writer.start()
+    writer.on_call_event(_ended("1795305542.0", "5550001", now))
+    await writer.drained()
+    writer.on_call_event(_ended("1795305542.0", "5550002", now))  # the other PBX's call
+    writer.on_call_event(_ended("1795305542.1", "5550003", now))
+    await writer.drained()
+    stored = await stored_calls(writer.engine)
+    await writer.stop()
+    assert (writer.written, writer.duplicates) == (2, 1)
+    assert stored["1795305542.0"]["caller"] == "5550001"  # the first is kept as it was
+    (taken,) = captured_log.named("journal_call_id_taken")
+    assert taken["call_ids"] == ["1795305542.0"]
+    assert "systemname" in taken["hint"]

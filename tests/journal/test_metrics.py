@@ -115,6 +115,8 @@ async def test_metrics_match_the_journal(tmp_path: Path) -> None:
     assert value(samples, "hotline_journal_written_total") == 15
     assert value(samples, "hotline_journal_pending") == 0
     assert value(samples, "hotline_journal_lost_total") == 0
+    assert value(samples, "hotline_journal_duplicates_total") == 0
+    assert ("hotline_journal_duplicates_total", ()) in samples
     assert value(samples, "hotline_agi_protocol_errors_total") == 1
 
 
