@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -24,7 +25,7 @@ from hotline.flow.state import RuntimeState
 from hotline.guard.pin import PinGuard
 from hotline.shared_state import RedisLink, SharedState
 from tests.conftest import CapturedLog
-from tests.redisd import RedisServer
+from tests.redisd import RedisServer, redis_available
 
 AGENTS = {"PJSIP/201": "PJSIP/201", "PJSIP/202": "PJSIP/202", "PJSIP/203": "PJSIP/203"}
 
@@ -242,3 +243,32 @@ async def test_a_frozen_redis_costs_a_call_at_most_one_timeout(
     assert max(waits) < 2 * a.link.timeout + 0.1
     assert sum(1 for w in waits if w > 0.05) == 1  # only the first waited: then it was lost
     assert len(captured_log.named("shared_state_lost")) >= 1
+
+
+async def test_a_runtime_started_before_redis_works_alone_then_joins(
+    tmp_path: Path, captured_log: CapturedLog
+) -> None:
+    reason = redis_available()
+    if reason is not None:
+        pytest.skip(reason)
+    server = RedisServer(tmp_path / "redis")  # its port is chosen, nothing listens yet
+    a = Runtime(server.url, "rt-a")
+    b = Runtime(server.url, "rt-b")
+    await a.shared.start()  # does not fail: Redis lost from the start, logged once
+    try:
+        assert not a.link.up
+        assert len(captured_log.named("shared_state_lost")) == 1
+        a.board.connected("PJSIP/201", "call-1", "sales")
+        a.board.offered("sales", "PJSIP/201")
+        assert a.board.last_offered("sales") == "PJSIP/201"  # the local view
+        server.start()
+        await b.shared.start()
+        await settled(a.link, b.link)  # A's probe finds Redis and writes its own view
+        await b.board.refresh()
+        assert b.board.activity("PJSIP/201") == (Activity.CONNECTED, "sales")
+        assert b.board.last_offered("sales") == "PJSIP/201"
+        assert len(captured_log.named("shared_state_back")) == 1
+    finally:
+        await a.shared.close()
+        await b.shared.close()
+        server.stop()
