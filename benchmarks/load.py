@@ -229,6 +229,7 @@ class Bench:
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s"
             + _journal_note(run.get("journal"))
+            + _page_note(run.get("page"))
         )
         return run
 
@@ -306,6 +307,8 @@ class Bench:
             "sim_latency_ms": result.sim_latency_ms,
             # the journal's counts after the run (hotline+journal-metrics only)
             "journal": stats.get("journal"),
+            # the live page's snapshots in the run (hotline+page, hotline+page-5 only)
+            "page": stats.get("page"),
         }
 
     async def load(self) -> dict[str, Any]:
@@ -509,6 +512,13 @@ def _journal_note(journal: dict[str, Any] | None) -> str:
         f"; journal {journal['written']} written, {journal['lost']} lost, "
         f"writer step max {cpu['max']} ms CPU (p99 {cpu['p99']})"
     )
+
+
+def _page_note(page: dict[str, Any] | None) -> str:
+    """The live page's part of a progress line (page tweaks)."""
+    if not page:
+        return ""
+    return f"; page: {page['open']} open, {page['snapshots']} snapshots, {page['cpu_ms']} ms CPU"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

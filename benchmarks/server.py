@@ -106,6 +106,7 @@ async def _start_hotline(
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
     await runtime.start()
     pages = await _open_pages(runtime, 5) if "page-5" in tweaks else None
+    page_cpu = _time_snapshots(runtime)
 
     async def stop() -> None:
         if pages is not None:
@@ -117,10 +118,7 @@ async def _start_hotline(
         """Wait until the journal wrote every call; its CPU then counts in the window."""
         journal = runtime.journal
         if journal is None:
-            web = runtime.web
-            if web is None or web.broadcaster is None:
-                return {}
-            return {"page": {"snapshots": web.broadcaster.built, "open": web.broadcaster.pages}}
+            return {"page": page_cpu.take()} if page_cpu is not None else {}
         if journal.pending:
             await journal.drained()
             probe.PROBE.active_end = (time.perf_counter(), sum(probe.cpu_seconds()))
@@ -134,6 +132,47 @@ async def _start_hotline(
         }
 
     return runtime.port, stop, stream, settle
+
+
+class _SnapshotCpu:
+    """Snapshots the live page built since the last :meth:`take`, and their CPU."""
+
+    def __init__(self, pages: Callable[[], int]) -> None:
+        self.pages = pages
+        self.built = 0
+        self.cpu_s = 0.0
+
+    def take(self) -> dict[str, Any]:
+        taken = {
+            "open": self.pages(),
+            "snapshots": self.built,
+            "cpu_ms": round(self.cpu_s * 1e3, 2),
+        }
+        self.built, self.cpu_s = 0, 0.0
+        return taken
+
+
+def _time_snapshots(runtime: Any) -> _SnapshotCpu | None:
+    """Count the live page's snapshots and the thread CPU of building and encoding them
+    (without Redis the build never suspends, so thread time is its own)."""
+    web = runtime.web
+    if web is None or web.broadcaster is None:
+        return None
+    broadcaster = web.broadcaster
+    meter = _SnapshotCpu(lambda: broadcaster.pages)
+    build = broadcaster._snapshot
+
+    async def timed() -> bytes:
+        started = time.thread_time()
+        try:
+            body: bytes = await build()
+            return body
+        finally:
+            meter.built += 1
+            meter.cpu_s += time.thread_time() - started
+
+    broadcaster._snapshot = timed
+    return meter
 
 
 async def _open_pages(runtime: Any, count: int) -> subprocess.Popen[bytes]:

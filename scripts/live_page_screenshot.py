@@ -26,7 +26,7 @@ from hotline.demo import default_calls
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
 from hotline.sim.agents import parse_behaviour
-from hotline.sim.events import Event
+from hotline.sim.hold import Hold
 from hotline.sim.pbx import SimulatedPbx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,30 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class Hold:
-    """Holds simulated calls at the moments named in ``at`` until :meth:`release`."""
-
-    def __init__(self) -> None:
-        self.at: set[str] = set()
-        self.reached = {"ringing": asyncio.Event(), "connected": asyncio.Event()}
-        self._go = asyncio.Event()
-
-    def release(self) -> None:
-        self._go.set()
-
-    async def sink(self, event: Event) -> None:
-        name = event.get("Event")
-        moment = None
-        if name == "DialState" and event.get("DialStatus") == "RINGING":
-            moment = "ringing"
-        elif name == "BridgeEnter" and event.get("BridgeNumChannels") == "2":
-            moment = "connected"
-        if moment is not None and moment in self.at:
-            self.at.discard(moment)
-            self.reached[moment].set()
-            await self._go.wait()
 
 
 async def shoot(out: Path, lang: str, chromium: str) -> None:
@@ -88,7 +64,7 @@ async def shoot(out: Path, lang: str, chromium: str) -> None:
             clock_factory=lambda call_id: pbx.clock_for(call_id) if pbx else (lambda: 0.0),
             now=lambda: wall["now"],
         )
-        hold = Hold()
+        hold = Hold(at=())
         async with runtime:
             assert runtime.web is not None
             pbx = SimulatedPbx("127.0.0.1", runtime.port, confirm_args=len(CONFIRM_ARGS))
@@ -103,11 +79,11 @@ async def shoot(out: Path, lang: str, chromium: str) -> None:
             pbx.event_sink = hold.sink
             numbers = list(first.agents)
             pbx.agents = {n: parse_behaviour("accept") for n in numbers}
-            hold.at = {"connected"}
+            hold.rearm("connected")
             connected = asyncio.create_task(pbx.place_call(first.script))
             await hold.reached["connected"].wait()
             pbx.agents = {n: parse_behaviour("no-answer") for n in numbers}
-            hold.at = {"ringing"}
+            hold.rearm("ringing")
             ringing = asyncio.create_task(pbx.place_call(first.script))
             await hold.reached["ringing"].wait()
             try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from hotline.config import Settings, settings_from_mapping
 from hotline.flow.observers import CallEvent
-from hotline.sim.events import Event
+from hotline.sim.hold import Hold
 
 BASE: dict[str, Any] = {
     "asterisk": {"sounds_dir": "/var/lib/hotline/sounds", "enabled": False},
@@ -42,34 +42,19 @@ def web_settings(**sections: Any) -> Settings:
     return settings_from_mapping(data)
 
 
-class Gate:
-    """The simulator's AMI event sink: holds the call while it rings and while it is bridged.
+class Gate(Hold):
+    """Holds the next call while it rings and while it is bridged (hotline/sim/hold.py)."""
 
-    The simulated call runs on a virtual clock and would pass both moments in
-    microseconds; held here, the runtime sits in that state for real until the
-    test calls :meth:`release`.
-    """
+    @property
+    def ringing(self) -> asyncio.Event:
+        return self.reached["ringing"]
 
-    def __init__(self) -> None:
-        self.ringing = asyncio.Event()
-        self.connected = asyncio.Event()
-        self._go_on = {"ringing": asyncio.Event(), "connected": asyncio.Event()}
-
-    def release(self, moment: str) -> None:
-        self._go_on[moment].set()
+    @property
+    def connected(self) -> asyncio.Event:
+        return self.reached["connected"]
 
     def release_all(self) -> None:
-        for event in self._go_on.values():
-            event.set()
-
-    async def sink(self, event: Event) -> None:
-        name = event.get("Event")
-        if name == "DialState" and event.get("DialStatus") == "RINGING":
-            self.ringing.set()
-            await self._go_on["ringing"].wait()
-        elif name == "BridgeEnter" and event.get("BridgeNumChannels") == "2":
-            self.connected.set()
-            await self._go_on["connected"].wait()
+        self.release()
 
 
 class EventTimes:

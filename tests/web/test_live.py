@@ -66,8 +66,8 @@ async def test_the_stream_shows_a_ringing_then_connected_call_within_a_second() 
                 assert loop.time() - times.first["TargetDialing"] < 1.0
                 (live,) = support_calls(ringing)
                 assert live["step"] == "ringing"
-                assert live["ringing"][0]["number"] == "201"
-                assert live["ringing"][0]["label"] == "Anna"
+                assert live["ringing"]["201"]["number"] == "201"
+                assert live["ringing"]["201"]["label"] == "Anna"
                 assert agent(ringing, "201")["state"] == "ringing"
                 assert agent(ringing, "202")["state"] == "unknown"
                 await gate.ringing.wait()

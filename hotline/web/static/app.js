@@ -33,9 +33,12 @@
   const agentName = (a) => a.label ? `${a.label} (${a.number})` : a.number;
 
   function stepText(call) {
+    // ringing and confirming map the agent's number to {number, label, since}
+    const confirming = Object.values(call.confirming);
+    const ringing = Object.values(call.ringing);
     if (call.connected) return t("connected_for", { agent: agentName(call.connected), n: secs(call.connected.since) });
-    if (call.confirming.length) return call.confirming.map((a) => t("confirming_agent", { agent: agentName(a) })).join(", ");
-    if (call.ringing.length) return call.ringing.map((a) => t("ringing_for", { agent: agentName(a), n: secs(a.since) })).join(", ");
+    if (confirming.length) return confirming.map((a) => t("confirming_agent", { agent: agentName(a) })).join(", ");
+    if (ringing.length) return ringing.map((a) => t("ringing_for", { agent: agentName(a), n: secs(a.since) })).join(", ");
     return t("step." + call.step);
   }
   function waited(call) {
@@ -63,7 +66,7 @@
         ? el("span", { class: "chip", "data-state": schedule.open ? "ok" : "bad", title: schedule.rule, "data-testid": "schedule" },
             schedule.open ? t("open") : t("closed"))
         : "";
-      const rows = h.calls.map((c) => el("tr", { "data-call": c.id, "data-step": c.connected ? "connected" : c.step },
+      const rows = h.calls.map((c) => el("tr", { "data-call": c.call_id, "data-step": c.connected ? "connected" : c.step },
         el("td", { class: "num", "data-since": c.arrived }, t("seconds", { n: waited(c) })),
         el("td", { class: "step" }, stepText(c))));
       const table = h.calls.length
