@@ -106,7 +106,10 @@ async def measure(calls: int, chromium: str) -> dict[str, Any]:
                 confirm_args=len(CONFIRM_ARGS),
             )
             context = await playwright.chromium.launch_persistent_context(
-                str(Path(tmp) / "profile"), executable_path=chromium, args=CHROMIUM_ARGS
+                str(Path(tmp) / "profile"),
+                executable_path=chromium,
+                args=CHROMIUM_ARGS,
+                bypass_csp=True,  # the watcher below is a string the page's CSP would refuse
             )
             page = await context.new_page()
             await page.goto(runtime.web.url)
