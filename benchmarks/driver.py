@@ -104,7 +104,12 @@ async def place(
     hang-ups end without a simulator error, no hostile session hangs.
     """
     agents = {k: replace(v, talk_seconds=talk_seconds) for k, v in parse_agents(AGENTS).items()}
-    pbx = SimulatedPbx(host, port, agents, prompt_seconds=PROMPT_SECONDS, command_timeout=60.0)
+    # each driver process is a PBX started anew: its uniqueids (epoch.sequence) must not
+    # repeat the warm-up's, as a real Asterisk's never do (the journal refuses repeats)
+    epoch = time.time_ns() // 1_000_000
+    pbx = SimulatedPbx(
+        host, port, agents, prompt_seconds=PROMPT_SECONDS, command_timeout=60.0, epoch=epoch
+    )
     gate = asyncio.Semaphore(concurrency)
     loop = asyncio.get_running_loop()
     gap = ramp / calls if calls else 0.0

@@ -126,6 +126,7 @@ async def _start_hotline(
             "journal": {
                 "written": journal.written,
                 "lost": journal.lost,
+                "duplicates": journal.duplicates,
                 "writer_step_ms": writer_steps.summary_ms(),
                 "writer_step_cpu_ms": writer_cpu_steps.summary_ms(),
             }
