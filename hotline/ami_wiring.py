@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from hotline.agents.plan import device_for
 from hotline.ami.backoff import Backoff
 from hotline.ami.calllog import CallEventLog
 from hotline.ami.checks import HotlineEntry, StartupReport, run_startup_checks
@@ -106,6 +107,9 @@ async def check_pbx(client: AmiClient, settings: Settings) -> StartupReport:
         server_key_variable=variable,
         step_hotlines=[
             h.name for h in settings.hotlines if any(len(s.targets) > 1 for s in h.hunt.steps)
+        ],
+        device_hotlines=[
+            h.name for h in settings.hotlines if any(device_for(h, t) for t in h.targets)
         ],
     )
     report.warnings.extend(unchecked)

@@ -118,11 +118,14 @@ async def run_startup_checks(
     agi_base: str = DEFAULT_AGI_BASE,
     server_key_variable: str | None = DEFAULT_SERVER_KEY_VARIABLE,
     step_hotlines: Sequence[str] = (),
+    device_hotlines: Sequence[str] = (),
 ) -> StartupReport:
     """Check the PBX; every problem becomes one line in ``errors`` or ``warnings``.
 
     ``step_hotlines`` names the hotlines that ring steps of several targets:
-    then ``[hotline-step]`` must be loaded too.
+    then ``[hotline-step]`` must be loaded too.  ``device_hotlines`` names those
+    with targets whose device state decides skipping: AMI's ``DeviceStateList``
+    (res_manager_devicestate) should be there, else nobody is skipped for it.
 
     Never raises for what it finds (an unreachable PBX is an error line too);
     the caller decides whether ``errors`` stop the runtime.
@@ -141,6 +144,7 @@ async def run_startup_checks(
         lambda: _check_local_channels(client, report),
         lambda: _check_confirm_context(client, report, confirm_context, agi_base),
         lambda: _check_step_context(client, report, step_hotlines),
+        lambda: _check_device_states(client, report, device_hotlines),
         lambda: _check_hotlines(client, report, hotlines, agi_base),
         lambda: _check_moh(client, report, hotlines),
         lambda: _read_identity(client, report, server_key_variable),
@@ -214,6 +218,24 @@ async def _check_modules(client: AmiClient, report: StartupReport) -> None:
                 f"'load => {module}' to modules.conf (and remove any 'noload => {module}'), "
                 "then restart Asterisk"
             )
+
+
+async def _check_device_states(
+    client: AmiClient, report: StartupReport, hotlines: Sequence[str]
+) -> None:
+    if not hotlines:
+        return
+    module = "res_manager_devicestate.so"
+    try:
+        await client.action("ModuleCheck", {"Module": module})
+    except AmiActionError as exc:
+        if "not loaded" not in exc.message.lower():
+            raise
+        report.warnings.append(
+            f"Asterisk module {module} is not loaded, so AMI cannot list device states: "
+            f"hotline(s) {', '.join(hotlines)} will skip nobody for a busy or unregistered "
+            f"phone; add 'load => {module}' to modules.conf and restart Asterisk"
+        )
 
 
 async def _check_local_channels(client: AmiClient, report: StartupReport) -> None:

@@ -60,3 +60,21 @@ def test_check_live_without_the_step_context_is_one_line(ami: AmiServer, tmp_pat
         "steps of several targets through it: add to extensions.conf, then 'dialplan reload': "
         "[hotline-step] | exten => _X!,1,Set(LEG=${HOTLINE_LEG_${EXTEN}})"
     ), line
+
+
+def test_check_live_warns_when_ami_cannot_list_device_states(
+    ami: AmiServer, tmp_path: Path
+) -> None:
+    ami.state.modules.discard("res_manager_devicestate")
+    data = config_data(ami, free_port())
+    data["hotlines"][0]["targets"][0]["device"] = "PJSIP/201"
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = run_check(tmp_path / "hotline.toml", settings_from_mapping(data), live=True, out=out)
+    except HotlineError as exc:
+        code = report(exc, err)
+    assert code == 0, err.getvalue()
+    assert (
+        "warning: Asterisk module res_manager_devicestate.so is not loaded, so AMI cannot list "
+        "device states: hotline(s) support will skip nobody for a busy or unregistered phone"
+    ) in out.getvalue()

@@ -41,7 +41,11 @@ def config(tmp: Path, targets: list[dict[str, object]], hunt: str) -> Path:
 
 async def test_startup_checks_find_the_shipped_step_context(lab: Lab) -> None:
     report = await run_startup_checks(
-        lab.ami, hotlines=[], agi_base=f"agi://127.0.0.1:{lab.pbx.agi_port}", step_hotlines=["x"]
+        lab.ami,
+        hotlines=[],
+        agi_base=f"agi://127.0.0.1:{lab.pbx.agi_port}",
+        step_hotlines=["x"],
+        device_hotlines=["x"],  # res_manager_devicestate (DeviceStateList) is loaded
     )
     assert report.errors == []
     assert report.warnings == []
