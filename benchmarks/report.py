@@ -96,7 +96,8 @@ def targets(
             )
         )
         for mode, results in modes.items():
-            for other, goal, limit in (("bare", "<= 2x", 2.0), ("panoramisk", "<= 1x", 1.0)):
+            # issue 19: on the same event loop, within 1.5x the bare responder, 1.2x panoramisk
+            for other, goal, limit in (("bare", "<= 1.5x", 1.5), ("panoramisk", "<= 1.2x", 1.2)):
                 per = results["ratios"].get(f"hotline_over_{other}", {})
                 if top in per:
                     found.append(
