@@ -7,12 +7,14 @@ to the moment the page shows it; the assertions allow one second.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from playwright.async_api import BrowserContext, Page, expect
 
 from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
 from tests.simrun import sim_runtime
+from tests.web.conftest import chromium
 from tests.web.stack import EventTimes, Gate, web_settings
 
 
@@ -123,3 +125,32 @@ async def test_page_in_german_on_a_phone(browser: BrowserContext) -> None:
         finally:
             gate.release_all()
             await call
+
+
+async def test_page_behind_credentials_streams_with_the_browsers_login(tmp_path: Path) -> None:
+    """Bound beyond loopback with a token: the browser's own login (any user, the token as
+    password) carries the page, its live stream and its numbers."""
+    token = "page-token-0123456789"
+    settings = web_settings(http={"bind": "0.0.0.0", "token": token})
+    gate = Gate()
+    async with sim_runtime(settings, parse_agents("201=accept")) as (runtime, pbx):
+        assert runtime.web is not None
+        url = f"http://127.0.0.1:{runtime.web.port}/"
+        async with chromium(tmp_path / "anonymous") as anonymous:
+            refused = await anonymous.request.get(url)
+            assert refused.status == 401
+            assert await refused.text() == "401: authentication required\n"
+        login = {"username": "supervisor", "password": token}
+        async with chromium(tmp_path / "login", http_credentials=login) as browser:
+            page = await open_live(browser, url)
+            pbx.event_sink = gate.sink
+            call = asyncio.create_task(pbx.place_call(CallerScript(hotline="support")))
+            try:
+                await gate.ringing.wait()
+                await expect(page.locator('#agents tr[data-agent="201"]')).to_have_attribute(
+                    "data-state", "ringing", timeout=1000
+                )
+                await expect(page.locator("#stats-body")).to_contain_text("journal is off")
+            finally:
+                gate.release_all()
+                await call
