@@ -19,7 +19,7 @@ import asyncio
 from hotline.ami.client import AmiClient
 from hotline.ami.errors import AmiError
 from hotline.ami.messages import AmiMessage, header_value
-from hotline.flow.presence import CallerPresence
+from hotline.flow.presence import CallerPresence, nobody_watching
 from hotline.logs import get_logger
 
 log = get_logger()
@@ -47,6 +47,10 @@ class HangupFeed:
         self.client.on_event(HANGUP_EVENT_NAMES, self._hangup)
         self.presence.interrupter = self.stop_playback
         self.presence.quieter = self.quiet
+        self.presence.ami_watching = self._watching
+
+    def _watching(self) -> bool:
+        return self.client.connected
 
     def _hangup(self, message: AmiMessage) -> None:
         uniqueid = header_value(message, "Uniqueid")
@@ -98,6 +102,7 @@ class HangupFeed:
         if self.presence.interrupter == self.stop_playback:
             self.presence.interrupter = None
             self.presence.quieter = None
+            self.presence.ami_watching = nobody_watching
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -15,10 +15,11 @@ while "press 1" plays, any other key declines as well.
 The agent leg is not told when the caller hangs up, and the caller's channel
 still exists until Dial returns (tests/sim/recordings/20_*_confirm_*.raw), so
 the leg asks for the caller's ``CHANNEL(checkhangup)`` (hotline/flow/presence.py)
-before asking, between the pieces of the announcement, at least every
-:data:`CHECK_EVERY` seconds while it waits for a key, and before accepting.
-With AMI the runtime learns of the hang-up at once and stops what this leg
-plays, so the agent hears the caller-gone prompt within moments.  The caller's
+before asking and before accepting, and (without AMI) also between the pieces of
+the announcement and at least every :data:`CHECK_EVERY` seconds while it waits
+for a key.  With AMI the runtime learns of the hang-up at once and stops what
+this leg plays, so the agent hears the caller-gone prompt within moments; the
+leg then only looks at what AMI said between those steps (no round trip).  The caller's
 number is read one digit at a time (``digits/N``, Asterisk's own sounds, as
 ``SAY DIGITS`` plays them) because only single prompts can be stopped that
 way (recording 21).  A leading ``+`` is not spoken: the readout is the digits.
@@ -138,18 +139,25 @@ class ConfirmFlow:
     def presence(self) -> CallerPresence:
         return self.deps.state.presence
 
-    async def _caller_present(self) -> bool:
-        """Is the caller still there?  AMI's word first, else the caller's channel."""
+    async def _caller_present(self, *, ask: bool = False) -> bool:
+        """Is the caller still there?  AMI's word first; Asterisk is asked (one round trip)
+        when ``ask``, or whenever AMI is not watching (it would tell at once)."""
         if self.presence.gone(self.call_id):
             return False
+        if not ask and self.presence.ami_watching():
+            return True
         value = await self.session.get_full_variable("${CHANNEL(checkhangup)}", self.call_id)
         # "1": hanging up; None: no such channel; "0" (or "" from an Asterisk without
         # checkhangup): there, as far as anyone can tell
         return value is not None and value != "1"
 
-    async def _check_caller(self) -> None:
-        """Between prompts and wait slices: the caller gone, or the call taken by a colleague."""
-        if not await self._caller_present():
+    async def _check_caller(self, *, ask: bool = False) -> None:
+        """Between prompts and wait slices: the caller gone, or the call taken by a colleague.
+
+        ``ask``: ask Asterisk even when AMI watches (before asking: the caller may have
+        left before this leg began; before accepting: the last word before a bridge).
+        """
+        if not await self._caller_present(ask=ask):
             self.presence.noticed(self.call_id, self.session.request.channel)
             raise _CallerLeft
         if self.deps.registry.taken_by_other(self.call_id, self.target):
@@ -206,7 +214,7 @@ class ConfirmFlow:
         deadlines = self._deadlines(hotline)
         answer_keys = confirm.digit + confirm.decline_digit
         await self.session.set_variable("CHANNEL(language)", hotline.language)
-        await self._check_caller()
+        await self._check_caller(ask=True)
         log.info("confirm_asking", replays=confirm.replays)
         key = None
         if confirm.announce_caller and self.caller_number:
@@ -231,7 +239,7 @@ class ConfirmFlow:
                     reason="decline digit" if key == confirm.decline_digit else "other key",
                 )
                 return DECLINED
-            await self._check_caller()
+            await self._check_caller(ask=True)
             if not self.deps.registry.claim(self.call_id, self.target):
                 raise _Taken  # a colleague pressed 1 a moment earlier
             await self.session.stream_file(

@@ -34,6 +34,11 @@ log = get_logger()
 Interrupter = Callable[[str, str], None]
 
 
+def nobody_watching() -> bool:
+    """``CallerPresence.ami_watching`` without AMI."""
+    return False
+
+
 class CallerPresence:
     """Callers that hung up, as AMI reported them, for the calls with a leg here."""
 
@@ -47,6 +52,8 @@ class CallerPresence:
         self.interrupter: Interrupter | None = None
         #: waits until no stop for a channel is on its way (set by the AMI feed)
         self.quieter: Callable[[str], Awaitable[None]] | None = None
+        #: is AMI watching right now (set by the AMI feed: its client is connected)?
+        self.ami_watching: Callable[[], bool] = nobody_watching
 
     @contextmanager
     def watching(self, call_id: str, agent_channel: str | None = None) -> Iterator[None]:
