@@ -24,6 +24,10 @@ log = get_logger()
 
 #: seconds a request still running at shutdown may take (live streams end at once)
 SHUTDOWN_SECONDS = 2.0
+#: a connection with no request in progress is closed after this many seconds (aiohttp's
+#: default is an hour: a peer that connects and says nothing would hold a socket that long);
+#: a live stream is a request in progress, and sends a comment every 15 s
+IDLE_SECONDS = 30.0
 
 
 @web.middleware
@@ -46,11 +50,15 @@ async def _headers(
 class WebServer:
     """``[http]``: the live page and ``/metrics`` on one address."""
 
-    def __init__(self, config: HttpConfig) -> None:
+    def __init__(self, config: HttpConfig, *, idle_seconds: float = IDLE_SECONDS) -> None:
         self.config = config
         self.app = web.Application(
             middlewares=[auth_middleware(Credentials(config)), _headers],
-            handler_args={"max_field_size": 8190, "max_line_size": 8190},
+            handler_args={
+                "max_field_size": 8190,
+                "max_line_size": 8190,
+                "keepalive_timeout": idle_seconds,
+            },
         )
         #: set when the server stops: long-lived responses (live streams) end
         self.closing = asyncio.Event()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from hotline.config.http import HttpConfig
 from hotline.errors import ConfigError
 from hotline.sim.agents import parse_agents
+from hotline.web.server import WebServer
 from tests.simrun import sim_runtime
 from tests.web.stack import web_settings
 
@@ -119,3 +122,16 @@ async def test_the_port_in_use_is_one_line() -> None:
                 pass
     (line,) = refused.value.problems
     assert line.startswith(f"http.port: 127.0.0.1:{runtime.web.port} is already in use")
+
+
+async def test_a_peer_that_connects_and_says_nothing_is_closed() -> None:
+    server = WebServer(HttpConfig(port=0), idle_seconds=0.2)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
+        finally:
+            writer.close()
+    finally:
+        await server.stop()
