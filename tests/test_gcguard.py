@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.scenario import CONFIG
-from hotline.config import settings_from_mapping
+from benchmarks.scenario import CONFIG, HOSTILE_AGI
+from hotline.config import Settings, settings_from_mapping
 from hotline.eventloop import loop_factory
 from hotline.gcguard import GcGuard, calls_leave_cycles, event_loop_name
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
+from hotline.sim.hostile import write_short_prompts
 from tests.conftest import CapturedLog
 
 ROOT = Path(__file__).resolve().parents[1]
-CALLS = 20
+CALLS = 100
 #: what asyncio's loop on CPython 3.11 leaves per closed connection (transport -> bound method)
 TRANSPORT_CYCLE = {
     "asyncio.selector_events._SelectorSocketTransport",
@@ -36,61 +38,63 @@ def test_where_calls_leave_cycles() -> None:
     assert not calls_leave_cycles("uvloop", (3, 11))
 
 
-class SessionsEnded(io.StringIO):
-    """A log stream that tells when ``count`` AGI sessions have ended."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-        self.ended = 0
-        self.done = asyncio.Event()
-
-    def write(self, text: str, /) -> int:
-        self.ended += text.count('"event":"agi_session_ended"')
-        if self.ended >= self.count:
-            self.done.set()
-        return len(text)
-
-
 async def _drive(port: int, calls: int) -> str:
-    """The benchmark's load generator (its own process) places ``calls`` full calls."""
+    """The benchmark's load generator (its own process) places ``calls`` placements of the
+    leak check's mix: full calls, callers hanging up, hostile peers (its JSON summary)."""
     command = [sys.executable, "-m", "benchmarks.driver", "--port", str(port)]
-    command += ["--calls", str(calls), "--caller-commands", "0"]
+    command += ["--calls", str(calls), "--caller-commands", "0", "--mix", "errors"]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
     out, _ = await asyncio.get_running_loop().run_in_executor(None, proc.communicate)
     return out
 
 
-async def _garbage_left_by_calls() -> tuple[str, set[str], str]:
-    """Serve CALLS calls with the cycle collector off; the runtime-side objects only it could
-    free afterwards, by type."""
-    stream = SessionsEnded(3 * CALLS)  # caller leg and two confirm legs per call
-    configure_logging(level="INFO", fmt="json", stream=stream)
-    async with Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0) as runtime:
+def _hostile_settings(sounds: Path) -> Settings:
+    """The leak check's runtime: deadlines short enough for silent hostile peers."""
+    config = dict(CONFIG)
+    config["asterisk"] = {**config["asterisk"], "sounds_dir": str(write_short_prompts(sounds))}
+    config["agi"] = {**config["agi"], **HOSTILE_AGI}
+    return settings_from_mapping(config)
+
+
+async def _garbage_left_by_calls(sounds: Path) -> tuple[str, set[str], str]:
+    """Serve CALLS placements with the cycle collector off; the runtime-side objects only it
+    could free afterwards, by type."""
+    configure_logging(level="INFO", fmt="json", stream=io.StringIO())
+    runtime = Runtime(_hostile_settings(sounds), host="127.0.0.1", port=0)
+    await runtime.start()
+    try:
         await _drive(runtime.port, 2)  # warm-up: first-use objects are not garbage
-        stream.ended, stream.count = 0, 3 * CALLS
         gc.collect()
         gc.disable()
         gc.set_debug(gc.DEBUG_SAVEALL)
         try:
             out = await _drive(runtime.port, CALLS)
-            await asyncio.wait_for(stream.done.wait(), 30)
+            await runtime.stop()  # drains: every session has ended when it returns
             gc.collect()
             types = {f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage}
         finally:
             gc.set_debug(0)
             gc.garbage.clear()
             gc.enable()
+    finally:
+        if runtime.server.is_serving:
+            await runtime.stop()
     ours = {t for t in types if t.startswith(("hotline.", "asyncio.", "uvloop."))}
     return event_loop_name(asyncio.get_running_loop()), ours, out
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_a_finished_call_leaves_no_cycle_where_the_guard_counts_on_it(loop: str) -> None:
+def test_a_finished_call_leaves_no_cycle_where_the_guard_counts_on_it(
+    loop: str, tmp_path: Path
+) -> None:
+    """Error paths included: callers hanging up, hostile peers the runtime's deadlines end."""
     with _runner(loop) as runner:
-        name, garbage, out = runner.run(_garbage_left_by_calls())
+        name, garbage, out = runner.run(_garbage_left_by_calls(tmp_path / "sounds"))
     assert name == loop
-    assert f'"connected": {CALLS}' in out
+    placed = json.loads(out)
+    assert placed["kinds"] == {"call": 60, "hangup": 20, "hostile": 20}
+    assert [w for w in placed["wrong"] if w["kind"] != "call"] == []  # none hung or failed
+    assert placed["outcomes"]["connected"] >= 60
     if calls_leave_cycles(name):
         assert garbage == TRANSPORT_CYCLE  # and nothing of hotline's own
     else:
