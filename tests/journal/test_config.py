@@ -24,13 +24,14 @@ def test_check_prints_the_metrics_url_and_the_journal(
 ) -> None:
     code, out, _ = _check(
         tmp_path,
-        "[metrics]\nenabled = true\n[http]\nport = 9550\n"
+        "[metrics]\nenabled = true\n[http]\nport = 9550\npage = true\n"
         '[journal]\nenabled = true\nurl = "postgresql://hl:s3cr3t-pw@db.example.org:5433/calls"\n'
         'caller = "hashed"\n',
         capsys,
     )
     assert code == 0
     assert "metrics: http://127.0.0.1:9550/metrics" in out.splitlines()
+    assert "live page: http://127.0.0.1:9550/" in out.splitlines()
     assert (
         "journal: postgresql://db.example.org:5433/calls (callers hashed, kept 365 days)"
         in out.splitlines()
@@ -41,6 +42,7 @@ def test_check_prints_the_metrics_url_and_the_journal(
 def test_check_says_when_they_are_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _check(tmp_path, "", capsys)
     assert "metrics: off ([metrics] enabled = false)" in out
+    assert "live page: off ([http] page = false)" in out
     assert "journal: off ([journal] enabled = false)" in out
 
 
