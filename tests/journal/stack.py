@@ -29,6 +29,8 @@ _restarts = itertools.count()
 
 BASE: dict[str, Any] = {
     "asterisk": {"sounds_dir": "/var/lib/hotline/sounds", "enabled": False},
+    # a free port: another process on the machine may hold the default 9464
+    "http": {"port": 0},
     "hotlines": [
         {
             "name": "support",
