@@ -3,50 +3,16 @@ timed (no timing asserted; the numbers are in benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.tiny import tiny_burst
 
 
 @pytest.mark.timeout(120)
 def test_journal_metrics_variant_journals_every_call(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.load",
-            "--servers",
-            "hotline,hotline+journal-metrics",
-            "--modes",
-            "burst",
-            "--sizes",
-            "3",
-            "--runs",
-            "1",
-            "--warmup",
-            "2",
-            "--leak-calls",
-            "0",
-            "--startup-runs",
-            "0",
-            "--quiet",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    runs = json.loads(out.read_text())["modes"]["burst"]["runs"]
+    runs = tiny_burst(tmp_path, "hotline,hotline+journal-metrics")
     (plain,) = runs["hotline"]["3"]
     (journaled,) = runs["hotline+journal-metrics"]["3"]
     assert plain["journal"] is None

@@ -3,50 +3,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.tiny import tiny_burst
 
 
 @pytest.mark.timeout(120)
 def test_page_variants_count_the_snapshots_of_five_open_pages(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.load",
-            "--servers",
-            "hotline+page,hotline+page-5",
-            "--modes",
-            "burst",
-            "--sizes",
-            "3",
-            "--runs",
-            "1",
-            "--warmup",
-            "2",
-            "--leak-calls",
-            "0",
-            "--startup-runs",
-            "0",
-            "--quiet",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    runs = json.loads(out.read_text())["modes"]["burst"]["runs"]
+    runs = tiny_burst(tmp_path, "hotline+page,hotline+page-5")
     (unwatched,) = runs["hotline+page"]["3"]
     (watched,) = runs["hotline+page-5"]["3"]
     assert unwatched["correct_pct"] == watched["correct_pct"] == 100.0
