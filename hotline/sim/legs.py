@@ -16,6 +16,7 @@ byte-exact Asterisk the FastAGI tests use.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -155,16 +156,23 @@ class AgiLeg:
 
         With several servers (``agi_servers``) it fails over as ``hagi://`` does
         (res_agi.c ``launch_ha_netscript``): a refused connection goes to the next
-        server at once, one silent for :data:`HAGI_CONNECT_TIMEOUT` seconds too.
+        server at once, one silent for :data:`HAGI_CONNECT_TIMEOUT` seconds too.  As
+        there, the header's first line is sent at once and a failure to send it counts
+        as a failed connect: a server killed after its kernel completed the handshake
+        resets the connection, and the next one is tried.  A server that dies after
+        that line is found out by the next read (the AGI ends, the dialplan goes on).
         """
         env = self.call.env
         failure: OSError | None = None
+        first, _, rest = header.partition(b"\n")
         for host, server_port in env.servers_for(self.call.index, port):
             conn = FakeAsterisk(server_port, host, timeout=env.command_timeout)
             try:
                 async with asyncio.timeout(HAGI_CONNECT_TIMEOUT):
                     await conn.connect()
-            except OSError as exc:  # refused, unreachable, or silent (TimeoutError)
+                    await conn.send_raw(first + b"\n")  # "agi_network: yes"
+            except OSError as exc:  # refused, reset, unreachable, or silent (TimeoutError)
+                await conn.close()
                 failure = exc
                 self.note(
                     f"FastAGI server {host}:{server_port} not reached ({exc.strerror or exc})"
@@ -172,7 +180,8 @@ class AgiLeg:
                 continue
             self._conn = conn
             self.call.record.agi_servers.append((self.party, server_port))
-            await conn.send_raw(header)
+            with contextlib.suppress(ConnectionError):
+                await conn.send_raw(rest)  # res_agi.c setup_env: a failed write goes unnoticed
             return
         assert failure is not None
         raise failure

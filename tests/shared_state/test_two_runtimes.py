@@ -56,13 +56,19 @@ def settings(url: str, runtime_id: str, **hunt: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def two_runtimes(
-    url: str, *, spread: bool = True, event_sink: Any = None, **hunt: Any
+    url: str,
+    *,
+    spread: bool = True,
+    event_sink: Any = None,
+    make: Callable[[str], Settings] | None = None,
+    **hunt: Any,
 ) -> AsyncIterator[tuple[Runtime, Runtime, SimulatedPbx]]:
+    """Runtimes rt-a and rt-b on ``settings(url, name, **hunt)`` (or ``make(name)``)."""
     holder: dict[str, SimulatedPbx] = {}
 
     def runtime(name: str) -> Runtime:
         return Runtime(
-            settings(url, name, **hunt),
+            make(name) if make is not None else settings(url, name, **hunt),
             host="127.0.0.1",
             port=0,
             clock_factory=lambda call_id: holder["pbx"].clock_for(call_id),
@@ -85,6 +91,10 @@ async def two_runtimes(
 def link(runtime: Runtime) -> RedisLink:
     assert runtime.shared is not None
     return runtime.shared.link
+
+
+#: the phases of runtime A in test_runtime_a_killed_during_100_calls
+ALIVE, DYING, DEAD = range(3)
 
 
 def served_by(record: CallRecord) -> int:
@@ -189,16 +199,17 @@ async def test_runtime_a_killed_during_100_calls(
                 confirm_args=4,
                 agi_servers=[("127.0.0.1", a_port), ("127.0.0.1", b.port)],
             )
-            killed = 0
+            state = ALIVE
 
             async def kill_a(done: int) -> None:
-                nonlocal killed
+                nonlocal state
                 if done == 30:
+                    state = DYING
                     proc.kill()
                     await proc.wait()  # dead and reaped: its port refuses from now on
-                    killed = done
+                    state = DEAD
 
-            results = await run_calls(pbx, 100, 10, kill_a, phase=lambda: killed)
+            results = await run_calls(pbx, 100, 10, kill_a, phase=lambda: state)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -209,13 +220,15 @@ async def test_runtime_a_killed_during_100_calls(
     a_summaries = {e["call_id"] for e in a_lines if e["event"] == "call_summary"}
     b_summaries = {e["call_id"] for e in captured_log.named("call_summary")}
 
-    # calls placed before A was reaped (some may still have reached it) and after
-    before = [r for phase, r in results if not phase]
-    after = [r for phase, r in results if phase]
-    on_a = [r for r in before if served_by(r) == a_port]
+    # calls placed while A was alive, while it died (some still reached it) and after
+    before = [r for phase, r in results if phase == ALIVE]
+    dying = [r for phase, r in results if phase == DYING]
+    after = [r for phase, r in results if phase == DEAD]
+    on_a = [r for r in before + dying if served_by(r) == a_port]
     cut = [r for r in on_a if r.uniqueid not in a_summaries]  # in progress when A died
-    assert killed
-    assert len(after) >= 30  # most of the 70 calls still to come when A died
+    assert state == DEAD
+    assert after
+    assert len(dying + after) >= 60  # the 70 calls to come when A was killed, but those in flight
     assert cut, "no call was in progress on A when it was killed"
     for record in cut:
         # the AGI ended with the caller still up: the dialplan's next priority runs
@@ -226,14 +239,19 @@ async def test_runtime_a_killed_during_100_calls(
             assert record.commands == []
         assert record.hung_up_by != "runtime"
         assert record.outcome in ("ended", "connected")
-    for record in after:  # A refuses: every later call goes to B and completes there
+    # A refuses: every later call goes to B and completes there, and so does every call
+    # placed while A was dying that did not reach it
+    for record in after + [r for r in dying if served_by(r) != a_port]:
         assert served_by(record) != a_port
         assert record.outcome == "connected"
         assert record.uniqueid in b_summaries
     unseen = [r for r in cut if r.uniqueid not in a_started]
     for _n, record in results:
         assert record.uniqueid in a_started | b_summaries or record in unseen
-    assert len(unseen) <= 10  # at most the calls in flight
+    # at most the calls in flight when the kill was sent; calls placed while A was dying
+    # (each such call ends at once and frees its place for the next) may all have reached
+    # A's backlog: measured 11 of them once under load on 3.13
+    assert len([r for r in unseen if r in before]) <= 10
 
 
 async def test_redis_stopped_and_restarted_during_200_calls(
