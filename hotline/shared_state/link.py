@@ -257,7 +257,12 @@ class RedisLink:
         self._next_beat = now + self.config.ttl / 3
         rewritten, self.catching_up = self.catching_up, False
         if results[0] is None and not rewritten:
-            log.info("shared_state_rewritten", redis=self.config.where(), reason="keys gone")
+            log.info(
+                "shared_state_rewritten",
+                redis=self.config.where(),
+                runtime=self.runtime_id,
+                reason="keys gone",
+            )
             self._catch_up()
 
     def _catch_up(self) -> None:
@@ -283,7 +288,12 @@ class RedisLink:
             return
         down = None if self.lost_at is None else round(time.monotonic() - self.lost_at, 3)
         self.up, self.lost_at = True, None
-        log.info("shared_state_back", redis=self.config.where(), down_seconds=down)
+        log.info(
+            "shared_state_back",
+            redis=self.config.where(),
+            runtime=self.runtime_id,
+            down_seconds=down,
+        )
         self._catch_up()
 
     def _lost(self, exc: BaseException) -> None:
@@ -294,6 +304,7 @@ class RedisLink:
         log.warning(
             "shared_state_lost",
             redis=self.config.where(),
+            runtime=self.runtime_id,
             reason=reason[:200],
             hint="calls go on with this runtime's own view until Redis answers again",
         )
