@@ -26,10 +26,10 @@ from hotline.config.pin_guard import PinGuardConfig
 from hotline.contract import CONFIRM_CONTEXT, VERDICT_VARIABLE, confirm_gosub
 from hotline.flow.deadlines import Deadlines
 from hotline.flow.hunt import DialAttempt
+from hotline.flow.leaving import NOT_DIALLED_WITHIN, abandoned, caller_leaving, write_summary
 from hotline.flow.observers import (
     AttemptRecord,
     CallConnected,
-    CallEnded,
     CallObservers,
     CallStarted,
     StepChanged,
@@ -49,11 +49,6 @@ log = get_logger()
 
 #: what may travel from the caller id into Gosub arguments: digits and a leading +
 _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
-
-
-#: a Dial that ends CANCEL this quickly, with no dial leg seen on AMI, never dialled: app_dial
-#: checks for a caller hang-up before anything else (its "Caller hung up before dial")
-NOT_DIALLED_WITHIN = 0.05
 
 
 def caller_digits(callerid: str) -> str:
@@ -114,6 +109,7 @@ class CallerFlow:
         self.hung_up_by: str | None = None
         self.plan: Decision | None = None
         self.locked_out = False
+        self.summarised = False  # the record is written (hotline/flow/leaving.py)
 
     @property
     def step(self) -> str:
@@ -146,13 +142,11 @@ class CallerFlow:
             with self.deps.state.presence.watching(self.call_id):
                 outcome = await self._run()
         except AgiHangup:
-            outcome = CallOutcome.ABANDONED
-            self.hung_up_by = "caller"
-            log.info("abandoned", step=self.step, seconds=self._since_start())
+            return abandoned(self)
         except BaseException:  # a deadline, nonsense, a bug, a cancel: summary (journal) still
-            self._summary(CallOutcome.FAILED)
+            write_summary(self, CallOutcome.FAILED)
             raise
-        self._summary(outcome)
+        write_summary(self, outcome)
         return outcome
 
     async def _run(self) -> CallOutcome:
@@ -362,18 +356,19 @@ class CallerFlow:
         accepted = self.deps.registry.expect(self.call_id, (target.number,))
         accepted.add_done_callback(lambda f: self._on_accepted(f, planned))
         try:
-            result = await self.session.exec_app(
-                "Dial",
-                planned.dial_string,
-                str(ring_time),
-                options,
-                timeout=self.deadlines.dial(
-                    ring_time, caller_digits(self.session.request.callerid)
-                ),
-                keep=self.bridged_elsewhere,
-            )
+            with caller_leaving(self, (planned,), dial_started):
+                result = await self.session.exec_app(
+                    "Dial",
+                    planned.dial_string,
+                    str(ring_time),
+                    options,
+                    timeout=self.deadlines.dial(ring_time, self.caller_number),
+                    keep=self.bridged_elsewhere,
+                )
         finally:
             self.deps.registry.forget(self.call_id)
+        if self.summarised:  # the caller left meanwhile and the record says so already
+            raise AgiHangup(f"the caller hung up while target {planned.attempt} was tried")
         report = await self._dial_report(result)
         outcome = report.outcome
         seconds = self.clock() - dial_started
@@ -471,7 +466,7 @@ class CallerFlow:
 
     def accepted_by(self, planned: DialAttempt | None) -> None:
         """An agent took the call (once per call; None: not one of the dialled targets)."""
-        if planned is None or self.connected_at is not None:
+        if planned is None or self.connected_at is not None or self.summarised:
             return
         self.session.extend_deadline(None)  # bridged: hours maybe (keepalive watches the peer)
         self._connected(planned)
@@ -537,35 +532,6 @@ class CallerFlow:
             await self._play("fallback")
         await self._go_to(fallback, "fallback_taken")
         return CallOutcome.FALLBACK
-
-    # --- summary -----------------------------------------------------------
-
-    def _since_start(self) -> float:
-        return round(self.clock() - self.started, 3)
-
-    def _summary(self, outcome: CallOutcome) -> None:
-        connected = self.connected_to
-        ended = CallEnded(
-            call_id=self.call_id,
-            hotline=self.hotline.name,
-            caller=self.session.request.callerid,
-            arrived=self.arrived,
-            outcome=outcome.value,
-            step=self.step if outcome is CallOutcome.ABANDONED else None,
-            connected_to=connected.target.number if connected else None,
-            connected_label=connected.target.label if connected else None,
-            wait_seconds=(
-                self.connected_at - self.started if self.connected_at is not None else None
-            ),
-            talk_seconds=self.talk_seconds,
-            hung_up_by=self.hung_up_by,
-            duration=self.clock() - self.started,
-            attempts=tuple(self.attempts),
-            schedule=self.plan.rule if self.plan else None,
-            shift=self.plan.shift if self.plan else None,
-        )
-        log.info("call_summary", **ended.summary())
-        self.deps.observers.emit(ended)
 
 
 async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:

@@ -119,6 +119,7 @@ class ConfirmFlow:
         else:
             observers = self.deps.observers
             observers.emit(ConfirmStarted(self.call_id, hotline.name, self.target))
+            self.deps.registry.asking(self.call_id, self.target)
             verdict = ERROR
             try:
                 with self.presence.watching(self.call_id, self.session.request.channel):
@@ -159,6 +160,8 @@ class ConfirmFlow:
         """
         if not await self._caller_present(ask=ask):
             self.presence.noticed(self.call_id, self.session.request.channel)
+            # without AMI this leg is the first here to know: the caller leg hears it now
+            self.presence.hung_up(self.call_id)
             raise _CallerLeft
         if self.deps.registry.taken_by_other(self.call_id, self.target):
             raise _Taken

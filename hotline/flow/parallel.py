@@ -29,6 +29,7 @@ from hotline.contract import (
     step_value,
 )
 from hotline.flow.hunt import DialAttempt
+from hotline.flow.leaving import caller_leaving
 from hotline.flow.observers import AttemptRecord, TargetDialing, TargetEnded
 from hotline.flow.outcomes import TargetOutcome, verdict_outcome
 from hotline.logs import get_logger
@@ -132,16 +133,19 @@ async def dial_step(flow: CallerFlow, legs: Sequence[DialAttempt], ring_time: in
         lambda f: None if f.cancelled() else flow.accepted_by(by_number.get(f.result().target))
     )
     try:
-        await session.exec_app(
-            "Dial",
-            "&".join(step_leg(n) for n in range(1, len(legs) + 1)),
-            str(ring_time),
-            f"m({hotline.moh_class})",
-            timeout=flow.deadlines.dial(ring_time, caller),
-            keep=flow.bridged_elsewhere,
-        )
+        with caller_leaving(flow, legs, started):
+            await session.exec_app(
+                "Dial",
+                "&".join(step_leg(n) for n in range(1, len(legs) + 1)),
+                str(ring_time),
+                f"m({hotline.moh_class})",
+                timeout=flow.deadlines.dial(ring_time, caller),
+                keep=flow.bridged_elsewhere,
+            )
     finally:
         claims = registry.forget(flow.call_id)
+    if flow.summarised:  # the caller left meanwhile and the record says so already
+        raise AgiHangup("the caller hung up during a parallel step")
     values = await session.get_full_variable("${DIALSTATUS}|${DIALEDPEERNAME}|${HANGUPCAUSE}")
     dialstatus, peer, cause = ((values or "") + "||").split("|")[:3]
     winner = flow.connected_to if flow.connected_to in legs else None

@@ -18,7 +18,10 @@ exists until Dial returns, so ``CHANNEL_EXISTS`` stays ``1``
 
 This module keeps the AMI side: which calls' callers AMI saw hang up (only for
 calls that have a leg in this process, so it stays small) and whom to
-interrupt then.  The flows ask :meth:`CallerPresence.gone` before each step.
+interrupt then.  The flows ask :meth:`CallerPresence.gone` before each step;
+a confirm leg that finds the hang-up itself (no AMI) reports it here too, and
+a caller leg whose Dial runs listens, to finish its record at once
+(hotline/flow/leaving.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from contextlib import contextmanager
 from hotline.logs import get_logger
 
 log = get_logger()
+
+#: told once when the caller of a watched call is known to have left
+Listener = Callable[[], None]
 
 #: stops what an agent's channel plays (AMI ControlPlayback) for a call id; fire and forget
 Interrupter = Callable[[str, str], None]
@@ -54,6 +60,8 @@ class CallerPresence:
         self.quieter: Callable[[str], Awaitable[None]] | None = None
         #: is AMI watching right now (set by the AMI feed: its client is connected)?
         self.ami_watching: Callable[[], bool] = nobody_watching
+        #: call id -> the caller leg's listener while its Dial runs
+        self._listeners: dict[str, Listener] = {}
 
     @contextmanager
     def watching(self, call_id: str, agent_channel: str | None = None) -> Iterator[None]:
@@ -80,6 +88,27 @@ class CallerPresence:
                 del self._watched[call_id]
                 self._gone.discard(call_id)
 
+    @contextmanager
+    def listening(self, call_id: str, listener: Listener) -> Iterator[None]:
+        """Call ``listener`` if ``call_id``'s caller leaves meanwhile (at once if they have)."""
+        self._listeners[call_id] = listener
+        try:
+            if call_id in self._gone:
+                self._tell(call_id)
+            yield
+        finally:
+            if self._listeners.get(call_id) is listener:
+                del self._listeners[call_id]
+
+    def _tell(self, call_id: str) -> None:
+        listener = self._listeners.pop(call_id, None)
+        if listener is None:
+            return
+        try:
+            listener()
+        except Exception:  # a flow's bug must not break the AMI feed or the other leg
+            log.exception("caller_hangup_listener_failed")
+
     def gone(self, call_id: str) -> bool:
         """AMI said this call's caller hung up (False: not known, ask Asterisk)."""
         return call_id in self._gone
@@ -105,7 +134,8 @@ class CallerPresence:
         return call_id in self._gone and agent_channel in self._agents.get(call_id, ())
 
     def hung_up(self, uniqueid: str) -> None:
-        """AMI: channel ``uniqueid`` is hanging up; if it is a watched caller, act on it."""
+        """Channel ``uniqueid`` is hanging up (AMI said so, or a confirm leg found it);
+        if it is a watched caller, act on it."""
         if uniqueid not in self._watched or uniqueid in self._gone:
             return
         self._gone.add(uniqueid)
@@ -115,6 +145,7 @@ class CallerPresence:
         if interrupter is not None:
             for channel in agents:
                 interrupter(uniqueid, channel)
+        self._tell(uniqueid)
 
     def __len__(self) -> int:
         return len(self._watched)

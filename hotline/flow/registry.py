@@ -35,6 +35,8 @@ class Claims:
     verdicts: dict[str, str] = field(default_factory=dict)
     #: the targets this dial rings (empty: not told); a confirm leg for another is forged
     dialling: frozenset[str] = frozenset()
+    #: the targets whose agent a confirm leg here began to ask
+    asked: set[str] = field(default_factory=set)
 
 
 #: calls whose taker is remembered after their dial ended, for colleagues still being asked
@@ -80,6 +82,17 @@ class CallRegistry:
         claims = self._claims.get(call_id)
         taken_by = claims.taken_by if claims is not None else self._settled.get(call_id)
         return taken_by not in (None, target)
+
+    def asking(self, call_id: str, target: str) -> None:
+        """A confirm leg began to ask ``target``'s agent (the caller leg is at "confirm")."""
+        claims = self._claims.get(call_id)
+        if claims is not None:
+            claims.asked.add(target)
+
+    def asked(self, call_id: str) -> frozenset[str]:
+        """The targets of the call's current dial whose agent a confirm leg here asks."""
+        claims = self._claims.get(call_id)
+        return frozenset(claims.asked) if claims is not None else frozenset()
 
     def verdict(self, call_id: str, target: str, verdict: str) -> None:
         """A confirm leg's verdict, for the caller leg's per-leg outcomes."""

@@ -73,6 +73,11 @@ async def test_a_caller_leaving_while_the_agent_waits_is_told_within_a_second(
         if e["route"] == "confirm" and e["command"] == "WAIT FOR DIGIT"
     ]
     assert len(waits) == 2  # 2 s of prompt + 1 s + 0.5 s of the second slice: told
+    # the record is finished when the leg finds out, before the agent hears "caller gone"
+    # and long before Dial returns (hotline/flow/leaving.py)
+    names = [e["event"] for e in scenario.events(record.uniqueid)]
+    assert names.index("call_summary") < names.index("confirm_caller_gone")
+    assert names.count("target_outcome") == 1
 
 
 def _settings(sounds: Path) -> Settings:
@@ -198,3 +203,52 @@ async def test_a_forged_acceptance_for_the_target_being_dialled_connects_nothing
         ("201", "declined"),
         ("202", "no_answer"),
     ]
+
+
+async def test_the_summary_is_written_when_ami_says_the_caller_left_not_when_dial_returns(
+    tmp_path: Path, captured_log: CapturedLog
+) -> None:
+    """Issue 11 item 2: AMI's HangupRequest for the caller arrives while the agent is asked
+    (the leg is in "press 1"): the attempt is ``caller_gone`` at step ``confirm`` and the
+    summary is out at once, while Dial still runs (on Asterisk it returns only after the
+    agent heard the caller-gone prompt); Dial's late return records nothing twice."""
+    uniqueid = "1796103567.9"
+    rt = Runtime(_settings(write_short_prompts(tmp_path)), host="127.0.0.1", port=0)
+    async with rt, FakeAsterisk(rt.port) as pbx:
+        await pbx.send_header("hotline/support", uniqueid=uniqueid, callerid="5550001")
+        await _until(pbx, "EXEC Dial")
+        async with FakeAsterisk(rt.port) as agent:
+            await agent.send_header(
+                "confirm", uniqueid="7.1", args=[uniqueid, "support", "201", "5550001"]
+            )
+            while not (command := await agent.read_command()).startswith("STREAM FILE"):
+                await agent.reply("200 result=1 (0)" if "GET FULL" in command else "200 result=1")
+            assert not captured_log.named("call_summary")
+            rt.state.presence.hung_up(uniqueid)  # AMI: HangupRequest, Uniqueid of the caller
+            (summary,) = captured_log.named("call_summary")
+            assert (summary["outcome"], summary["step"]) == ("abandoned", "confirm")
+            assert [(t["number"], t["outcome"]) for t in summary["targets"]] == [
+                ("201", "caller_gone")
+            ]
+            await agent.reply("200 result=0 endpos=1")  # stopped (AMI ControlPlayback)
+            while True:  # the leg tells the agent and leaves its verdict
+                try:
+                    command = await agent.read_command()
+                except EOFError:
+                    break
+                await agent.reply(
+                    "200 result=0 endpos=1" if "STREAM" in command else "200 result=1"
+                )
+        await pbx.reply("200 result=0")  # Dial returns after the agent's leg
+        commands = []
+        while True:
+            try:
+                commands.append(await pbx.read_command())
+            except EOFError:
+                break
+            await pbx.reply("200 result=1")
+    assert not [c for c in commands if c.startswith("EXEC Dial")]
+    assert len(captured_log.named("call_summary")) == 1
+    assert len(captured_log.named("target_outcome")) == 1
+    (result,) = captured_log.named("confirm_result")
+    assert result["result"] == "CALLER_GONE"
