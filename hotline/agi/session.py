@@ -343,6 +343,9 @@ class AgiSession:
             finally:
                 if self._pending is pending:
                     self._pending = None
+                # ``keep`` is often a bound method of the flow that holds this session: kept
+                # past its command it is a cycle (seen when a flow's last command was a Dial)
+                self._keep = None
                 # the future holds the exception it failed with, whose traceback holds this
                 # frame: without this the session would wait in that cycle for a full
                 # collection (seen in the benchmarks' leak check, hostile peers' errors)
