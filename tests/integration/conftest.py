@@ -23,6 +23,7 @@ from hotline.config import Settings, load_settings
 from hotline.logs import configure_logging
 from hotline.prompts.store import install_default_prompts
 from hotline.runtime import Runtime, serve
+from tests.integration.hagi_dns import dnsmasq
 from tests.integration.harness import (
     LAB_SERVER_KEY,
     AmiEvents,
@@ -243,3 +244,10 @@ async def lab(
 def targets_of(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(number, outcome) of each dial attempt in a call summary."""
     return [(t["number"], t["outcome"]) for t in summary["targets"]]
+
+
+@pytest.fixture
+def dns(tmp_path: Path) -> Iterator[dict[str, int]]:
+    """dnsmasq with the shipped SRV example: {"rt-a.hotline.internal": port, "rt-b…": port}."""
+    with dnsmasq(tmp_path) as ports:
+        yield ports

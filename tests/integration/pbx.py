@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,14 +212,15 @@ class AsteriskLab:
             return "(no console output)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def start(self, env: dict[str, str] | None = None) -> None:
+    def start(self, env: dict[str, str] | None = None, wrapper: Sequence[str] = ()) -> None:
         """Start Asterisk and return once it is fully booted (or raise with its output).
 
-        ``env`` adds to Asterisk's environment, as compose.yaml's ``environment:`` does.
+        ``env`` adds to Asterisk's environment, as compose.yaml's ``environment:`` does;
+        ``wrapper`` is a command that execs the rest (e.g. into a mount namespace).
         """
         with self.console_log.open("wb") as console:
             self.process = subprocess.Popen(
-                [self.binary, "-f", "-n", "-C", str(self.config_file)],
+                [*wrapper, self.binary, "-f", "-n", "-C", str(self.config_file)],
                 env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=console,
