@@ -1,5 +1,7 @@
 """docker/compose.yaml's "ha" profile: two runtimes sharing Redis behind hagi:// (checked
-statically, like the rest of the compose file: no Docker engine runs here)."""
+statically, like the rest of the compose file: no Docker engine runs here; its services run
+natively in tests/docker/test_compose_ha_native.py, its PBX side in
+tests/integration/test_hagi_failover.py)."""
 
 from __future__ import annotations
 
