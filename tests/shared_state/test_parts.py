@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -273,3 +274,26 @@ async def test_a_runtime_started_before_redis_works_alone_then_joins(
         await a.shared.close()
         await b.shared.close()
         server.stop()
+
+
+async def test_a_right_pin_while_redis_is_gone_clears_the_failures_of_both_runtimes(
+    pair: tuple[Runtime, Runtime], redis_server: RedisServer
+) -> None:
+    """Redis frozen, not restarted: B's failure stays in it; A's failure and A's clear of the
+    same caller (a right PIN later in the call) are written when it answers again, and the
+    clear wins over every failure before it, whoever counted it."""
+    a, b = pair
+    limits = PinGuardConfig(failed_calls=2, window=60)
+    await b.state.pin_guard.failed("sales", "0301234", limits)
+    redis_server.pause()
+    try:
+        await a.state.pin_guard.failed("sales", "0301234", limits)  # finds Redis gone
+        assert not a.link.up
+        await a.state.pin_guard.succeeded("sales", "0301234")
+    finally:
+        redis_server.resume()
+    await settled(a.link, b.link)
+    for runtime in (a, b):
+        assert await runtime.shared.pins.count("pin:sales:0301234", time.time(), 60) == 0
+    await b.state.pin_guard.failed("sales", "0301234", limits)  # a new failure counts again
+    assert await a.shared.pins.count("pin:sales:0301234", time.time(), 60) == 1
