@@ -8,6 +8,9 @@ a tweak is named.
 * ``gc-default`` — the interpreter's own garbage collection instead of
   ``hotline run``'s :class:`hotline.gcguard.GcGuard` (what the runtime did
   before it: the side-by-side baseline for the guard).
+* ``gc-count-young`` — the guard without its young collections' timer: young
+  collections only when CPython's net allocation count says so (the guard as
+  it was before; the side-by-side baseline for the timer).
 * ``log-off`` — log at WARNING instead of INFO: not a fix (production logs at
   INFO), but it shows what logging costs per call.
 * ``journal-metrics`` — not a fix either: the call journal (``[journal]``, an
@@ -27,4 +30,6 @@ a tweak is named.
 
 from __future__ import annotations
 
-TWEAKS = frozenset({"gc-default", "log-off", "journal-metrics", "hostile", "page", "page-5"})
+TWEAKS = frozenset(
+    {"gc-default", "gc-count-young", "log-off", "journal-metrics", "hostile", "page", "page-5"}
+)
