@@ -2,8 +2,10 @@
 
 SQLAlchemy 2 Core with async drivers: aiosqlite for the embedded SQLite file
 (WAL mode, so ``hotline report`` reads while the runtime writes), asyncpg for
-PostgreSQL.  Alembic migrates the schema on every start, so an upgrade of
-hotline never loses history.  Everything here may raise what the driver
+PostgreSQL.  Alembic migrates the schema on every start where it is behind,
+so an upgrade of hotline never loses history; a journal already at the newest
+revision is recognised without importing Alembic (a fifth of ``hotline run``'s
+start-up imports, ``benchmarks/RESULTS.md``).  Everything here may raise what the driver
 raises when the database is unavailable; the writer
 (:mod:`hotline.journal.writer`) decides what that means for the calls
 (nothing).
@@ -15,21 +17,26 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, delete, event, func, select
+from sqlalchemy import Connection, column, delete, event, func, inspect, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hotline.config.journal import JournalConfig
 from hotline.journal.schema import attempts, calls, journal_meta
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: the newest schema revision (the file name's prefix in migrations/versions)
+#: the newest schema revision, whatever it is called
 HEAD = "head"
+#: what it is called: the last file's revision in migrations/versions
+#: (tests/journal/test_migrations.py fails when a new migration is not named here)
+HEAD_REVISION = "0002"
+#: the table where Alembic records the revision (its own name and column)
+_ALEMBIC_VERSION = table("alembic_version", column("version_num"))
 #: seconds a PostgreSQL connect or statement may take before the write is retried later
 PG_TIMEOUT = 5.0
 #: SQLite waits this long for another writer's lock (milliseconds)
@@ -64,6 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -72,11 +81,30 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def migrate(engine: AsyncEngine, revision: str = HEAD) -> None:
     """Bring the schema to ``revision`` (default the newest); existing rows are kept."""
+    if revision == HEAD and await _stored_revision(engine) == HEAD_REVISION:
+        return  # current: nothing for Alembic to do, so it is not even imported
+    from alembic import command
+
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
+def _stored_revision_sync(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None  # a new database
+    value = connection.scalar(select(_ALEMBIC_VERSION.c.version_num))
+    return None if value is None else str(value)
+
+
+async def _stored_revision(engine: AsyncEngine) -> str | None:
+    """The revision Alembic recorded (its ``alembic_version`` row), read without Alembic."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_stored_revision_sync)
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     async with engine.connect() as conn:
         return await conn.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()

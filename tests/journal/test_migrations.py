@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
@@ -107,3 +111,59 @@ async def test_migration_from_the_first_version_keeps_every_record(
         ]
         assert {k: row[k] for k in attempt} == attempt
         assert row["hunt_step"] == attempt["attempt"]  # each old attempt was its own step
+
+
+def test_the_newest_revision_is_named_where_start_up_looks_for_it() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(store.alembic_config()).get_current_head() == (
+        store.HEAD_REVISION
+    )
+
+
+_START_A_CURRENT_JOURNAL = """
+import asyncio, json, sys
+from hotline.config.journal import JournalConfig
+from hotline.journal import store
+
+async def main():
+    engine = store.make_engine(JournalConfig.model_validate(json.loads(sys.argv[1])))
+    try:
+        await store.migrate(engine)
+    finally:
+        await engine.dispose()
+
+asyncio.run(main())
+print(sorted(m for m in sys.modules if m.split(".")[0] == "alembic"))
+"""
+
+
+async def test_a_current_journal_starts_without_alembic(journal_config: JournalConfig) -> None:
+    """Every start migrates; a journal already at the newest revision needs no Alembic."""
+    engine = store.make_engine(journal_config)
+    try:
+        await store.migrate(engine, "0001")
+        await asyncio.to_thread(_start, journal_config)  # behind: Alembic migrates it
+        assert await store.current_revision(engine) == store.HEAD_REVISION
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_differences) == []
+        assert await asyncio.to_thread(_start, journal_config) == "[]"  # current: no Alembic
+        assert await store.current_revision(engine) == store.HEAD_REVISION
+    finally:
+        await engine.dispose()
+
+
+def _start(config: JournalConfig) -> str:
+    """A new process migrates ``config``'s journal as every start does; the Alembic
+    modules it imported."""
+    where: dict[str, object] = {"enabled": True, "path": str(config.path)}
+    if config.url is not None:
+        where["url"] = config.url.get_secret_value()
+    done = subprocess.run(
+        [sys.executable, "-c", _START_A_CURRENT_JOURNAL, json.dumps(where)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip()
