@@ -309,6 +309,8 @@ class Bench:
             "journal": stats.get("journal"),
             # the live page's snapshots in the run (hotline+page, hotline+page-5 only)
             "page": stats.get("page"),
+            # what filled the late heartbeat windows (hotline+trace-blocks only)
+            "blocks": stats.get("blocks"),
         }
 
     async def load(self) -> dict[str, Any]:

@@ -162,6 +162,8 @@ class Heartbeat:
         self.interval = interval
         self.lag = LogHistogram()
         self.cpu_lag = LogHistogram()
+        #: called after each beat with (lag, CPU-backed lag): tweak trace-blocks
+        self.on_beat: Callable[[float, float], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def clear(self) -> None:
@@ -185,8 +187,11 @@ class Heartbeat:
             due = loop.time() + self.interval
             await asyncio.sleep(self.interval)
             lag = max(0.0, loop.time() - due)
+            cpu_lag = min(lag, time.process_time() - cpu)
             self.lag.add(lag)
-            self.cpu_lag.add(min(lag, time.process_time() - cpu))
+            self.cpu_lag.add(cpu_lag)
+            if self.on_beat is not None:
+                self.on_beat(lag, cpu_lag)
 
 
 class GcPauses:

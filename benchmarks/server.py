@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks import probe
+from benchmarks.blocks import BlockTracer
 from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
 from benchmarks.histogram import LogHistogram
@@ -47,6 +48,8 @@ Stop = Callable[[], Awaitable[None]]
 Settle = Callable[[], Awaitable[dict[str, Any]]]
 #: histograms that start afresh with each measurement (``reset``)
 RESET_WITH_METER: list[LogHistogram] = []
+#: tweak trace-blocks: what fills the late heartbeat windows (benchmarks.blocks)
+TRACER: BlockTracer | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,6 +110,10 @@ async def _start_hotline(
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
     await runtime.start()
+    if "trace-blocks" in tweaks:
+        global TRACER
+        TRACER = BlockTracer()
+        TRACER.install(asyncio.get_running_loop())
     pages = await _open_pages(runtime, 5) if "page-5" in tweaks else None
     page_cpu = _time_snapshots(runtime)
 
@@ -222,6 +229,8 @@ class Meter:
         for histogram in RESET_WITH_METER:
             histogram.clear()
         probe.reset_peak_rss()
+        if TRACER is not None:
+            TRACER.clear()
         self.cpu = probe.cpu_seconds()
         self.wall = time.perf_counter()
         return probe.memory_kb()
@@ -255,6 +264,8 @@ class Meter:
         }
         if objects:
             result["gc_objects"] = len(gc.get_objects())
+        if TRACER is not None:
+            result["blocks"] = TRACER.summary()
         return result
 
 
@@ -316,6 +327,8 @@ async def _serve(args: argparse.Namespace) -> int:
             raise BenchmarkError(f"--kind {args.kind} needs --exchange")
         port, stop = await _start_replayer(args.kind, args.exchange)
     heartbeat = probe.Heartbeat(args.heartbeat)
+    if TRACER is not None:
+        heartbeat.on_beat = TRACER.beat
     heartbeat.start()
     meter = Meter(heartbeat, gc_pauses)
     _reply(

@@ -23,6 +23,9 @@ a tweak is named.
 * ``page-5`` — the live page with 5 pages open (server-sent-event streams read
   by :mod:`benchmarks.pages` in its own process, so only the runtime's side is
   measured).
+* ``trace-blocks`` — not a fix: every task step, collection and log write
+  timed and attributed to the heartbeat's late windows
+  (:mod:`benchmarks.blocks`); costs CPU itself, for finding out.
 * ``hostile`` — not a fix: the leak check's runtime, with deadlines short
   enough (:data:`benchmarks.scenario.HOSTILE_AGI`, 20 ms prompts) that the
   hostile peers of its ``errors`` mix end in fractions of a second.
@@ -31,5 +34,14 @@ a tweak is named.
 from __future__ import annotations
 
 TWEAKS = frozenset(
-    {"gc-default", "gc-count-young", "log-off", "journal-metrics", "hostile", "page", "page-5"}
+    {
+        "gc-default",
+        "gc-count-young",
+        "log-off",
+        "journal-metrics",
+        "hostile",
+        "page",
+        "page-5",
+        "trace-blocks",
+    }
 )
