@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from hotline.sim.agents import AgentBehaviour
 from hotline.sim.caller import CallerScript
 from hotline.sim.records import CallRecord
@@ -85,6 +87,7 @@ async def test_nobody_in_the_step_confirms(captured_log: CapturedLog) -> None:
     }
 
 
+@pytest.mark.timeout(240)  # 200 calls: ~10 s alone, 88 s seen on a machine at load 13
 async def test_two_agents_pressing_1_together_exactly_one_is_bridged_200_times(
     captured_log: CapturedLog,
 ) -> None:
