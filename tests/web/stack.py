@@ -65,3 +65,7 @@ class EventTimes:
 
     def on_call_event(self, event: CallEvent) -> None:
         self.first.setdefault(type(event).__name__, asyncio.get_running_loop().time())
+
+    def left(self, event: str, budget: float = 1.0) -> float:
+        """Seconds of ``budget`` not yet used since ``event`` first happened."""
+        return max(0.0, budget - (asyncio.get_running_loop().time() - self.first[event]))

@@ -20,8 +20,7 @@ from tests.web.stack import EventTimes, Gate, web_settings
 
 def seconds_left(times: EventTimes, event: str, budget: float = 1.0) -> float:
     """Milliseconds of the one-second budget not yet used since ``event`` happened."""
-    used = asyncio.get_running_loop().time() - times.first[event]
-    return max(0.0, (budget - used) * 1000)
+    return times.left(event, budget) * 1000
 
 
 async def open_live(browser: BrowserContext, url: str) -> Page:
