@@ -520,7 +520,11 @@ def _page_note(page: dict[str, Any] | None) -> str:
     """The live page's part of a progress line (page tweaks)."""
     if not page:
         return ""
-    return f"; page: {page['open']} open, {page['snapshots']} snapshots, {page['cpu_ms']} ms CPU"
+    tasks = f", all its tasks {page['tasks_cpu_ms']} ms" if "tasks_cpu_ms" in page else ""
+    return (
+        f"; page: {page['open']} open, {page['snapshots']} snapshots, {page['cpu_ms']} ms CPU"
+        + tasks
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

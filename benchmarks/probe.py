@@ -317,15 +317,21 @@ class TaskSteps(Coroutine[Any, Any, Any]):
         return self._coro.__await__()
 
 
+#: coroutine qualname -> (wall, CPU) histograms its tasks' steps go to (time_task_steps)
+_TIMED_TASKS: dict[str, tuple[LogHistogram, LogHistogram]] = {}
+
+
 def time_task_steps(qualname: str, gc_pauses: GcPauses) -> tuple[LogHistogram, LogHistogram]:
     """Time every step of tasks whose coroutine is ``qualname`` (e.g. the journal writer);
-    returns the (wall, CPU) histograms of its steps."""
-    steps, cpu_steps = LogHistogram(), LogHistogram()
+    returns the (wall, CPU) histograms of its steps.  Several qualnames may be timed at
+    once; tasks created before the call are not."""
+    steps, cpu_steps = _TIMED_TASKS.setdefault(qualname, (LogHistogram(), LogHistogram()))
     loop = asyncio.get_running_loop()
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        if getattr(coro, "__qualname__", None) == qualname:
-            coro = TaskSteps(coro, steps, cpu_steps, gc_pauses)
+        timed = _TIMED_TASKS.get(getattr(coro, "__qualname__", ""))
+        if timed is not None:
+            coro = TaskSteps(coro, *timed, gc_pauses)
         return asyncio.Task(coro, loop=loop, **kwargs)
 
     loop.set_task_factory(factory)

@@ -50,6 +50,8 @@ Settle = Callable[[], Awaitable[dict[str, Any]]]
 RESET_WITH_METER: list[LogHistogram] = []
 #: tweak trace-blocks: what fills the late heartbeat windows (benchmarks.blocks)
 TRACER: BlockTracer | None = None
+#: the live page's tasks (aiohttp's: one per connection, one per request; ours: the push)
+PAGE_TASKS = ("RequestHandler.start", "RequestHandler._handle_request", "Broadcaster._run")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,13 +111,16 @@ async def _start_hotline(
     # every step of the journal writer's task: how long it blocks the loop at a time
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
+    # every step of the live page's tasks: the push task and each open page's stream
+    page_cpu_steps = [probe.time_task_steps(name, gc_pauses)[1] for name in PAGE_TASKS]
+    RESET_WITH_METER.extend(page_cpu_steps)
     await runtime.start()
     if "trace-blocks" in tweaks:
         global TRACER
         TRACER = BlockTracer()
         TRACER.install(asyncio.get_running_loop())
     pages = await _open_pages(runtime, 5) if "page-5" in tweaks else None
-    page_cpu = _time_snapshots(runtime)
+    page_cpu = _time_snapshots(runtime, page_cpu_steps)
 
     async def stop() -> None:
         if pages is not None:
@@ -145,10 +150,12 @@ async def _start_hotline(
 
 
 class _SnapshotCpu:
-    """Snapshots the live page built since the last :meth:`take`, and their CPU."""
+    """Snapshots the live page built since the last :meth:`take`, and their CPU; the CPU of
+    all the page's task steps (building and sending, to every page) since the run began."""
 
-    def __init__(self, pages: Callable[[], int]) -> None:
+    def __init__(self, pages: Callable[[], int], task_cpu: Sequence[LogHistogram]) -> None:
         self.pages = pages
+        self.task_cpu = task_cpu
         self.built = 0
         self.cpu_s = 0.0
 
@@ -157,19 +164,20 @@ class _SnapshotCpu:
             "open": self.pages(),
             "snapshots": self.built,
             "cpu_ms": round(self.cpu_s * 1e3, 2),
+            "tasks_cpu_ms": round(sum(h.total for h in self.task_cpu) * 1e3, 2),
         }
         self.built, self.cpu_s = 0, 0.0
         return taken
 
 
-def _time_snapshots(runtime: Any) -> _SnapshotCpu | None:
+def _time_snapshots(runtime: Any, task_cpu: Sequence[LogHistogram]) -> _SnapshotCpu | None:
     """Count the live page's snapshots and the thread CPU of building and encoding them
     (without Redis the build never suspends, so thread time is its own)."""
     web = runtime.web
     if web is None or web.broadcaster is None:
         return None
     broadcaster = web.broadcaster
-    meter = _SnapshotCpu(lambda: broadcaster.pages)
+    meter = _SnapshotCpu(lambda: broadcaster.pages, task_cpu)
     build = broadcaster._snapshot
 
     async def timed() -> bytes:

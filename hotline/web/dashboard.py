@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from importlib import resources
 
@@ -20,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from hotline.logs import get_logger
-from hotline.web.push import Broadcaster, Subscriber
+from hotline.web.push import Broadcaster
 from hotline.web.server import WebServer
 from hotline.web.stats import PERIODS, JournalStats
 
@@ -128,26 +127,9 @@ class Dashboard:
             await response.write(b"retry: %d\n\n" % RETRY_MS)
             async with self.broadcaster.subscribe() as page:
                 while not closing.is_set():
-                    data = await _next_or(page, closing, KEEPALIVE_SECONDS)
-                    if data is None:
+                    frame = await page.next(KEEPALIVE_SECONDS)
+                    if frame is None:
                         await response.write(b": keep-alive\n\n")
-                    elif data:
-                        await response.write(b"data: " + data + b"\n\n")
+                    elif frame:  # b"": the server closes (Broadcaster.close)
+                        await response.write(frame)
         return response
-
-
-async def _next_or(page: Subscriber, closing: asyncio.Event, quiet: float) -> bytes | None:
-    """The page's next message; b"" when the server closes; None after ``quiet`` seconds."""
-    data = asyncio.ensure_future(page.next())
-    closed = asyncio.ensure_future(closing.wait())
-    try:
-        done, _ = await asyncio.wait(
-            {data, closed}, timeout=quiet, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for task in (data, closed):
-            if not task.done():
-                task.cancel()
-    if data in done:
-        return data.result()
-    return b"" if closed in done else None

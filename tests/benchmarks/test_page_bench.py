@@ -16,6 +16,8 @@ def test_page_variants_count_the_snapshots_of_five_open_pages(tmp_path: Path) ->
     (unwatched,) = runs["hotline+page"]["3"]
     (watched,) = runs["hotline+page-5"]["3"]
     assert unwatched["correct_pct"] == watched["correct_pct"] == 100.0
-    assert unwatched["page"] == {"open": 0, "snapshots": 0, "cpu_ms": 0.0}
+    assert unwatched["page"] == {"open": 0, "snapshots": 0, "cpu_ms": 0.0, "tasks_cpu_ms": 0.0}
     assert watched["page"]["open"] == 5
     assert watched["page"]["snapshots"] >= 1
+    # the page's tasks (push, streams) ran and were timed
+    assert watched["page"]["tasks_cpu_ms"] > 0
