@@ -1,5 +1,6 @@
 """The live page in a real headless Firefox (tests/web/firefox.py) while the simulator runs calls:
-the same behaviour tests/web/test_page.py and test_charts.py prove in Chromium.
+the same behaviour tests/web/test_page.py and test_charts.py prove in Chromium (ringing then
+connected within 1 s, the charts' numbers, German on a phone, reconnecting after a restart).
 
 Times are measured from the runtime's own call event (an observer notes it) to the moment the
 page shows it; the waits allow what is left of one second.
@@ -172,6 +173,35 @@ async def test_firefox_in_german_on_a_phone(tmp_path: Path) -> None:
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"the page is {overflow} px wider than a phone's screen"
+        finally:
+            gate.release_all()
+            await call
+
+
+async def test_firefox_reconnects_by_itself_after_a_runtime_restart(page: FirefoxPage) -> None:
+    """The stream comes back in Firefox too: its EventSource's own retry, or the page's
+    (hotline/web/static/app.js) when the browser gives up."""
+    gate = Gate()
+    async with sim_runtime(web_settings(), parse_agents("201=accept")) as (runtime, _pbx):
+        assert runtime.web is not None
+        port = runtime.web.port
+        await open_live(page, runtime.web.url)
+    await page.wait_for("#connection", attribute="data-state", equals="reconnecting")
+    again = web_settings(http={"port": port})
+    times = EventTimes()
+    async with sim_runtime(again, parse_agents("201=accept")) as (runtime, pbx):
+        runtime.deps.observers.add(times)
+        pbx.event_sink = gate.sink
+        await page.wait_for("#connection", attribute="data-state", equals="live", within=10.0)
+        call = asyncio.create_task(pbx.place_call(CallerScript(hotline="support")))
+        try:
+            await gate.ringing.wait()
+            await page.wait_for(
+                '#agents tr[data-agent="201"]',
+                attribute="data-state",
+                equals="ringing",
+                within=times.left("TargetDialing"),
+            )
         finally:
             gate.release_all()
             await call
