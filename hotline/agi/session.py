@@ -1,11 +1,15 @@
 """One FastAGI connection: typed commands over a reader that never shifts replies.
 
-A background task reads every line Asterisk sends.  The out-of-band ``HANGUP``
-line (which can arrive before, between or after replies) only sets
-:attr:`AgiSession.hung_up` and :attr:`AgiSession.hangup_seen`; every other line
-completes the one pending command.  ``100 Trying`` lines are skipped, a
-multi-line ``520-`` usage block is read to its end, and a reply that cannot be
-matched to a command closes the connection rather than answer the wrong one.
+A command is one write and the read of its reply, in the command's own task:
+the out-of-band ``HANGUP`` line (which can arrive before, between or after
+replies) only sets :attr:`AgiSession.hung_up` and :attr:`AgiSession.hangup_seen`;
+``100 Trying`` lines are skipped, a multi-line ``520-`` usage block is read to
+its end, and every other line is the reply.  Between commands nobody reads:
+:class:`~hotline.agi.stream.InputWatch` says when bytes or the end of the
+stream arrive, and they are read then (a ``HANGUP`` noted, the peer's close
+seen at once, a reply nobody asked for closes the connection rather than answer
+the next command).  A reader task taking every line first cost a task
+wake-up, a future and a lock per command (benchmarks/RESULTS.md, issue 19).
 
 After a command times out, is cancelled, or the stream breaks, the session is
 *broken*: the socket is closed and every later command raises at once, because
@@ -20,34 +24,32 @@ a late reply would otherwise be taken for the next command's answer.
 from __future__ import annotations
 
 import asyncio
-import enum
+import functools
 import math
 import socket
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
+from hotline.agi.commands import DEFAULT, AgiCommands, _Default
 from hotline.agi.errors import (
-    AgiCommandError,
     AgiConnectionLost,
     AgiError,
-    AgiHangup,
     AgiProtocolError,
     AgiTimeout,
 )
-from hotline.agi.stream import DEFAULT_MAX_LINE, LineReader, read_header_lines
+from hotline.agi.stream import DEFAULT_MAX_LINE, InputWatch, LineReader, read_header_lines
 from hotline.agi.wire import (
     FREE_TEXT_COMMANDS,
     AgiReply,
     AgiRequest,
     format_command,
+    parse_free_text_reply,
     parse_header,
     parse_reply,
     reply_is_incomplete,
 )
 from hotline.logs import REDACTED, get_logger
-
-#: AST_CONTROL_STREAM_STOP..FORWARD: a media command stopped from outside, not a key
-STREAM_CONTROL_RESULTS = (1000, 1004)
 
 log = get_logger()
 
@@ -99,14 +101,6 @@ _LONG_NAMES = frozenset(
 )
 
 
-class _Default(enum.Enum):
-    TIMEOUT = "session default"
-
-
-#: ``timeout=DEFAULT`` means the session's :attr:`AgiSession.command_timeout`
-DEFAULT = _Default.TIMEOUT
-
-
 def command_name(words: tuple[str, ...]) -> str:
     """The AGI command a word list starts with, upper-cased, without its arguments."""
     tokens = " ".join(words[:4]).split(" ")
@@ -117,12 +111,22 @@ def command_name(words: tuple[str, ...]) -> str:
     return tokens[0].upper() if tokens else ""
 
 
-class AgiSession:
+@functools.lru_cache(maxsize=256)
+def _name_alone(first: str) -> str | None:
+    """:func:`command_name` when the first word decides it (``"STREAM FILE"``, ``"EXEC"``:
+    how this module's helpers call), else ``None``; remembered, as a call repeats them."""
+    prefix = first.lower() + " "
+    if first.count(" ") < 2 and any(name.startswith(prefix) for name in _LONG_NAMES):
+        return None  # "GET", "WAIT FOR": the arguments may complete the name
+    return command_name((first,))
+
+
+class AgiSession(AgiCommands):
     """Commands on one FastAGI connection (one per call leg).
 
     Created by :class:`~hotline.agi.server.FastAgiServer`; tests can build one
     with :meth:`open` from a ``(StreamReader, StreamWriter)`` pair.  Must be
-    constructed inside a running event loop (it starts its reader task).
+    constructed inside a running event loop.
     """
 
     def __init__(
@@ -145,25 +149,31 @@ class AgiSession:
         self.commands = 0
         self._lines = lines if lines is not None else LineReader(reader, max_line)
         self._writer = writer
-        self._lock = asyncio.Lock()
-        self._pending: asyncio.Future[AgiReply] | None = None
-        #: the pending command's reply is a secret (a PIN): never quoted in a log or an error
-        self._pending_secret = False
-        #: the pending command's reply may span lines (a variable's value)
-        self._free_text = False
-        self._pending_name = ""
+        self._transport = writer.transport
+        self._loop = asyncio.get_running_loop()
+        #: a command owns the connection (sending, or reading its reply); others queue
+        self._busy = False
+        self._turns: deque[asyncio.Future[None]] = deque()
+        #: the running command's name, and whether its reply is a secret (a PIN): never
+        #: quoted in a log or an error
+        self._running = ""
+        self._secret = False
         #: asked when the running command's deadline passes: still running as it should?
         self._keep: Callable[[], bool] | None = None
         #: when the running command must be answered (loop time), and its length in seconds
         self._deadline_at = _NEVER
         self._limit: float | None = None
-        self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
-        self._reader_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
-            self._read_loop(), name=f"agi-reader-{request.uniqueid or 'unknown'}"
-        )
+        #: reads what arrived between commands; runs only then, ends once it is read
+        self._idle_reader: asyncio.Task[None] | None = None
+        inner = self._transport.get_protocol()
+        self._watch: InputWatch | None = None
+        if inner is not None and not self._transport.is_closing():
+            self._watch = InputWatch(inner, self._lines, self._read_idle_input)
+            self._transport.set_protocol(self._watch)
+        self._go_idle()
 
     @classmethod
     async def open(
@@ -211,17 +221,15 @@ class AgiSession:
         self.hangup_seen.set()
 
     def _break(self, kind: type[AgiError], message: str, *, peer_gone: bool = False) -> None:
-        """Make the connection unusable: fail the pending command, close the socket.
+        """Make the connection unusable: close the socket, later commands raise ``kind``.
 
         ``peer_gone`` (Asterisk closed or reset the socket) also counts as a
-        hang-up; our own timeout or cancellation does not.
+        hang-up; our own timeout or cancellation does not.  A command reading
+        its reply sees the end of the stream and raises ``kind`` too.
         """
         first = self._broken is None
         if first:
             self._broken = (kind, message)
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.done():
-            pending.set_exception(kind(message))
         if first and peer_gone:
             self._note_hangup("connection_lost")
         if not self._writer.is_closing():
@@ -234,64 +242,73 @@ class AgiSession:
         if self._closed:
             raise AgiConnectionLost("the AGI session is closed")
 
-    # -- reading ----------------------------------------------------------
+    def _protocol_error(self, exc: AgiProtocolError) -> None:
+        problem = "malformed reply to a secret command" if self._secret else str(exc)
+        log.warning("agi_protocol_error", problem=problem)
+        self._break(AgiProtocolError, problem)
 
-    async def _read_loop(self) -> None:
+    # -- between commands ---------------------------------------------------
+
+    def _go_idle(self) -> None:
+        """No command runs now: read what has arrived already, be told of what comes."""
+        if self._broken is not None or self._closed:
+            return
+        if self._watch is not None:
+            self._watch.idle = True
+        if self._lines.unread or self._lines.buffered:
+            self._read_idle_input()
+
+    def _read_idle_input(self) -> None:
+        """Bytes or the end of the stream arrived while no command reads (or before)."""
+        if self._idle_reader is not None or self._broken is not None or self._closed:
+            return
         try:
-            while True:
-                line = await self._next_line()
-                if self._broken is not None:
-                    return  # we gave up on this connection; late lines mean nothing
-                if line == "HANGUP":
-                    self._note_hangup("hangup_line")
-                    continue
-                reply = await self._complete_reply(line)
-                if reply.code == 100:
-                    continue  # "100 Trying": the real reply follows
-                self._deliver(reply, line)
+            self._take_idle_lines()
         except AgiConnectionLost as exc:
             self._break(AgiConnectionLost, str(exc), peer_gone=True)
+            return
         except AgiProtocolError as exc:
-            problem = "malformed reply to a secret command" if self._pending_secret else str(exc)
-            log.warning("agi_protocol_error", problem=problem)
-            self._break(AgiProtocolError, problem)
+            self._protocol_error(exc)
+            return
+        if self._lines.unread:  # in the stream still: only a task can take it
+            self._idle_reader = self._loop.create_task(
+                self._read_while_idle(), name=f"agi-idle-{self.request.uniqueid or 'unknown'}"
+            )
 
-    def _deliver(self, reply: AgiReply, line: str) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None:
+    def _take_idle_lines(self) -> None:
+        lines = self._lines
+        while (raw := lines.pop_line()) is not None:
+            line = raw.decode("utf-8", errors="replace").removesuffix("\r")
+            if line == "HANGUP":
+                self._note_hangup("hangup_line")
+                continue
+            if parse_reply(line).code == 100:
+                continue  # "100 Trying" of a command that was answered after all
             raise AgiProtocolError(
                 f"reply {line[:40]!r} from Asterisk while no command was waiting"
             )
-        if not pending.done():
-            pending.set_result(reply)
-
-    async def _next_line(self) -> str:
-        raw = await self._lines.readline()
-        if raw is None:
+        if lines.ended:  # a partial last line is a cut connection, as for a command
             raise AgiConnectionLost("Asterisk closed the AGI connection")
-        return raw.decode("utf-8", errors="replace").removesuffix("\r")
 
-    async def _complete_reply(self, line: str) -> AgiReply:
-        if line.startswith("520-"):
-            # "520-Invalid command syntax.  Proper usage follows:", the usage,
-            # then "520 End of proper usage."
-            text = [line[4:]]
-            for _ in range(_MAX_BLOCK_LINES):
-                more = await self._next_line()
-                if more.startswith("520 "):
-                    return AgiReply(code=520, text="\n".join(text).strip())
-                text.append(more)
-            raise AgiProtocolError(f"520 usage block longer than {_MAX_BLOCK_LINES} lines")
-        if not self._free_text:
-            return parse_reply(line)  # one line by protocol: malformed is malformed
-        joined = line
-        for _ in range(_MAX_BLOCK_LINES):
-            if not reply_is_incomplete(joined):
-                return parse_reply(joined)
-            joined += "\n" + await self._next_line()
-            if len(joined) > self._lines.max_line:
-                break
-        raise AgiProtocolError(f"unterminated AGI reply: {line[:60]!r}")
+    async def _read_while_idle(self) -> None:
+        try:
+            while self._lines.unread and self._broken is None and not self._closed:
+                await self._lines.fill()
+                self._take_idle_lines()
+        except AgiConnectionLost as exc:
+            self._break(AgiConnectionLost, str(exc), peer_gone=True)
+        except AgiProtocolError as exc:
+            self._protocol_error(exc)
+        finally:
+            if self._idle_reader is asyncio.current_task():
+                self._idle_reader = None
+
+    async def _stop_idle_reader(self) -> None:
+        """A command takes over the stream from the task reading between commands."""
+        reader, self._idle_reader = self._idle_reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            await asyncio.wait([reader])
 
     # -- commands ---------------------------------------------------------
 
@@ -312,44 +329,54 @@ class AgiSession:
         ``keep``: asked when the deadline passes; True moves it on by ``timeout``.
         """
         line = format_command(*words)  # AgiArgumentError before anything is sent
-        name = command_name(words)
+        name = _name_alone(words[0])
+        if name is None:
+            name = command_name(words)
         limit = self.command_timeout if timeout is DEFAULT else timeout
-        async with self._lock:
+        if self._busy:
+            await self._wait_turn()
+        else:
+            self._busy = True
+        try:
+            if self._idle_reader is not None:
+                await self._stop_idle_reader()
             self._raise_if_broken()
-            loop = self._loop
-            pending = loop.create_future()
-            self._pending = pending
-            self._pending_name = name
-            self._pending_secret = secret
-            self._free_text = name in FREE_TEXT_COMMANDS
+            self._running = name
+            self._secret = secret
             self._keep = keep
-            self._set_deadline(loop, limit)
+            if self._watch is not None:
+                self._watch.idle = False
+            self._set_deadline(self._loop, limit)
+            reply: AgiReply | None = None
             try:
                 self._writer.write(line)
                 self.commands += 1
-                await self._writer.drain()
-                reply = await pending
+                if self._transport.get_write_buffer_size():  # the peer reads slower than we write
+                    await self._writer.drain()
+                reply = await self._read_reply(name in FREE_TEXT_COMMANDS)
             except (ConnectionError, OSError) as exc:
                 self._raise_if_broken()  # the deadline passed while sending: AgiTimeout
                 self._break(
                     AgiConnectionLost, f"AGI connection lost while sending {name}", peer_gone=True
                 )
                 raise AgiConnectionLost(f"AGI connection lost while sending {name}") from exc
+            except AgiConnectionLost as exc:
+                if self._broken is None and not self._closed:
+                    self._break(AgiConnectionLost, str(exc), peer_gone=True)
+            except AgiProtocolError as exc:
+                if self._broken is None:
+                    self._protocol_error(exc)
             except asyncio.CancelledError:
-                _settled(pending)
                 # the reply may still come and would answer the next command
                 self._break(AgiConnectionLost, f"{name} was cancelled; AGI connection closed")
                 raise
-            finally:
-                if self._pending is pending:
-                    self._pending = None
-                # ``keep`` is often a bound method of the flow that holds this session: kept
-                # past its command it is a cycle (seen when a flow's last command was a Dial)
-                self._keep = None
-                # the future holds the exception it failed with, whose traceback holds this
-                # frame: without this the session would wait in that cycle for a full
-                # collection (seen in the benchmarks' leak check, hostile peers' errors)
-                del pending
+            if reply is None:
+                # raised here, not in the handlers: a new error without the one that ended
+                # the read (a malformed secret reply's text must not travel on as its context)
+                self._raise_if_broken()
+                raise AgiConnectionLost("the AGI session is closed")  # pragma: no cover
+        finally:
+            self._done()
         if secret:
             log.debug("agi_command", command=name, code=reply.code, result=REDACTED, data=REDACTED)
         else:
@@ -358,6 +385,83 @@ class AgiSession:
             )
         return self._check(name, reply)
 
+    async def _wait_turn(self) -> None:
+        """Wait until the commands queued before this one are done (then this one owns it)."""
+        turn = self._loop.create_future()
+        self._turns.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._done()  # handed the connection in the same moment: pass it on
+            else:
+                self._turns.remove(turn)
+            raise
+
+    def _done(self) -> None:
+        """The running command is over: hand the connection to the next one, or go idle."""
+        self._deadline_at = _NEVER
+        # ``keep`` is often a bound method of the flow that holds this session: kept
+        # past its command it is a cycle (seen when a flow's last command was a Dial)
+        self._keep = None
+        while self._turns:
+            turn = self._turns.popleft()
+            if not turn.done():
+                turn.set_result(None)  # stays busy: that command owns it now
+                return
+        self._busy = False
+        self._go_idle()
+
+    async def _read_reply(self, free_text: bool) -> AgiReply:
+        lines = self._lines
+        while True:
+            raw = await lines.readline()
+            if raw is None:
+                raise AgiConnectionLost("Asterisk closed the AGI connection")
+            line = raw.decode("utf-8", errors="replace").removesuffix("\r")
+            if line == "HANGUP":
+                self._note_hangup("hangup_line")
+                continue
+            if line.startswith("520-"):
+                reply = await self._complete_reply(line, free_text)
+            elif free_text:
+                reply_or_none = parse_free_text_reply(line)
+                if reply_or_none is None:  # a value with a newline: read on
+                    reply_or_none = await self._complete_reply(line, free_text)
+                reply = reply_or_none
+            else:
+                reply = parse_reply(line)  # one line by protocol: malformed is malformed
+            if reply.code != 100:  # "100 Trying": the real reply follows
+                return reply
+
+    async def _next_line(self) -> str:
+        raw = await self._lines.readline()
+        if raw is None:
+            raise AgiConnectionLost("Asterisk closed the AGI connection")
+        return raw.decode("utf-8", errors="replace").removesuffix("\r")
+
+    async def _complete_reply(self, line: str, free_text: bool) -> AgiReply:
+        if line.startswith("520-"):
+            # "520-Invalid command syntax.  Proper usage follows:", the usage,
+            # then "520 End of proper usage."
+            text = [line[4:]]
+            for _ in range(_MAX_BLOCK_LINES):
+                more = await self._next_line()
+                if more.startswith("520 "):
+                    return AgiReply(code=520, text="\n".join(text).strip())
+                text.append(more)
+            raise AgiProtocolError(f"520 usage block longer than {_MAX_BLOCK_LINES} lines")
+        if not free_text:
+            return parse_reply(line)
+        joined = line
+        for _ in range(_MAX_BLOCK_LINES):
+            if not reply_is_incomplete(joined):
+                return parse_reply(joined)
+            joined += "\n" + await self._next_line()
+            if len(joined) > self._lines.max_line:
+                break
+        raise AgiProtocolError(f"unterminated AGI reply: {line[:60]!r}")
+
     def extend_deadline(self, seconds: float | None) -> None:
         """Move the running command's deadline to ``seconds`` from now (``None``: lift it).
 
@@ -365,7 +469,7 @@ class AgiSession:
         whose agent accepted: the bridge may last hours).  No-op when no
         command is running or its deadline has already passed.
         """
-        if self._pending is None or self._pending.done():
+        if not self._busy or self._broken is not None or self._closed:
             return
         self._set_deadline(self._loop, seconds)
 
@@ -391,13 +495,12 @@ class AgiSession:
 
     def _deadline_passed(self) -> None:
         self._timer = None
-        pending = self._pending
-        if pending is None or pending.done() or self._deadline_at == _NEVER:
+        if not self._busy or self._deadline_at == _NEVER or self._broken is not None:
             return  # no command waits: the next one arms the timer again
         if self._deadline_at - self._loop.time() > _TIMER_SLACK:
             self._timer = self._loop.call_at(self._deadline_at, self._deadline_passed)
             return
-        name, limit = self._pending_name, self._limit
+        name, limit = self._running, self._limit
         if self._keep is not None and self._keep():
             log.debug("agi_deadline_kept", command=name, timeout=limit)
             self._set_deadline(self._loop, limit)
@@ -406,144 +509,7 @@ class AgiSession:
         # the one line for this session: it is closed now and logs nothing more
         log.warning("agi_command_timeout", command=name, timeout=limit)
         self._break(AgiTimeout, message)
-        self._writer.transport.abort()  # a send blocked on a peer that reads nothing ends too
-
-    def _check(self, name: str, reply: AgiReply) -> AgiReply:
-        if reply.code == 200:
-            return reply
-        if reply.code == 511:
-            self._note_hangup("511")
-            raise AgiHangup(f"{name}: {reply.text or 'channel is dead'}")
-        raise AgiCommandError(reply.code, reply.text, command=name)
-
-    def _media_result(self, name: str, reply: AgiReply) -> int:
-        result = reply.result_int
-        if result < 0:
-            self._note_hangup(f"{name.lower().replace(' ', '_')}_-1")
-            raise AgiHangup(f"{name} returned {result}: the channel hung up")
-        return result
-
-    @staticmethod
-    def _digit(result: int) -> str | None:
-        # 1000-1004: a stream control (AMI ControlPlayback) ended the command, no key
-        # (WAIT FOR DIGIT -> 200 result=1000: tests/sim/recordings/21_*_confirm_*.raw)
-        if result == 0 or STREAM_CONTROL_RESULTS[0] <= result <= STREAM_CONTROL_RESULTS[1]:
-            return None
-        if result > 0x10FFFF:
-            raise AgiProtocolError(f"AGI digit result {result} is not a character")
-        return chr(result)
-
-    async def answer(self) -> None:
-        """Answer the channel (no-op when already up)."""
-        self._media_result("ANSWER", await self.command("ANSWER"))
-
-    async def stream_file(
-        self, name: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
-        """Play ``name``; the escape digit pressed, or ``None`` when it played to the end.
-
-        ``result=-1`` raises :class:`AgiHangup`.  Asterisk answers a missing
-        file with the same ``200 result=-1 endpos=0`` as a hang-up, so check that
-        prompts exist before taking calls.
-        """
-        reply = await self.command("STREAM FILE", name, escape_digits, timeout=timeout)
-        return self._digit(self._media_result("STREAM FILE", reply))
-
-    async def get_data(
-        self,
-        prompt: str,
-        timeout_ms: int,
-        max_digits: int,
-        *,
-        timeout: float | _Default | None = DEFAULT,
-        secret: bool = False,
-    ) -> str | None:
-        """Play ``prompt`` and read up to ``max_digits`` digits (typing over the prompt counts).
-
-        ``None`` when nothing was typed before the timeout (``result= (timeout)``);
-        digits typed before a timeout are returned; ``""`` if only ``#`` was pressed.
-        ``secret`` (a PIN): the digits are never logged, not even in the DEBUG trace.
-        """
-        reply = await self.command(
-            "GET DATA", prompt, str(timeout_ms), str(max_digits), timeout=timeout, secret=secret
-        )
-        if reply.result == "-1":
-            self._note_hangup("get_data_-1")
-            raise AgiHangup("GET DATA returned -1: the channel hung up")
-        if reply.data == "timeout" and not reply.result:
-            return None
-        return reply.result
-
-    async def wait_for_digit(
-        self, timeout_ms: int, *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
-        """Wait for one DTMF digit: ``'1'``, or ``None`` when ``timeout_ms`` passed."""
-        if timeout is DEFAULT:
-            timeout = None if timeout_ms < 0 else timeout_ms / 1000 + self.command_timeout
-        reply = await self.command("WAIT FOR DIGIT", str(timeout_ms), timeout=timeout)
-        return self._digit(self._media_result("WAIT FOR DIGIT", reply))
-
-    async def say_digits(
-        self, digits: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
-        """Say ``digits`` one by one; the escape digit pressed, or ``None``."""
-        reply = await self.command("SAY DIGITS", digits, escape_digits, timeout=timeout)
-        return self._digit(self._media_result("SAY DIGITS", reply))
-
-    async def exec_app(
-        self,
-        app: str,
-        *args: str,
-        timeout: float | _Default | None = DEFAULT,
-        keep: Callable[[], bool] | None = None,
-    ) -> int:
-        """Run a dialplan application (``args`` joined with ``,``) and return its result.
-
-        ``-1`` is returned, not raised: ``Dial`` returns it whenever a bridge ends,
-        caller still up or not.  ``-2`` (no such application) raises
-        :class:`AgiCommandError`.  EXEC works on a dead channel too.  ``keep``:
-        asked when the deadline passes; True gives the application another
-        ``timeout`` seconds (it is known to be still running).
-        """
-        words = ["EXEC", app]
-        if args:
-            words.append(",".join(args))
-        reply = await self.command(*words, timeout=timeout, keep=keep)
-        result = reply.result_int
-        if result == -2:
-            raise AgiCommandError(200, f"application {app!r} not found", command="EXEC")
-        return result
-
-    async def get_variable(self, name: str) -> str | None:
-        """A channel variable or function value; ``None`` when it is not set."""
-        reply = await self.command("GET VARIABLE", name)
-        return (reply.data or "") if reply.result == "1" else None
-
-    async def get_full_variable(self, expr: str, channel: str | None = None) -> str | None:
-        """Expand ``expr`` (``${…}`` allowed) on this or another channel; ``None`` if no channel."""
-        words = ["GET FULL VARIABLE", expr]
-        if channel is not None:
-            words.append(channel)
-        reply = await self.command(*words)
-        return (reply.data or "") if reply.result == "1" else None
-
-    async def set_variable(self, name: str, value: str) -> None:
-        """Set a channel variable (works on a dead channel too)."""
-        await self.command("SET VARIABLE", name, value)
-
-    async def hangup(self, channel: str | None = None) -> None:
-        """Hang up this (or another) channel; an already dead or vanished one is fine."""
-        words = ["HANGUP"] if channel is None else ["HANGUP", channel]
-        try:
-            await self.command(*words)
-        except AgiHangup as exc:
-            log.debug("agi_hangup_on_dead_channel", reason=str(exc))
-
-    async def verbose(
-        self, message: str, level: int = 1, *, timeout: float | _Default | None = DEFAULT
-    ) -> None:
-        """Write ``message`` to the Asterisk console/log at verbosity ``level``."""
-        await self.command("VERBOSE", message, str(level), timeout=timeout)
+        self._transport.abort()  # a send blocked on a peer that reads nothing ends too
 
     # -- lifetime ---------------------------------------------------------
 
@@ -555,19 +521,18 @@ class AgiSession:
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()  # and with it the timer's reference to this session
+        if self._watch is not None:
+            self._watch.forget()  # the transport outlives us in the loop for a moment
         # Drop the task: once done it keeps the CancelledError it ended with, whose
-        # traceback holds the reader's frames and so this session; that cycle would
-        # keep the whole connection (streams, buffers, futures) until a full GC.
-        reader, self._reader_task = self._reader_task, None
+        # traceback holds its frames and so this session; that cycle would keep the
+        # whole connection (streams, buffers) until a full GC.
+        reader, self._idle_reader = self._idle_reader, None
         if reader is not None:
             reader.cancel()
             # not ``await reader``: that would hide our own cancellation
             await asyncio.wait([reader])
             if not reader.cancelled() and (failure := reader.exception()) is not None:
                 log.error("agi_reader_failed", exc_info=failure)
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.done():
-            pending.set_exception(AgiConnectionLost("the AGI session was closed"))
         writer = self._writer
         if not writer.is_closing():
             writer.close()
@@ -589,12 +554,3 @@ class AgiSession:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _settled(pending: asyncio.Future[AgiReply]) -> None:
-    """Mark a reply we no longer wait for as seen.  The peer's end (EOF) can fail it in
-    the same loop turn as our deadline or cancellation; unseen, asyncio would report
-    "Future exception was never retrieved" with a traceback (seen once in 20,000
-    stuck sessions, benchmarks/hostile_load.py)."""
-    if pending.done() and not pending.cancelled():
-        pending.exception()

@@ -143,9 +143,11 @@ class AgiReply:
     def __post_init__(self) -> None:
         object.__setattr__(self, "extras", _frozen(self.extras))
 
-    @property
+    @functools.cached_property
     def result_int(self) -> int:
-        """``result`` as an integer; a non-numeric result raises :class:`AgiProtocolError`."""
+        """``result`` as an integer; a non-numeric result raises :class:`AgiProtocolError`.
+
+        Remembered: the replies a call repeats are one object each (:func:`parse_reply`)."""
         try:
             return int(self.result)
         except ValueError:
@@ -232,6 +234,21 @@ def reply_is_incomplete(line: str) -> bool:
         return False
     text = line[4:].removesuffix("\r")
     return _OPEN_DATA.match(text) is not None and _RESULT.fullmatch(text) is None
+
+
+def parse_free_text_reply(line: str) -> AgiReply | None:
+    """:func:`parse_reply` for a reply to one of :data:`FREE_TEXT_COMMANDS`: ``None``
+    while its data's parentheses are still open (the value goes on on the next line)."""
+    if len(line) <= _CACHED_CHARS:
+        return _free_text_remembered(line)
+    return None if reply_is_incomplete(line) else _parse_reply(line)
+
+
+@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+def _free_text_remembered(line: str) -> AgiReply | None:
+    # the confirm leg asks for the caller's CHANNEL(checkhangup) every second: the
+    # same "200 result=1 (0)" each time, two regular expressions less per reply
+    return None if reply_is_incomplete(line) else _parse_reply(line)
 
 
 _COMMAND_NAME = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")

@@ -485,3 +485,95 @@ async def test_a_malformed_secret_reply_is_not_quoted(
     (problem,) = captured_log.named("agi_protocol_error")
     assert "4711" not in captured_log.text
     assert problem["problem"] == "malformed reply to a secret command"
+
+
+# -- between commands: nobody reads, yet nothing is missed ----------------------------
+
+
+async def test_a_command_is_read_in_its_own_task(open_session: SessionFactory) -> None:
+    """No reader task next to the commands (issue 19: it cost a wake-up per reply)."""
+    session, pbx = await open_session()
+    call = asyncio.create_task(session.get_variable("A"))
+    assert await pbx.read_command() == "GET VARIABLE A"
+    assert asyncio.all_tasks() == {asyncio.current_task(), call}
+    await pbx.reply("200 result=1 (a)")
+    assert await call == "a"
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_a_hangup_line_in_pieces_between_commands(open_session: SessionFactory) -> None:
+    session, pbx = await open_session()
+    answering = asyncio.create_task(session.answer())
+    await pbx.expect("ANSWER", "200 result=0")
+    await answering
+    await pbx.send_raw(b"HANG")
+    await pbx.send_raw(b"UP\n")
+    await asyncio.wait_for(session.hangup_seen.wait(), 2)
+    call = asyncio.create_task(session.get_variable("DIALSTATUS"))
+    await pbx.expect("GET VARIABLE DIALSTATUS", "200 result=1 (CANCEL)")
+    assert await call == "CANCEL"
+
+
+async def test_a_command_takes_over_half_a_line_read_between_commands(
+    open_session: SessionFactory,
+) -> None:
+    session, pbx = await open_session()
+    await pbx.send_raw(b"HANG")  # read while idle; the rest comes after the next command
+    call = asyncio.create_task(session.get_variable("X"))
+    assert await pbx.read_command() == "GET VARIABLE X"
+    await pbx.send_raw(b"UP\n200 result=1 (x)\n")
+    assert await call == "x"
+    assert session.hung_up
+
+
+async def test_many_lines_between_commands(open_session: SessionFactory) -> None:
+    """More than one read's worth (4 KiB) arriving while idle: all of it is taken."""
+    session, pbx = await open_session()
+    await pbx.send_raw(b"HANGUP\n" * 2000)
+    await asyncio.wait_for(session.hangup_seen.wait(), 2)
+    call = asyncio.create_task(session.get_variable("X"))
+    await pbx.expect("GET VARIABLE X", "200 result=1 (x)")
+    assert await call == "x"
+
+
+async def test_an_unsolicited_reply_behind_a_reply_closes_the_session(
+    open_session: SessionFactory, captured_log: CapturedLog
+) -> None:
+    session, pbx = await open_session()
+    call = asyncio.create_task(session.get_variable("A"))
+    await pbx.expect("GET VARIABLE A", "200 result=1 (a)", "200 result=1 (b)")
+    assert await call == "a"  # its own reply; the second one nobody asked for
+    assert await pbx.wait_closed() == []
+    (problem,) = captured_log.named("agi_protocol_error")
+    assert "no command was waiting" in problem["problem"]
+    with pytest.raises(AgiProtocolError):
+        await session.get_variable("B")
+
+
+async def test_the_peer_closing_between_commands_is_a_hangup(
+    open_session: SessionFactory,
+) -> None:
+    session, pbx = await open_session()
+    call = asyncio.create_task(session.answer())
+    await pbx.expect("ANSWER", "200 result=0")
+    await call
+    await pbx.close()
+    await asyncio.wait_for(session.hangup_seen.wait(), 2)
+    assert session.closed
+    with pytest.raises(AgiConnectionLost):
+        await session.answer()
+
+
+async def test_a_cancelled_queued_command_sends_nothing(open_session: SessionFactory) -> None:
+    session, pbx = await open_session()
+    first = asyncio.create_task(session.get_variable("A"))
+    second = asyncio.create_task(session.get_variable("B"))
+    third = asyncio.create_task(session.get_variable("C"))
+    assert await pbx.read_command() == "GET VARIABLE A"
+    second.cancel()
+    await pbx.reply("200 result=1 (a)")
+    await pbx.expect("GET VARIABLE C", "200 result=1 (c)")
+    assert (await first, await third) == ("a", "c")
+    assert second.cancelled()
+    assert session.commands == 2
+    assert not session.closed
