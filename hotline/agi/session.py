@@ -24,6 +24,7 @@ a late reply would otherwise be taken for the next command's answer.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import math
 import socket
@@ -171,7 +172,11 @@ class AgiSession(AgiCommands):
         inner = self._transport.get_protocol()
         self._watch: InputWatch | None = None
         if inner is not None and not self._transport.is_closing():
-            self._watch = InputWatch(inner, self._lines, self._read_idle_input)
+            # the transport calls back in the loop's context: run in the call's (its log lines)
+            context = contextvars.copy_context()
+            self._watch = InputWatch(
+                inner, self._lines, functools.partial(context.run, self._read_idle_input)
+            )
             self._transport.set_protocol(self._watch)
         self._go_idle()
 
@@ -340,7 +345,8 @@ class AgiSession(AgiCommands):
         try:
             if self._idle_reader is not None:
                 await self._stop_idle_reader()
-            self._raise_if_broken()
+            if self._broken is not None or self._closed:
+                self._raise_if_broken()
             self._running = name
             self._secret = secret
             self._keep = keep

@@ -56,13 +56,25 @@ class LineReader:
         always ends what it sends with a newline, so a fragment is a cut connection.
         """
         while True:
-            line = self.pop_line()
-            if line is not None:
-                return line
+            if self._buffer or self._eof:
+                line = self.pop_line()
+                if line is not None:
+                    return line
             if self._eof:
                 self._buffer.clear()
                 return None
-            await self.fill()
+            # fill(), inline: this runs for every reply
+            try:
+                chunk = await self._reader.read(_CHUNK)
+            except (ConnectionError, OSError):
+                chunk = b""
+            if len(chunk) < _CHUNK:
+                self.unread = False
+                if not chunk:
+                    self._eof = True
+                    continue
+            self.bytes_received += len(chunk)
+            self._buffer += chunk
 
     def pop_line(self) -> bytes | None:
         """The next complete line already taken from the stream, else ``None`` (no wait)."""

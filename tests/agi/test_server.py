@@ -228,9 +228,31 @@ async def test_each_call_logs_with_its_own_call_id(
         ("B.2", "before"),
     ]
     assert {e["route"] for e in captured_log.named("flow_step")} == {"hotline"}
-    # the session's reader task logs in the call's context too
+    # what the session reads while a command waits logs in the call's context too
     (seen,) = captured_log.named("agi_hangup_seen")
     assert seen["call_id"] == "A.1"
+
+
+async def test_a_hangup_between_commands_logs_in_the_calls_context(
+    start_server: ServerFactory, captured_log: CapturedLog
+) -> None:
+    """Read when the transport calls back (no command running), not in a task of the call."""
+    answered = asyncio.Event()
+
+    async def flow(session: AgiSession) -> None:
+        await session.answer()
+        answered.set()
+        await session.hangup_seen.wait()
+
+    server = await start_server({"hotline": flow})
+    async with FakeAsterisk(server.port) as pbx:
+        await pbx.send_header(uniqueid="C.3", script="hotline")
+        await pbx.expect("ANSWER", "200 result=0")
+        await asyncio.wait_for(answered.wait(), 5)
+        await pbx.send_hangup()
+        assert await pbx.wait_closed() == []
+    (seen,) = captured_log.named("agi_hangup_seen")
+    assert (seen["call_id"], seen["reason"]) == ("C.3", "hangup_line")
 
 
 async def test_sync_handler_is_called(start_server: ServerFactory) -> None:
