@@ -77,6 +77,19 @@ def test_a_line_carries_fields_event_context_level_and_timestamp(
     assert len(event["timestamp"]) == len("2026-12-01T05:27:05.364964Z")
 
 
+def test_keys_unbound_again_are_not_rendered(captured_log: CapturedLog) -> None:
+    """The context is read from structlog's own variables: unbound ones stay out."""
+    with structlog.contextvars.bound_contextvars(leg="confirm"):
+        get_logger().info("inside")
+    structlog.contextvars.bind_contextvars(hotline="support")
+    structlog.contextvars.unbind_contextvars("hotline")
+    get_logger().info("outside")
+    inside, outside = (json.loads(line) for line in captured_log.text.splitlines())
+    assert inside["leg"] == "confirm"
+    assert "leg" not in outside
+    assert "hotline" not in outside
+
+
 def test_exceptions_levels_and_odd_values(captured_log: CapturedLog) -> None:
     log = get_logger().bind(component="test")
     try:
