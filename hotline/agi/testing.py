@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 
 #: Header of recording 01 (``agi/01_…__001_hotline_1795305542.0.rx``), byte for byte.
@@ -175,6 +175,18 @@ class FakeAsterisk:
             raise AssertionError(f"expected AGI command {command!r}, got {got!r}")
         for line in replies:
             await self.reply(line)
+
+    async def answer_until_closed(self, answer: Callable[[str], str]) -> list[str]:
+        """Reply ``answer(command)`` to every command until the runtime closes the
+        connection; the commands it sent, in order."""
+        commands: list[str] = []
+        while True:
+            try:
+                command = await self.read_command()
+            except EOFError:
+                return commands
+            commands.append(command)
+            await self.reply(answer(command))
 
     async def send_hangup(self) -> None:
         """Send Asterisk's out-of-band ``HANGUP`` notification line."""

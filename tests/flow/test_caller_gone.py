@@ -138,13 +138,7 @@ async def test_no_dial_once_ami_saw_the_caller_leave(
             "GET FULL VARIABLE ${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}",
             "200 result=1 (ANSWER|DECLINED|16)",
         )
-        commands = []
-        while True:
-            try:
-                commands.append(await pbx.read_command())
-            except EOFError:
-                break
-            await pbx.reply("200 result=1")
+        commands = await pbx.answer_until_closed(lambda _command: "200 result=1")
     assert not [c for c in commands if c.startswith("EXEC Dial")]
     (summary,) = captured_log.named("call_summary")
     assert summary["outcome"] == "abandoned"
@@ -166,12 +160,8 @@ async def test_a_forged_acceptance_for_the_target_being_dialled_connects_nothing
             await forged.send_header(
                 "confirm", uniqueid="6.6", args=["1796103567.7", "support", "201", ""]
             )
-            while True:
-                try:
-                    command = await forged.read_command()
-                except EOFError:
-                    break
-                await forged.reply(
+            await forged.answer_until_closed(
+                lambda command: (
                     "200 result=49"
                     if command.startswith("WAIT FOR DIGIT")
                     else "200 result=1 (0)"
@@ -180,20 +170,22 @@ async def test_a_forged_acceptance_for_the_target_being_dialled_connects_nothing
                     if command.startswith("STREAM")
                     else "200 result=1"
                 )
+            )
         await pbx.reply("200 result=0")  # Dial: the real agent declined
         await pbx.expect(
             "GET FULL VARIABLE ${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}",
             "200 result=1 (ANSWER|DECLINED|16)",
         )
-        while True:  # the hunt goes on: 202 does not answer, nobody is available
-            try:
-                command = await pbx.read_command()
-            except EOFError:
-                break
-            if command.startswith("GET FULL VARIABLE ${DIALSTATUS}"):
-                await pbx.reply("200 result=1 (NOANSWER||19)")
-            else:
-                await pbx.reply("200 result=0 endpos=1" if "STREAM" in command else "200 result=0")
+        # the hunt goes on: 202 does not answer, nobody is available
+        await pbx.answer_until_closed(
+            lambda command: (
+                "200 result=1 (NOANSWER||19)"
+                if command.startswith("GET FULL VARIABLE ${DIALSTATUS}")
+                else "200 result=0 endpos=1"
+                if "STREAM" in command
+                else "200 result=0"
+            )
+        )
     (warning,) = captured_log.named("acceptance_not_bridged")
     assert warning["number"] == "201"
     (summary,) = captured_log.named("call_summary")
@@ -231,22 +223,12 @@ async def test_the_summary_is_written_when_ami_says_the_caller_left_not_when_dia
                 ("201", "caller_gone")
             ]
             await agent.reply("200 result=0 endpos=1")  # stopped (AMI ControlPlayback)
-            while True:  # the leg tells the agent and leaves its verdict
-                try:
-                    command = await agent.read_command()
-                except EOFError:
-                    break
-                await agent.reply(
-                    "200 result=0 endpos=1" if "STREAM" in command else "200 result=1"
-                )
+            # the leg tells the agent and leaves its verdict
+            await agent.answer_until_closed(
+                lambda command: "200 result=0 endpos=1" if "STREAM" in command else "200 result=1"
+            )
         await pbx.reply("200 result=0")  # Dial returns after the agent's leg
-        commands = []
-        while True:
-            try:
-                commands.append(await pbx.read_command())
-            except EOFError:
-                break
-            await pbx.reply("200 result=1")
+        commands = await pbx.answer_until_closed(lambda _command: "200 result=1")
     assert not [c for c in commands if c.startswith("EXEC Dial")]
     assert len(captured_log.named("call_summary")) == 1
     assert len(captured_log.named("target_outcome")) == 1

@@ -92,12 +92,7 @@ async def test_an_accepted_call_outlives_its_dial_deadline(
             await agent.send_header(
                 "confirm", uniqueid="1795305542.8", args=["1795305542.7", "support", "201", ""]
             )
-            while True:
-                try:
-                    command = await agent.read_command()
-                except EOFError:
-                    break
-                await agent.reply(_reply(command))
+            await agent.answer_until_closed(_reply)
         assert captured_log.named("call_connected")
         # a second call, dialled later with the same deadline, times out ...
         clock, _ = await _caller_at_dial(rt.port, "1795305542.9")
@@ -105,12 +100,7 @@ async def test_an_accepted_call_outlives_its_dial_deadline(
         await clock.close()
         # ... while the accepted one is still bridged: its Dial returns when the call ends
         await bridged.reply("200 result=0")
-        while True:
-            try:
-                command = await bridged.read_command()
-            except EOFError:
-                break
-            await bridged.reply(_reply(command))
+        await bridged.answer_until_closed(_reply)
         await bridged.close()
     outcomes = {e["call_id"]: e["outcome"] for e in captured_log.named("call_summary")}
     assert outcomes == {"1795305542.7": "connected", "1795305542.9": "failed"}

@@ -84,12 +84,7 @@ async def _bridged_and_ended(pbx: FakeAsterisk) -> None:
 
 async def _until_closed(pbx: FakeAsterisk) -> None:
     """Answer the runtime's commands (its HANGUP of the caller) until it closes the leg."""
-    while True:
-        try:
-            command = await pbx.read_command()
-        except EOFError:
-            return
-        await pbx.reply(_reply(command))
+    await pbx.answer_until_closed(_reply)
 
 
 async def test_drain_serves_the_agents_of_calls_in_progress_and_refuses_new_calls(
