@@ -41,6 +41,32 @@ log = get_logger()
 NOT_DIALLED_WITHIN = 0.05
 
 
+def record_attempt(
+    flow: CallerFlow,
+    planned: DialAttempt,
+    outcome: TargetOutcome,
+    seconds: float,
+    **fields: object,
+) -> None:
+    """An attempt that ended without Dial's word on it (skipped, or its caller left): in the
+    call's attempts, told to the observers, logged as ``target_outcome`` with ``fields``."""
+    target = planned.target
+    record = AttemptRecord(
+        planned.attempt, planned.hunt_step, target.number, target.label, outcome.value, seconds
+    )
+    flow.attempts.append(record)
+    flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline.name, record))
+    log.info(
+        "target_outcome",
+        attempt=planned.attempt,
+        number=target.number,
+        label=target.label,
+        outcome=outcome.value,
+        **fields,
+        seconds=round(seconds, 3),
+    )
+
+
 def write_summary(flow: CallerFlow, outcome: CallOutcome) -> None:
     """The ``call_summary`` line and the journal's record: once per call."""
     if flow.summarised:
@@ -100,25 +126,12 @@ def _finish(flow: CallerFlow, legs: Sequence[DialAttempt], started: float) -> No
     ):
         return
     for leg in legs:
-        target = leg.target
-        record = AttemptRecord(
-            leg.attempt,
-            leg.hunt_step,
-            target.number,
-            target.label,
-            TargetOutcome.CALLER_GONE.value,
+        record_attempt(
+            flow,
+            leg,
+            TargetOutcome.CALLER_GONE,
             now - started,
-        )
-        flow.attempts.append(record)
-        flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline.name, record))
-        log.info(
-            "target_outcome",
-            attempt=leg.attempt,
-            number=target.number,
-            label=target.label,
-            outcome=TargetOutcome.CALLER_GONE.value,
-            seconds=round(now - started, 3),
-            asked=target.number in asked,
+            asked=leg.target.number in asked,
             noticed="caller_hangup",
         )
     flow.step = "confirm" if asked else "ringing"

@@ -29,7 +29,7 @@ from hotline.contract import (
     step_value,
 )
 from hotline.flow.hunt import DialAttempt
-from hotline.flow.leaving import caller_leaving
+from hotline.flow.leaving import caller_leaving, record_attempt
 from hotline.flow.observers import AttemptRecord, TargetDialing, TargetEnded
 from hotline.flow.outcomes import TargetOutcome, verdict_outcome
 from hotline.logs import get_logger
@@ -61,26 +61,7 @@ def dial_attempt(
 
 def record_skipped(flow: CallerFlow, planned: DialAttempt, reason: str) -> None:
     """A target the board said to pass over: an attempt of 0 s, logged with the reason."""
-    target = planned.target
-    record = AttemptRecord(
-        planned.attempt,
-        planned.hunt_step,
-        target.number,
-        target.label,
-        TargetOutcome.SKIPPED.value,
-        0.0,
-    )
-    flow.attempts.append(record)
-    flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline.name, record))
-    log.info(
-        "target_outcome",
-        attempt=planned.attempt,
-        number=target.number,
-        label=target.label,
-        outcome=TargetOutcome.SKIPPED.value,
-        reason=reason,
-        seconds=0.0,
-    )
+    record_attempt(flow, planned, TargetOutcome.SKIPPED, 0.0, reason=reason)
 
 
 def leg_of_peer(peer: str) -> int | None:
