@@ -124,15 +124,19 @@ class FirefoxPage:
     async def open_window(self, url: str, width: int, height: int) -> None:
         """``url`` in a new window of that many CSS pixels (a popup: a browser window with
         its toolbars is never narrower than 500 px), which this page then drives."""
+        # The popup opens blank and is then navigated by Marionette, which returns only once
+        # the page has loaded.  Opened on ``url`` itself, the popup was still on its first
+        # about:blank when the next script ran there, and that document's unload ended the
+        # script with no answer (seen once in CI: wait_for got None after 4 s).
         await self.evaluate(
-            "void window.open(arguments[0], '_blank', `popup,width=${arguments[1]},"
-            "height=${arguments[2]}`)",
-            url,
+            "void window.open('about:blank', '_blank', `popup,width=${arguments[0]},"
+            "height=${arguments[1]}`)",
             width,
             height,
         )
         handles: list[str] = await self._run(lambda: list(self._client.window_handles))
         await self._run(self._client.switch_to_window, handles[-1])
+        await self.goto(url)
 
     async def wait_for(
         self,
@@ -161,6 +165,8 @@ class FirefoxPage:
             script_args=[want, budget],
             script_timeout=budget + 10_000,
         )
+        if result is None:  # the document was replaced while the script waited
+            raise AssertionError(f"{want}: the page navigated away while it was awaited")
         if not result["ok"]:
             raise AssertionError(f"after {within:.3f} s {want} still shows {result['seen']!r}")
 
