@@ -158,8 +158,7 @@ class _TimedSteps(Coroutine[Any, Any, Any]):
         self._tracer = tracer
 
     def _timed(self, step: Callable[[], Any]) -> Any:
-        frame = getattr(self._coro, "cr_frame", None)
-        where = f"{self._name}:{frame.f_lineno if frame is not None else '-'}"
+        where = f"{self._name}:{_resumes_at(self._coro)}"
         window = self._tracer.window
         gc_before = window.gc
         started = time.thread_time()
@@ -182,6 +181,26 @@ class _TimedSteps(Coroutine[Any, Any, Any]):
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self._coro.__await__()
+
+
+def _resumes_at(coro: Any) -> str:
+    """Where a task's step resumes: the innermost awaiting frame of the runtime's own code
+    outside its protocol layer (the call flow's line that issued the command), else the
+    innermost frame (the task's own frame tells little: a connection's whole life is one
+    line of ``_serve_socket``)."""
+    where = flow = "-"
+    depth = 0
+    while coro is not None and depth < 32:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        where = f"{code.co_qualname}:{frame.f_lineno}"
+        if "/hotline/" in code.co_filename and "/hotline/agi/" not in code.co_filename:
+            flow = where
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        depth += 1
+    return flow if flow != "-" else where
 
 
 def _time_log_writes(tracer: BlockTracer) -> None:

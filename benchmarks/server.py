@@ -108,6 +108,8 @@ async def _start_hotline(
     )
     if "gc-count-young" in tweaks and runtime.gc is not None:
         runtime.gc.young_interval = None
+    if "gc-off" in tweaks and runtime.gc is not None:
+        runtime.gc.young_interval = None
     # every step of the journal writer's task: how long it blocks the loop at a time
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
@@ -115,6 +117,8 @@ async def _start_hotline(
     page_cpu_steps = [probe.time_task_steps(name, gc_pauses)[1] for name in PAGE_TASKS]
     RESET_WITH_METER.extend(page_cpu_steps)
     await runtime.start()
+    if "gc-off" in tweaks and runtime.gc is not None:
+        gc.set_threshold(0)  # after start(): the guard set its own thresholds there
     if "trace-blocks" in tweaks:
         global TRACER
         TRACER = BlockTracer()

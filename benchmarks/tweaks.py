@@ -11,6 +11,10 @@ a tweak is named.
 * ``gc-count-young`` — the guard without its young collections' timer: young
   collections only when CPython's net allocation count says so (the guard as
   it was before; the side-by-side baseline for the timer).
+* ``gc-off`` — not a fix: no collection at all while serving (neither CPython's
+  own young ones nor the guard's timer; the guard's idle and growth collections
+  stay): what collecting costs per call, and whether the loop's long blocks are
+  collections.
 * ``log-off`` — log at WARNING instead of INFO: not a fix (production logs at
   INFO), but it shows what logging costs per call.
 * ``journal-metrics`` — not a fix either: the call journal (``[journal]``, an
@@ -43,5 +47,6 @@ TWEAKS = frozenset(
         "page",
         "page-5",
         "trace-blocks",
+        "gc-off",
     }
 )
