@@ -26,7 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from hotline.agi.session import AgiSession
-from hotline.agi.testing import build_header
+from hotline.agi.stream import AgiStream
+from hotline.agi.testing import build_header, start_stream_server
 from hotline.logs import configure_logging, reset_logging
 
 Round = Callable[[int], Awaitable[float]]
@@ -51,16 +52,15 @@ async def _responder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
 
 
 async def _commands(limit: float | None, count: int) -> float:
-    opened: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
-    opened = asyncio.get_running_loop().create_future()
+    opened: asyncio.Future[AgiStream] = asyncio.get_running_loop().create_future()
 
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        opened.set_result((reader, writer))  # the session owns (and closes) them
+    async def accept(stream: AgiStream) -> None:
+        opened.set_result(stream)  # the session owns (and closes) it
 
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    server = await start_stream_server(accept)
     port = server.sockets[0].getsockname()[1]
     peer = asyncio.create_task(_responder(*await asyncio.open_connection("127.0.0.1", port)))
-    session = await AgiSession.open(*await opened)
+    session = await AgiSession.open(await opened)
     try:
         began = time.perf_counter()
         for _ in range(count):

@@ -149,6 +149,59 @@ def install() -> None:
     asyncio.streams.StreamWriter = TimedStreamWriter  # type: ignore[misc]
 
 
+def install_hotline() -> None:
+    """The same for the runtime, whose FastAGI connections are its own protocol
+    (:class:`hotline.agi.stream.AgiStream`, not asyncio's streams): the server builds
+    the timed subclass below, noting the same two moments at the same places."""
+    from hotline.agi.server import FastAgiServer
+    from hotline.agi.stream import AgiStream
+
+    class TimedAgiStream(AgiStream):
+        """Notes when the first bytes after our last command (or the header) arrive,
+        and at each command written adds the time since then to the histogram."""
+
+        def __init__(self, max_line: int) -> None:
+            super().__init__(max_line)
+            self.arrived_at: float | None = None
+            self._waiting = True
+            self._counted_closed = False
+            PROBE.opened()
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting and data:
+                self.arrived_at = time.perf_counter()
+                self._waiting = False
+            super().data_received(data)
+
+        def write(self, data: bytes) -> None:
+            arrived = self.arrived_at
+            if arrived is not None:
+                PROBE.turnaround.add(time.perf_counter() - arrived)
+                self.arrived_at = None
+            PROBE.commands += 1
+            self._waiting = True
+            super().write(data)
+
+        def _count_closed(self) -> None:
+            if not self._counted_closed:
+                self._counted_closed = True
+                PROBE.closed()
+
+        def eof_received(self) -> bool:
+            self._count_closed()
+            return super().eof_received()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._count_closed()
+            super().connection_lost(exc)
+
+        def close(self) -> None:
+            self._count_closed()
+            super().close()
+
+    FastAgiServer.stream_class = TimedAgiStream
+
+
 class Heartbeat:
     """A task that wakes every ``interval`` s and records how late it woke (loop lag).
 

@@ -328,6 +328,7 @@ async def _serve(args: argparse.Namespace) -> int:
     gc_pauses = probe.GcPauses()
     gc_pauses.install()
     if args.kind == "hotline":
+        probe.install_hotline()
         if args.log_file is None:
             raise BenchmarkError("--kind hotline needs --log-file")
         level = "WARNING" if "log-off" in args.tweak else args.log_level

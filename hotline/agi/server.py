@@ -41,7 +41,7 @@ from hotline.agi.errors import (
 )
 from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS, fit_connection_cap
 from hotline.agi.session import DEFAULT_COMMAND_TIMEOUT, AgiSession
-from hotline.agi.stream import DEFAULT_MAX_LINE, LineReader, read_header_lines
+from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream, read_header_lines
 from hotline.agi.wire import AgiRequest, parse_header
 from hotline.logs import get_logger
 from hotline.logsquash import RateLimit
@@ -94,6 +94,10 @@ def set_keepalive(sock: socket.socket, keepalive: Keepalive) -> None:
 class FastAgiServer:
     """Serves FastAGI connections from Asterisk on ``host:port`` (``port=0`` picks one)."""
 
+    #: the protocol built for each accepted connection (a seam: the benchmarks' probe
+    #: swaps in a subclass that times replies, as it does asyncio's streams for its peers)
+    stream_class: type[AgiStream] = AgiStream
+
     def __init__(
         self,
         routes: Mapping[str, Handler],
@@ -132,7 +136,7 @@ class FastAgiServer:
         #: seconds a connection may take to send its header while the cap is reached
         self.header_grace = header_grace
         #: connections still sending their header, oldest first, with when they were accepted
-        self._in_header: dict[asyncio.StreamWriter, float] = {}
+        self._in_header: dict[AgiStream, float] = {}
         #: connections closed at the cap because their header was too slow
         self.evicted = 0
         #: set when a connection closes, while accepting waits for a free descriptor
@@ -341,15 +345,15 @@ class FastAgiServer:
             if oldest is None:
                 await self._room.wait()
                 return
-            writer, since = oldest
+            stream, since = oldest
             wait = since + self.header_grace - loop.time()
             if wait <= 0:
-                del self._in_header[writer]
+                del self._in_header[stream]
                 self.evicted += 1
                 log.warning(
-                    "agi_header_evicted", peer=_peer(writer), seconds=round(loop.time() - since, 3)
+                    "agi_header_evicted", peer=_peer(stream), seconds=round(loop.time() - since, 3)
                 )
-                writer.transport.abort()
+                stream.abort()
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
@@ -389,13 +393,16 @@ class FastAgiServer:
     async def _serve_socket(self, conn: socket.socket) -> None:
         task = asyncio.current_task()
         try:
+            max_line = self.max_line
             try:
-                reader, writer = await asyncio.open_connection(sock=conn, limit=2 * self.max_line)
+                _, stream = await asyncio.get_running_loop().connect_accepted_socket(
+                    lambda: self.stream_class(max_line), sock=conn
+                )
             except OSError as exc:
                 log.debug("agi_connection_not_set_up", problem=str(exc))
                 conn.close()
                 return
-            await self._serve_connection(reader, writer)
+            await self._serve_connection(stream)
         finally:
             self._release()
             if task is not None:
@@ -403,29 +410,19 @@ class FastAgiServer:
 
     # -- one connection ---------------------------------------------------
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        peer = _peer(writer)
-        self._in_header[writer] = asyncio.get_running_loop().time()
+    async def _serve_connection(self, stream: AgiStream) -> None:
+        peer = _peer(stream)
+        self._in_header[stream] = asyncio.get_running_loop().time()
         try:
             try:
-                opened = await self._read_request(reader, peer)
+                request = await self._read_request(stream, peer)
             finally:
-                self._in_header.pop(writer, None)
-            if opened is not None:
-                request, lines = opened
+                self._in_header.pop(stream, None)
+            if request is not None:
                 with structlog.contextvars.bound_contextvars(
                     call_id=request.uniqueid, route=request.path
                 ):
-                    session = AgiSession(
-                        request,
-                        reader,
-                        writer,
-                        command_timeout=self.command_timeout,
-                        max_line=self.max_line,
-                        lines=lines,
-                    )
+                    session = AgiSession(request, stream, command_timeout=self.command_timeout)
                     try:
                         await self._run(session, peer)
                     finally:
@@ -433,13 +430,10 @@ class FastAgiServer:
         except Exception:  # a bug of ours must cost one call, not the server
             log.exception("agi_connection_failed", peer=peer)
         finally:
-            await _close(writer)
+            await _close(stream)
 
-    async def _read_request(
-        self, reader: asyncio.StreamReader, peer: str
-    ) -> tuple[AgiRequest, LineReader] | None:
-        """The header, and the line reader holding any bytes already received after it."""
-        lines = LineReader(reader, self.max_line)
+    async def _read_request(self, lines: AgiStream, peer: str) -> AgiRequest | None:
+        """The header (the stream keeps any bytes already received after it)."""
         try:
             async with asyncio.timeout(self.header_timeout):
                 header = await read_header_lines(lines)
@@ -463,7 +457,7 @@ class FastAgiServer:
             self.protocol_errors += 1
             log.warning("agi_bad_header", peer=peer, problem=str(exc))
             return None
-        return request, lines
+        return request
 
     async def _run(self, session: AgiSession, peer: str) -> None:
         request = session.request
@@ -522,15 +516,15 @@ class FastAgiServer:
             )
 
 
-async def _close(writer: asyncio.StreamWriter) -> None:
+async def _close(stream: AgiStream) -> None:
     """Close the socket and wait (briefly) until it is really closed."""
-    if not writer.is_closing():
-        writer.close()
+    if not stream.is_closing():
+        stream.close()
     try:
         async with asyncio.timeout(1.0):
-            await writer.wait_closed()
+            await stream.wait_closed()
     except TimeoutError:
-        writer.transport.abort()
+        stream.abort()
     except (ConnectionError, OSError):
         pass
 
@@ -572,8 +566,8 @@ async def _listen(host: str, port: int) -> list[socket.socket]:
     return listeners
 
 
-def _peer(writer: asyncio.StreamWriter) -> str:
-    name = writer.get_extra_info("peername")
+def _peer(stream: AgiStream) -> str:
+    name = stream.get_extra_info("peername")
     if isinstance(name, tuple) and len(name) >= 2:
         return f"{name[0]}:{name[1]}"
     return str(name)

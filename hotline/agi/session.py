@@ -5,7 +5,7 @@ the out-of-band ``HANGUP`` line (which can arrive before, between or after
 replies) only sets :attr:`AgiSession.hung_up` and :attr:`AgiSession.hangup_seen`;
 ``100 Trying`` lines are skipped, a multi-line ``520-`` usage block is read to
 its end, and every other line is the reply.  Between commands nobody reads:
-:class:`~hotline.agi.stream.InputWatch` says when bytes or the end of the
+:class:`~hotline.agi.stream.AgiStream` says when bytes or the end of the
 stream arrive, and they are read then (a ``HANGUP`` noted, the peer's close
 seen at once, a reply nobody asked for closes the connection rather than answer
 the next command).  A reader task taking every line first cost a task
@@ -39,7 +39,7 @@ from hotline.agi.errors import (
     AgiProtocolError,
     AgiTimeout,
 )
-from hotline.agi.stream import DEFAULT_MAX_LINE, InputWatch, LineReader, read_header_lines
+from hotline.agi.stream import AgiStream, read_header_lines
 from hotline.agi.wire import (
     FREE_TEXT_COMMANDS,
     AgiReply,
@@ -125,20 +125,17 @@ def _name_alone(first: str) -> str | None:
 class AgiSession(AgiCommands):
     """Commands on one FastAGI connection (one per call leg).
 
-    Created by :class:`~hotline.agi.server.FastAgiServer`; tests can build one
-    with :meth:`open` from a ``(StreamReader, StreamWriter)`` pair.  Must be
+    Created by :class:`~hotline.agi.server.FastAgiServer` once the header of
+    the connection's :class:`~hotline.agi.stream.AgiStream` is read.  Must be
     constructed inside a running event loop.
     """
 
     def __init__(
         self,
         request: AgiRequest,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        stream: AgiStream,
         *,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
-        max_line: int = DEFAULT_MAX_LINE,
-        lines: LineReader | None = None,
     ) -> None:
         self.request = request
         #: seconds a quick command may take before :class:`AgiTimeout`
@@ -148,9 +145,7 @@ class AgiSession(AgiCommands):
         self.hangup_seen = asyncio.Event()
         #: commands sent on this connection
         self.commands = 0
-        self._lines = lines if lines is not None else LineReader(reader, max_line)
-        self._writer = writer
-        self._transport = writer.transport
+        self._stream = stream
         self._loop = asyncio.get_running_loop()
         #: a command owns the connection (sending, or reading its reply); others queue
         self._busy = False
@@ -167,51 +162,33 @@ class AgiSession(AgiCommands):
         self._timer: asyncio.TimerHandle | None = None
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
-        #: reads what arrived between commands; runs only then, ends once it is read
-        self._idle_reader: asyncio.Task[None] | None = None
-        inner = self._transport.get_protocol()
-        self._watch: InputWatch | None = None
-        if inner is not None and not self._transport.is_closing():
-            # the transport calls back in the loop's context: run in the call's (its log lines)
-            context = contextvars.copy_context()
-            self._watch = InputWatch(
-                inner, self._lines, functools.partial(context.run, self._read_idle_input)
-            )
-            self._transport.set_protocol(self._watch)
+        # the transport calls back in the loop's context: run in the call's (its log lines)
+        context = contextvars.copy_context()
+        stream.on_idle_input = functools.partial(context.run, self._read_idle_input)
         self._go_idle()
 
     @classmethod
     async def open(
         cls,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        stream: AgiStream,
         *,
         header_timeout: float = 5.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
-        max_line: int = DEFAULT_MAX_LINE,
     ) -> AgiSession:
         """Read the AGI header from the stream and return the session for it."""
-        lines = LineReader(reader, max_line)
         try:
             async with asyncio.timeout(header_timeout):
-                header = await read_header_lines(lines)
+                header = await read_header_lines(stream)
         except TimeoutError:
             raise AgiTimeout(f"no complete AGI header within {header_timeout}s") from None
-        return cls(
-            parse_header(header),
-            reader,
-            writer,
-            command_timeout=command_timeout,
-            max_line=max_line,
-            lines=lines,
-        )
+        return cls(parse_header(header), stream, command_timeout=command_timeout)
 
     # -- connection state -------------------------------------------------
 
     @property
     def socket(self) -> socket.socket | None:
         """The connection's socket (its options, e.g. keepalive; never read or write it)."""
-        sock: socket.socket | None = self._writer.get_extra_info("socket")
+        sock: socket.socket | None = self._stream.get_extra_info("socket")
         return sock
 
     @property
@@ -237,8 +214,8 @@ class AgiSession(AgiCommands):
             self._broken = (kind, message)
         if first and peer_gone:
             self._note_hangup("connection_lost")
-        if not self._writer.is_closing():
-            self._writer.close()
+        if not self._stream.is_closing():
+            self._stream.close()
 
     def _raise_if_broken(self) -> None:
         if self._broken is not None:
@@ -258,31 +235,25 @@ class AgiSession(AgiCommands):
         """No command runs now: read what has arrived already, be told of what comes."""
         if self._broken is not None or self._closed:
             return
-        if self._watch is not None:
-            self._watch.idle = True
-        if self._lines.unread or self._lines.buffered:
+        stream = self._stream
+        stream.idle = True
+        if stream.buffered:
             self._read_idle_input()
 
     def _read_idle_input(self) -> None:
         """Bytes or the end of the stream arrived while no command reads (or before)."""
-        if self._idle_reader is not None or self._broken is not None or self._closed:
+        if self._broken is not None or self._closed:
             return
         try:
             self._take_idle_lines()
         except AgiConnectionLost as exc:
             self._break(AgiConnectionLost, str(exc), peer_gone=True)
-            return
         except AgiProtocolError as exc:
             self._protocol_error(exc)
-            return
-        if self._lines.unread:  # in the stream still: only a task can take it
-            self._idle_reader = self._loop.create_task(
-                self._read_while_idle(), name=f"agi-idle-{self.request.uniqueid or 'unknown'}"
-            )
 
     def _take_idle_lines(self) -> None:
-        lines = self._lines
-        while (raw := lines.pop_line()) is not None:
+        stream = self._stream
+        while (raw := stream.pop_line()) is not None:
             line = raw.decode("utf-8", errors="replace").removesuffix("\r")
             if line == "HANGUP":
                 self._note_hangup("hangup_line")
@@ -292,28 +263,8 @@ class AgiSession(AgiCommands):
             raise AgiProtocolError(
                 f"reply {line[:40]!r} from Asterisk while no command was waiting"
             )
-        if lines.ended:  # a partial last line is a cut connection, as for a command
+        if stream.ended:  # a partial last line is a cut connection, as for a command
             raise AgiConnectionLost("Asterisk closed the AGI connection")
-
-    async def _read_while_idle(self) -> None:
-        try:
-            while self._lines.unread and self._broken is None and not self._closed:
-                await self._lines.fill()
-                self._take_idle_lines()
-        except AgiConnectionLost as exc:
-            self._break(AgiConnectionLost, str(exc), peer_gone=True)
-        except AgiProtocolError as exc:
-            self._protocol_error(exc)
-        finally:
-            if self._idle_reader is asyncio.current_task():
-                self._idle_reader = None
-
-    async def _stop_idle_reader(self) -> None:
-        """A command takes over the stream from the task reading between commands."""
-        reader, self._idle_reader = self._idle_reader, None
-        if reader is not None and not reader.done():
-            reader.cancel()
-            await asyncio.wait([reader])
 
     # -- commands ---------------------------------------------------------
 
@@ -343,22 +294,20 @@ class AgiSession(AgiCommands):
         else:
             self._busy = True
         try:
-            if self._idle_reader is not None:
-                await self._stop_idle_reader()
             if self._broken is not None or self._closed:
                 self._raise_if_broken()
             self._running = name
             self._secret = secret
             self._keep = keep
-            if self._watch is not None:
-                self._watch.idle = False
+            stream = self._stream
+            stream.idle = False
             self._set_deadline(self._loop, limit)
             reply: AgiReply | None = None
             try:
-                self._writer.write(line)
+                stream.write(line)
                 self.commands += 1
-                if self._transport.get_write_buffer_size():  # the peer reads slower than we write
-                    await self._writer.drain()
+                if stream.get_write_buffer_size():  # the peer reads slower than we write
+                    await stream.drain()
                 reply = await self._read_reply(name in FREE_TEXT_COMMANDS)
             except (ConnectionError, OSError) as exc:
                 self._raise_if_broken()  # the deadline passed while sending: AgiTimeout
@@ -419,7 +368,7 @@ class AgiSession(AgiCommands):
         self._go_idle()
 
     async def _read_reply(self, free_text: bool) -> AgiReply:
-        lines = self._lines
+        lines = self._stream
         while True:
             raw = await lines.readline()
             if raw is None:
@@ -441,7 +390,7 @@ class AgiSession(AgiCommands):
                 return reply
 
     async def _next_line(self) -> str:
-        raw = await self._lines.readline()
+        raw = await self._stream.readline()
         if raw is None:
             raise AgiConnectionLost("Asterisk closed the AGI connection")
         return raw.decode("utf-8", errors="replace").removesuffix("\r")
@@ -464,7 +413,7 @@ class AgiSession(AgiCommands):
             if not reply_is_incomplete(joined):
                 return parse_reply(joined)
             joined += "\n" + await self._next_line()
-            if len(joined) > self._lines.max_line:
+            if len(joined) > self._stream.max_line:
                 break
         raise AgiProtocolError(f"unterminated AGI reply: {line[:60]!r}")
 
@@ -515,7 +464,7 @@ class AgiSession(AgiCommands):
         # the one line for this session: it is closed now and logs nothing more
         log.warning("agi_command_timeout", command=name, timeout=limit)
         self._break(AgiTimeout, message)
-        self._transport.abort()  # a send blocked on a peer that reads nothing ends too
+        self._stream.abort()  # a send blocked on a peer that reads nothing ends too
 
     # -- lifetime ---------------------------------------------------------
 
@@ -527,26 +476,16 @@ class AgiSession(AgiCommands):
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()  # and with it the timer's reference to this session
-        if self._watch is not None:
-            self._watch.forget()  # the transport outlives us in the loop for a moment
-        # Drop the task: once done it keeps the CancelledError it ended with, whose
-        # traceback holds its frames and so this session; that cycle would keep the
-        # whole connection (streams, buffers) until a full GC.
-        reader, self._idle_reader = self._idle_reader, None
-        if reader is not None:
-            reader.cancel()
-            # not ``await reader``: that would hide our own cancellation
-            await asyncio.wait([reader])
-            if not reader.cancelled() and (failure := reader.exception()) is not None:
-                log.error("agi_reader_failed", exc_info=failure)
-        writer = self._writer
-        if not writer.is_closing():
-            writer.close()
+        stream = self._stream
+        stream.idle = False
+        stream.on_idle_input = None  # the transport outlives us in the loop for a moment
+        if not stream.is_closing():
+            stream.close()
         try:
             async with asyncio.timeout(_CLOSE_GRACE):
-                await writer.wait_closed()
+                await stream.wait_closed()
         except TimeoutError:
-            writer.transport.abort()
+            stream.abort()
         except (ConnectionError, OSError):
             pass
 

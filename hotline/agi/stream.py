@@ -1,8 +1,17 @@
-"""Bounded line reading over an asyncio stream: the one place FastAGI bytes come in.
+"""One FastAGI connection's bytes, both ways: the one place AGI bytes come in and go out.
 
-Owning this loop (rather than panoramisk's ``while b'\\n\\n' not in buffer``)
-is what makes end of stream and over-long lines explicit: EOF returns ``None``
-instead of spinning, and a line longer than ``max_line`` raises
+:class:`AgiStream` is the connection's asyncio protocol.  It keeps what
+arrived in one buffer, hands out ``\\n``-terminated lines of bounded length,
+wakes the one command waiting for its reply, and tells the session when bytes
+or the end of the stream arrive while no command reads.  It replaces asyncio's
+``StreamReader``/``StreamWriter`` pair plus a line reader and a protocol
+in between: per reply those were four Python callbacks, two coroutine frames
+and two copies of the bytes before the session saw a line
+(``benchmarks/RESULTS.md``, "CPU per AGI command").
+
+Owning the buffer (rather than panoramisk's ``while b'\\n\\n' not in buffer``)
+is also what makes end of stream and over-long lines explicit: EOF returns
+``None`` instead of spinning, and a line longer than ``max_line`` raises
 :class:`AgiProtocolError` instead of buffering without bound.
 """
 
@@ -10,30 +19,86 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from hotline.agi.errors import AgiConnectionLost, AgiProtocolError
 
 DEFAULT_MAX_LINE = 8192
 #: far more than the ~25 lines Asterisk sends plus any sane number of agi_arg_N
 MAX_HEADER_LINES = 512
-_CHUNK = 4096
 
 
-class LineReader:
-    """Reads ``\\n``-terminated lines of at most ``max_line`` bytes."""
+class AgiStream(asyncio.Protocol):
+    """Reads ``\\n``-terminated lines of at most ``max_line`` bytes; writes commands.
 
-    def __init__(self, reader: asyncio.StreamReader, max_line: int = DEFAULT_MAX_LINE) -> None:
-        self._reader = reader
+    Built by the server for each accepted socket (``loop.connect_accepted_socket``).
+    """
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.max_line = max_line
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._scanned = 0
         self._eof = False
         #: every byte received so far (tells a silent health check from a cut header)
         self.bytes_received = 0
-        #: the stream may hold bytes not taken yet (set by :class:`InputWatch` on arrival,
-        #: cleared when a read takes less than it asked for: the stream's buffer is empty)
-        self.unread = True
+        #: the one reader waiting for a line (a command, or the header's reader)
+        self._waiter: asyncio.Future[None] | None = None
+        #: no command reads now: arrivals call :attr:`on_idle_input` (set by the session)
+        self.idle = False
+        self.on_idle_input: Callable[[], None] | None = None
+        self._paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._lost = False
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+
+    # -- the protocol (called by the transport) ----------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_received += len(data)
+        self._buffer += data
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self.idle and self.on_idle_input is not None:
+            self.on_idle_input()
+
+    def eof_received(self) -> bool:
+        self._ended()
+        return True  # as asyncio's streams: our side closes the socket when it is done
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._ended()
+        self.resume_writing()  # a drain waiting wakes and finds the connection lost
+        if not self._closed.done():
+            self._closed.set_result(None)
+        self.on_idle_input = None
+
+    def _ended(self) -> None:
+        self._eof = True
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self.idle and self.on_idle_input is not None:
+            self.on_idle_input()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        drain, self._drain_waiter = self._drain_waiter, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    # -- reading -------------------------------------------------------------
 
     @property
     def at_eof(self) -> bool:
@@ -46,7 +111,7 @@ class LineReader:
 
     @property
     def buffered(self) -> bool:
-        """Bytes taken from the stream and not yet returned as a line (or end of stream)."""
+        """Bytes received and not yet returned as a line (or the end of the stream)."""
         return bool(self._buffer) or self._eof
 
     async def readline(self) -> bytes | None:
@@ -54,30 +119,24 @@ class LineReader:
 
         A partial last line before end of stream is dropped (``None``): Asterisk
         always ends what it sends with a newline, so a fragment is a cut connection.
+        One reader at a time (the session's commands take turns).
         """
         while True:
-            if self._buffer or self._eof:
+            if self._buffer:
                 line = self.pop_line()
                 if line is not None:
                     return line
             if self._eof:
                 self._buffer.clear()
                 return None
-            # fill(), inline: this runs for every reply
+            waiter = self._waiter = self._loop.create_future()
             try:
-                chunk = await self._reader.read(_CHUNK)
-            except (ConnectionError, OSError):
-                chunk = b""
-            if len(chunk) < _CHUNK:
-                self.unread = False
-                if not chunk:
-                    self._eof = True
-                    continue
-            self.bytes_received += len(chunk)
-            self._buffer += chunk
+                await waiter
+            finally:
+                self._waiter = None
 
     def pop_line(self) -> bytes | None:
-        """The next complete line already taken from the stream, else ``None`` (no wait)."""
+        """The next complete line already received, else ``None`` (no wait)."""
         buffer = self._buffer
         end = buffer.find(b"\n", self._scanned)
         if end >= 0:
@@ -92,20 +151,6 @@ class LineReader:
         self._scanned = len(buffer)
         return None
 
-    async def fill(self) -> None:
-        """Take what the stream has (waiting for it if nothing); end of stream is noted."""
-        try:
-            chunk = await self._reader.read(_CHUNK)
-        except (ConnectionError, OSError):
-            chunk = b""
-        if len(chunk) < _CHUNK:
-            self.unread = False
-            if not chunk:
-                self._eof = True
-                return
-        self.bytes_received += len(chunk)
-        self._buffer += chunk
-
     def _overrun(self) -> None:
         self._buffer.clear()
         self._scanned = 0
@@ -114,63 +159,56 @@ class LineReader:
             f"line from Asterisk longer than {self.max_line} bytes; closing the connection"
         )
 
+    # -- writing and closing -------------------------------------------------
 
-class InputWatch(asyncio.Protocol):
-    """Stands between a stream's transport and its ``StreamReaderProtocol``.
+    @property
+    def transport(self) -> asyncio.Transport:
+        transport = self._transport
+        if transport is None:  # pragma: no cover - the loop calls connection_made first
+            raise AgiConnectionLost("the AGI connection is not set up")
+        return transport
 
-    Everything is passed on as it is; in addition, while :attr:`idle` (no
-    command is reading), every arrival of bytes or of the end of the stream
-    calls ``on_idle_input``, so that an out-of-band ``HANGUP``, an unsolicited
-    reply or the peer's close are noticed between commands without a task
-    reading the stream all the time.
-    """
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)
 
-    def __init__(
-        self, inner: asyncio.BaseProtocol, lines: LineReader, on_idle_input: Callable[[], None]
-    ) -> None:
-        self._inner = cast(asyncio.Protocol, inner)
-        self._lines = lines
-        self._on_idle_input: Callable[[], None] | None = on_idle_input
-        self.idle = False
+    def get_write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size()
 
-    def forget(self) -> None:
-        """Stop calling back (the session is closed; drops its reference)."""
-        self.idle = False
-        self._on_idle_input = None
+    async def drain(self) -> None:
+        """Wait while the peer reads slower than we write (the transport paused us)."""
+        if self._lost:
+            raise ConnectionResetError("Connection lost")
+        if not self._paused:
+            return
+        waiter = self._drain_waiter
+        if waiter is None or waiter.done():
+            waiter = self._drain_waiter = self._loop.create_future()
+        await asyncio.shield(waiter)
+        if self._lost:
+            raise ConnectionResetError("Connection lost")
 
-    def _arrived(self) -> None:
-        if self.idle and self._on_idle_input is not None:
-            self._on_idle_input()
+    def is_closing(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._inner.connection_made(transport)
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
-    def data_received(self, data: bytes) -> None:
-        self._lines.unread = True
-        self._inner.data_received(data)
-        if self.idle:
-            self._arrived()
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
 
-    def eof_received(self) -> bool | None:
-        self._lines.unread = True
-        keep_open = self._inner.eof_received()
-        self._arrived()
-        return keep_open
+    async def wait_closed(self) -> None:
+        """Until the transport has closed the socket (``connection_lost``)."""
+        await asyncio.shield(self._closed)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lines.unread = True
-        self._inner.connection_lost(exc)
-        self._arrived()
-        self._on_idle_input = None
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if self._transport is None:
+            return default
+        return self._transport.get_extra_info(name, default)
 
 
-async def read_header_lines(lines: LineReader) -> list[str]:
+async def read_header_lines(lines: AgiStream) -> list[str]:
     """Read the AGI environment up to its blank line (bytes decoded leniently).
 
     End of stream before the blank line raises :class:`AgiConnectionLost`;

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
+
+from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream
 
 #: Header of recording 01 (``agi/01_…__001_hotline_1795305542.0.rx``), byte for byte.
 RECORDING_01_HEADER = (
@@ -233,3 +235,29 @@ class FakeAsterisk:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def start_stream_server(
+    connected: Callable[[AgiStream], Awaitable[None]],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    max_line: int = DEFAULT_MAX_LINE,
+) -> asyncio.Server:
+    """A listener whose every connection is an :class:`AgiStream` handed to ``connected``
+    (in a task of its own, as ``asyncio.start_server`` does with its streams): for tests
+    and benchmarks of :class:`~hotline.agi.session.AgiSession` without the server."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(stream: AgiStream) -> None:
+        await connected(stream)
+
+    def accept() -> AgiStream:
+        stream = AgiStream(max_line)
+        task = loop.create_task(serve(stream))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return stream
+
+    return await loop.create_server(accept, host, port)

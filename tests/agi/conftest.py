@@ -10,7 +10,8 @@ import pytest
 
 from hotline.agi.server import FastAgiServer, Handler
 from hotline.agi.session import AgiSession
-from hotline.agi.testing import FakeAsterisk
+from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream
+from hotline.agi.testing import FakeAsterisk, start_stream_server
 
 ServerFactory = Callable[..., Awaitable[FastAgiServer]]
 SessionFactory = Callable[..., Awaitable[tuple[AgiSession, FakeAsterisk]]]
@@ -36,8 +37,8 @@ async def start_server() -> AsyncIterator[ServerFactory]:
 async def open_session() -> AsyncIterator[SessionFactory]:
     """``await open_session(**session_options)`` -> ``(session, pbx)`` over a real socket.
 
-    The session is built with :meth:`AgiSession.open` from the accepted
-    stream pair; ``pbx`` is the Asterisk side, header already sent.
+    The session is built with :meth:`AgiSession.open` on the accepted
+    connection's :class:`AgiStream`; ``pbx`` is the Asterisk side, header already sent.
     """
     cleanup: list[tuple[AgiSession, FakeAsterisk, asyncio.Server]] = []
 
@@ -45,14 +46,15 @@ async def open_session() -> AsyncIterator[SessionFactory]:
         header: Mapping[str, Any] | None = None, **options: Any
     ) -> tuple[AgiSession, FakeAsterisk]:
         opened: asyncio.Future[AgiSession] = asyncio.get_running_loop().create_future()
+        max_line = options.pop("max_line", DEFAULT_MAX_LINE)
 
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def accept(stream: AgiStream) -> None:
             try:
-                opened.set_result(await AgiSession.open(reader, writer, **options))
+                opened.set_result(await AgiSession.open(stream, **options))
             except Exception as exc:
                 opened.set_exception(exc)
 
-        listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+        listener = await start_stream_server(accept, max_line=max_line)
         pbx = FakeAsterisk(listener.sockets[0].getsockname()[1])
         await pbx.connect()
         await pbx.send_header(**(header or {}))

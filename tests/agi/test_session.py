@@ -17,7 +17,8 @@ from hotline.agi.errors import (
     AgiTimeout,
 )
 from hotline.agi.session import AgiSession
-from hotline.agi.testing import DEAD_CHANNEL_REPLY, FakeAsterisk
+from hotline.agi.stream import AgiStream
+from hotline.agi.testing import DEAD_CHANNEL_REPLY, FakeAsterisk, start_stream_server
 from tests.agi.conftest import SessionFactory
 from tests.conftest import CapturedLog
 
@@ -436,16 +437,16 @@ async def test_close_is_idempotent_and_pbx_sees_it(open_session: SessionFactory)
 async def test_open_gives_up_on_a_slow_header() -> None:
     outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def accept(stream: AgiStream) -> None:
         try:
-            await AgiSession.open(reader, writer, header_timeout=0.1)
+            await AgiSession.open(stream, header_timeout=0.1)
         except AgiTimeout as exc:
             outcome.set_result(exc)
         finally:
-            writer.close()
-            await writer.wait_closed()
+            stream.close()
+            await stream.wait_closed()
 
-    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+    listener = await start_stream_server(accept)
     async with FakeAsterisk(listener.sockets[0].getsockname()[1]) as pbx:
         await pbx.send_raw(b"agi_network: yes\n")
         assert "AGI header" in str(await asyncio.wait_for(outcome, 5))

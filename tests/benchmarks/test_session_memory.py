@@ -13,18 +13,19 @@ import gc
 import weakref
 
 from hotline.agi.session import AgiSession
-from hotline.agi.testing import FakeAsterisk
+from hotline.agi.stream import AgiStream
+from hotline.agi.testing import FakeAsterisk, start_stream_server
 
 
 async def test_closed_session_is_freed_without_the_cycle_collector() -> None:
     accepted: list[AgiSession] = []
     ready = asyncio.Event()
 
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(await AgiSession.open(reader, writer))
+    async def accept(stream: AgiStream) -> None:
+        accepted.append(await AgiSession.open(stream))
         ready.set()
 
-    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+    listener = await start_stream_server(accept)
     pbx = FakeAsterisk(listener.sockets[0].getsockname()[1])
     try:
         await pbx.connect()
