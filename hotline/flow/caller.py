@@ -13,7 +13,7 @@ import datetime as dt
 import hmac
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -534,6 +534,9 @@ class CallerFlow:
         return CallOutcome.FALLBACK
 
 
-async def serve_caller(session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> CallOutcome:
-    """Entry point of the ``hotline/<name>`` route."""
-    return await CallerFlow(session, hotline, deps).run()
+def serve_caller(
+    session: CallSession, hotline: HotlineConfig, deps: FlowDeps
+) -> Coroutine[Any, Any, CallOutcome]:
+    """Entry point of the ``hotline/<name>`` route: the flow's own coroutine, awaited by
+    the route's handler without a coroutine of this function in between (issue 19)."""
+    return CallerFlow(session, hotline, deps).run()

@@ -28,7 +28,8 @@ way (recording 21).  A leading ``+`` is not spoken: the readout is the digits.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
 
@@ -84,6 +85,9 @@ class ConfirmFlow:
         self.session = session
         self.lookup = lookup
         self.deps = deps
+        # read once: the press-1 loop looks at them for every command (issue 19)
+        self.presence: CallerPresence = deps.state.presence
+        self.registry = deps.registry
         args = (*session.request.args, *[""] * len(CONFIRM_ARGS))
         self.call_id, self.hotline_name, self.target, self.caller_number = args[:4]
         #: what played (a prompt's name) or "waiting" when the agent's key came
@@ -98,7 +102,7 @@ class ConfirmFlow:
             target=self.target,
         )
         hotline = self.lookup(self.hotline_name)
-        if self.deps.registry.unexpected(self.call_id, self.target):
+        if self.registry.unexpected(self.call_id, self.target):
             # the call is here and is not dialling this target now: not a leg Asterisk opened
             log.error(
                 "confirm_unexpected_target",
@@ -119,11 +123,20 @@ class ConfirmFlow:
         else:
             observers = self.deps.observers
             observers.emit(ConfirmStarted(self.call_id, hotline.name, self.target))
-            self.deps.registry.asking(self.call_id, self.target)
+            self.registry.asking(self.call_id, self.target)
+            channel = self.session.request.channel
             verdict = ERROR
             try:
-                with self.presence.watching(self.call_id, self.session.request.channel):
-                    verdict = await self._ask(hotline)
+                with self.presence.watching(self.call_id, channel):
+                    # not a method of its own: every command of the leg resumes through
+                    # each coroutine between this task and the session (issue 19)
+                    try:
+                        verdict = await self._ask_agent(hotline)
+                    except _CallerLeft:
+                        await self.presence.quiet(channel)
+                        verdict = await self._caller_gone(hotline)
+                    except _Taken:
+                        verdict = await self._taken(hotline)
             except AgiHangup:
                 verdict = AGENT_HANGUP
                 log.info("confirm_agent_hung_up")
@@ -136,34 +149,31 @@ class ConfirmFlow:
     def _deadlines(self, hotline: HotlineConfig) -> Deadlines:
         return Deadlines(self.deps.prompts, hotline, self.session.command_timeout)
 
-    @property
-    def presence(self) -> CallerPresence:
-        return self.deps.state.presence
-
-    async def _caller_present(self, *, ask: bool = False) -> bool:
-        """Is the caller still there?  AMI's word first; Asterisk is asked (one round trip)
-        when ``ask``, or whenever AMI is not watching (it would tell at once)."""
-        if self.presence.gone(self.call_id):
-            return False
-        if not ask and self.presence.ami_watching():
-            return True
-        value = await self.session.get_full_variable("${CHANNEL(checkhangup)}", self.call_id)
-        # "1": hanging up; None: no such channel; "0" (or "" from an Asterisk without
-        # checkhangup): there, as far as anyone can tell
-        return value is not None and value != "1"
-
     async def _check_caller(self, *, ask: bool = False) -> None:
         """Between prompts and wait slices: the caller gone, or the call taken by a colleague.
 
-        ``ask``: ask Asterisk even when AMI watches (before asking: the caller may have
-        left before this leg began; before accepting: the last word before a bridge).
+        Is the caller still there?  AMI's word first; Asterisk is asked (one round trip)
+        whenever AMI is not watching (it would tell at once), and with ``ask`` even when it
+        watches (before asking: the caller may have left before this leg began; before
+        accepting: the last word before a bridge).  One coroutine, not two: every wait
+        slice's command resumes through it (issue 19).
         """
-        if not await self._caller_present(ask=ask):
-            self.presence.noticed(self.call_id, self.session.request.channel)
+        presence, call_id = self.presence, self.call_id
+        if presence.gone(call_id):
+            present = False
+        elif not ask and presence.ami_watching():
+            present = True
+        else:
+            value = await self.session.get_full_variable("${CHANNEL(checkhangup)}", call_id)
+            # "1": hanging up; None: no such channel; "0" (or "" from an Asterisk without
+            # checkhangup): there, as far as anyone can tell
+            present = value is not None and value != "1"
+        if not present:
+            presence.noticed(call_id, self.session.request.channel)
             # without AMI this leg is the first here to know: the caller leg hears it now
-            self.presence.hung_up(self.call_id)
+            presence.hung_up(call_id)
             raise _CallerLeft
-        if self.deps.registry.taken_by_other(self.call_id, self.target):
+        if self.registry.taken_by_other(call_id, self.target):
             raise _Taken
 
     async def _play(self, name: str, keys: str, seconds: float) -> str | None:
@@ -178,11 +188,13 @@ class ConfirmFlow:
         The wait is cut into slices of WAIT FOR DIGIT that add up to ``seconds``.
         """
         left_ms = round(seconds * 1000)
+        every_ms = round(CHECK_EVERY * 1000)
+        session = self.session
         self.during = "waiting"
         while left_ms > 0:
             await self._check_caller()
-            slice_ms = min(left_ms, round(CHECK_EVERY * 1000))
-            key = await self.session.wait_for_digit(slice_ms)
+            slice_ms = left_ms if left_ms < every_ms else every_ms
+            key = await session.wait_for_digit(slice_ms)
             if key is not None:
                 return key
             left_ms -= slice_ms
@@ -201,15 +213,6 @@ class ConfirmFlow:
                 break
             key = await self._play(f"digits/{digit}", keys, deadlines.say_digits(digit))
         return key
-
-    async def _ask(self, hotline: HotlineConfig) -> str:
-        try:
-            return await self._ask_agent(hotline)
-        except _CallerLeft:
-            await self.presence.quiet(self.session.request.channel)
-            return await self._caller_gone(hotline)
-        except _Taken:
-            return await self._taken(hotline)
 
     async def _ask_agent(self, hotline: HotlineConfig) -> str:
         prompts = self.deps.prompts
@@ -243,7 +246,7 @@ class ConfirmFlow:
                 )
                 return DECLINED
             await self._check_caller(ask=True)
-            if not self.deps.registry.claim(self.call_id, self.target):
+            if not self.registry.claim(self.call_id, self.target):
                 raise _Taken  # a colleague pressed 1 a moment earlier
             await self.session.stream_file(
                 prompts.name(hotline, "accepted"), timeout=deadlines.play("accepted")
@@ -285,12 +288,15 @@ class ConfirmFlow:
             "GOSUB_RESULT", ACCEPTED if verdict == ACCEPTED else CONTINUE
         )
         await self.session.set_variable(VERDICT_VARIABLE, verdict)
-        self.deps.registry.verdict(self.call_id, self.target, verdict)
+        self.registry.verdict(self.call_id, self.target, verdict)
         if verdict == ACCEPTED:
-            self.deps.registry.accepted(self.call_id, self.target)
+            self.registry.accepted(self.call_id, self.target)
         log.info("confirm_result", result=verdict)
 
 
-async def serve_confirm(session: CallSession, lookup: HotlineLookup, deps: FlowDeps) -> str:
-    """Entry point of the ``confirm`` route."""
-    return await ConfirmFlow(session, lookup, deps).run()
+def serve_confirm(
+    session: CallSession, lookup: HotlineLookup, deps: FlowDeps
+) -> Coroutine[Any, Any, str]:
+    """Entry point of the ``confirm`` route: the flow's own coroutine, awaited by the
+    route's handler without a coroutine of this function in between (issue 19)."""
+    return ConfirmFlow(session, lookup, deps).run()
