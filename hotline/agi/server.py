@@ -518,6 +518,8 @@ class FastAgiServer:
 
 async def _close(stream: AgiStream) -> None:
     """Close the socket and wait (briefly) until it is really closed."""
+    if stream.closed:  # the session closed it and waited already
+        return
     if not stream.is_closing():
         stream.close()
     try:

@@ -198,9 +198,15 @@ class AgiStream(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    @property
+    def closed(self) -> bool:
+        """The transport has closed the socket (``connection_lost`` was called)."""
+        return self._closed.done()
+
     async def wait_closed(self) -> None:
         """Until the transport has closed the socket (``connection_lost``)."""
-        await asyncio.shield(self._closed)
+        if not self._closed.done():
+            await asyncio.shield(self._closed)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if self._transport is None:
@@ -216,7 +222,10 @@ async def read_header_lines(lines: AgiStream) -> list[str]:
     """
     header: list[str] = []
     while True:
-        raw = await lines.readline()
+        # the header arrives in one piece: its lines are taken without a wait each
+        raw = lines.pop_line() if lines.buffered else None
+        if raw is None:
+            raw = await lines.readline()
         if raw is None:
             raise AgiConnectionLost(
                 f"connection closed after {len(header)} AGI header lines, before the blank line"
