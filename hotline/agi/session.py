@@ -308,7 +308,11 @@ class AgiSession(AgiCommands):
                 self.commands += 1
                 if stream.get_write_buffer_size():  # the peer reads slower than we write
                     await stream.drain()
-                reply = await self._read_reply(name in FREE_TEXT_COMMANDS)
+                free_text = name in FREE_TEXT_COMMANDS
+                raw = await stream.readline()
+                reply = self._whole_reply(raw, free_text)
+                if reply is None:
+                    reply = await self._read_reply(raw, free_text)
             except (ConnectionError, OSError) as exc:
                 self._raise_if_broken()  # the deadline passed while sending: AgiTimeout
                 self._break(
@@ -367,15 +371,30 @@ class AgiSession(AgiCommands):
         self._busy = False
         self._go_idle()
 
-    async def _read_reply(self, free_text: bool) -> AgiReply:
+    @staticmethod
+    def _whole_reply(raw: bytes | None, free_text: bool) -> AgiReply | None:
+        """The reply, when the first line read is all of it (nearly always: one coroutine
+        fewer per command than :meth:`_read_reply`); ``None`` leaves the line to it."""
+        if raw is None:
+            return None
+        line = raw.decode("utf-8", errors="replace").removesuffix("\r")
+        if line == "HANGUP" or line.startswith("520-"):
+            return None
+        reply = parse_free_text_reply(line) if free_text else parse_reply(line)
+        if reply is None or reply.code == 100:
+            return None
+        return reply
+
+    async def _read_reply(self, raw: bytes | None, free_text: bool) -> AgiReply:
+        """The reply that starts with ``raw`` (the line read already), read to its end."""
         lines = self._stream
         while True:
-            raw = await lines.readline()
             if raw is None:
                 raise AgiConnectionLost("Asterisk closed the AGI connection")
             line = raw.decode("utf-8", errors="replace").removesuffix("\r")
             if line == "HANGUP":
                 self._note_hangup("hangup_line")
+                raw = await lines.readline()
                 continue
             if line.startswith("520-"):
                 reply = await self._complete_reply(line, free_text)
@@ -388,6 +407,7 @@ class AgiSession(AgiCommands):
                 reply = parse_reply(line)  # one line by protocol: malformed is malformed
             if reply.code != 100:  # "100 Trying": the real reply follows
                 return reply
+            raw = await lines.readline()
 
     async def _next_line(self) -> str:
         raw = await self._stream.readline()

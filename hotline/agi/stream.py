@@ -39,6 +39,9 @@ class AgiStream(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
+        #: a reply that came alone, as it nearly always does, kept as it came (no buffer):
+        #: set only while the buffer is empty, so it is always the oldest line
+        self._line: bytes | None = None
         self._scanned = 0
         self._eof = False
         #: every byte received so far (tells a silent health check from a cut header)
@@ -60,7 +63,19 @@ class AgiStream(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.bytes_received += len(data)
-        self._buffer += data
+        buffer = self._buffer
+        if (
+            not buffer
+            and self._line is None
+            and data.find(b"\n") == len(data) - 1
+            and len(data) <= self.max_line
+        ):
+            self._line = data
+        else:
+            if self._line is not None:
+                buffer += self._line
+                self._line = None
+            buffer += data
         waiter = self._waiter
         if waiter is not None:
             if not waiter.done():
@@ -102,7 +117,7 @@ class AgiStream(asyncio.Protocol):
 
     @property
     def at_eof(self) -> bool:
-        return self._eof and not self._buffer
+        return self._eof and not self._buffer and self._line is None
 
     @property
     def ended(self) -> bool:
@@ -112,7 +127,7 @@ class AgiStream(asyncio.Protocol):
     @property
     def buffered(self) -> bool:
         """Bytes received and not yet returned as a line (or the end of the stream)."""
-        return bool(self._buffer) or self._eof
+        return self._line is not None or bool(self._buffer) or self._eof
 
     async def readline(self) -> bytes | None:
         """The next line without its ``\\n``; ``None`` at end of stream.
@@ -122,6 +137,10 @@ class AgiStream(asyncio.Protocol):
         One reader at a time (the session's commands take turns).
         """
         while True:
+            line = self._line
+            if line is not None:
+                self._line = None
+                return line[:-1]
             if self._buffer:
                 line = self.pop_line()
                 if line is not None:
@@ -137,6 +156,10 @@ class AgiStream(asyncio.Protocol):
 
     def pop_line(self) -> bytes | None:
         """The next complete line already received, else ``None`` (no wait)."""
+        line = self._line
+        if line is not None:
+            self._line = None
+            return line[:-1]
         buffer = self._buffer
         end = buffer.find(b"\n", self._scanned)
         if end >= 0:
@@ -153,6 +176,7 @@ class AgiStream(asyncio.Protocol):
 
     def _overrun(self) -> None:
         self._buffer.clear()
+        self._line = None
         self._scanned = 0
         self._eof = True  # the stream is out of sync; nothing after this can be trusted
         raise AgiProtocolError(
