@@ -19,19 +19,22 @@ under load.  Here an event is built once and rendered once (orjson), module
 loggers are plain objects that read the current configuration at each call
 (nothing is re-bound per call, and reconfiguring — as tests do — never leaves
 a logger writing to an old stream), and ``hotline run`` batches its writes.
+A call's context is rendered once per set of bound values and appended to each
+line's own rendered fields (``benchmarks/loglines.py`` measures a line's cost).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import contextvars
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
 
 import orjson
 import structlog
@@ -98,26 +101,79 @@ _STRUCTLOG_VARS: Mapping[str, contextvars.ContextVar[Any]] | None = getattr(
     structlog.contextvars, "_CONTEXT_VARS", None
 )
 _PREFIX = structlog.contextvars.STRUCTLOG_KEY_PREFIX
-_bound_seen: tuple[int, tuple[tuple[str, contextvars.ContextVar[Any]], ...]] = (-1, ())
+_get_var = contextvars.ContextVar.get
+#: the types of values whose JSON text never changes: a context of only these is kept rendered
+_PLAIN = frozenset({str, int, float, bool, type(None), type(Ellipsis)})
+#: a line's own fields of these names are not simply appended: blanked, replaced, expanded
+_SPECIAL_KEYS = SECRET_KEYS | {"exc_info", "level", "timestamp"}
+#: contexts kept rendered (a call binds a few, e.g. the caller's leg and each target's)
+CONTEXTS_KEPT = 512
 
 
-def _bound_vars() -> tuple[tuple[str, contextvars.ContextVar[Any]], ...]:
-    """``(key, ContextVar)`` of every key ever bound with structlog's contextvars.
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS)
+
+
+class _Bound:
+    """A call's context as one set of bound values makes it: its fields and, unless a line
+    must merge it as a whole (a special key, a value orjson refuses), their JSON text."""
+
+    __slots__ = ("fields", "overlap", "text")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        #: a line with a field of one of these names is built as a whole (its field wins)
+        self.overlap = _SPECIAL_KEYS.union(fields)
+        #: ``,"key":value,...`` to append to a line's own fields
+        self.text: bytes | None = None
+        if not fields:
+            self.text = b""
+        elif _SPECIAL_KEYS.isdisjoint(fields):
+            with contextlib.suppress(orjson.JSONEncodeError):  # merged as a whole then
+                self.text = b"," + _dumps(fields)[1:-1]
+
+
+class _Context:
+    """The call context of a line: the values of structlog's bound ContextVars.
 
     Reading these few is what ``structlog.contextvars.get_contextvars()`` does by
     walking every ContextVar of the context: 21 % of a line's CPU under the paced
-    load (py-spy, benchmarks/RESULTS.md).  Without structlog's table (a future
-    version), the walk it is.
+    load (py-spy, benchmarks/RESULTS.md).  A call binds its context once and logs
+    ~30 lines in it, so a context of plain values is rendered once and kept by its
+    values (a pure function of them: nothing to go stale between tests).
+    Without structlog's table (a future version), the walk it is, every line.
     """
-    global _bound_seen
-    table = _STRUCTLOG_VARS
-    if table is None:
-        return tuple(_walked_vars())
-    size = len(table)  # keys are only ever added: a new size is a new key
-    if size != _bound_seen[0]:
-        pairs = tuple((name.removeprefix(_PREFIX), var) for name, var in list(table.items()))
-        _bound_seen = (size, pairs)
-    return _bound_seen[1]
+
+    __slots__ = ("kept", "keys", "size", "vars")
+
+    def __init__(self) -> None:
+        self.size = -1
+        self.keys: tuple[str, ...] = ()
+        self.vars: tuple[contextvars.ContextVar[Any], ...] = ()
+        self.kept: dict[tuple[Any, ...], _Bound] = {}
+
+    def refresh(self) -> None:
+        """Keys are only ever added to structlog's table: a new size is a new key."""
+        table = _STRUCTLOG_VARS
+        if table is None:
+            pairs = _walked_vars()
+        else:
+            pairs = [(name.removeprefix(_PREFIX), var) for name, var in list(table.items())]
+            self.size = len(pairs)
+        self.keys = tuple(key for key, _ in pairs)
+        self.vars = tuple(var for _, var in pairs)
+        self.kept = {}
+
+    def bound(self, values: tuple[Any, ...]) -> _Bound:
+        """The context of ``values`` (one per key; Ellipsis: unbound), kept if plain."""
+        # not strict: another thread may have added a key since (keys are only appended)
+        pairs = zip(self.keys, values, strict=False)
+        bound = _Bound({key: value for key, value in pairs if value is not Ellipsis})
+        if _PLAIN.issuperset(map(type, values)):
+            if len(self.kept) >= CONTEXTS_KEPT:
+                self.kept.clear()
+            self.kept[values] = bound
+        return bound
 
 
 def _walked_vars() -> list[tuple[str, contextvars.ContextVar[Any]]]:
@@ -128,40 +184,52 @@ def _walked_vars() -> list[tuple[str, contextvars.ContextVar[Any]]]:
     ]
 
 
-class _Clock:
-    """ISO-8601 UTC timestamps with microseconds; the seconds part is formatted once per second."""
+#: "000" to "999": a timestamp's microseconds without formatting an int (4,000 instructions)
+_DIGITS = tuple(b"%03d" % n for n in range(1000))
+#: what follows a line's fields and context, up to its timestamp, per level
+_LEVEL_TEXT = {method: b',"level":"%s","timestamp":"' % method.encode() for method in _LEVELS}
 
-    __slots__ = ("prefix", "second")
+
+class _Clock:
+    """ISO-8601 UTC timestamps with microseconds; the seconds part is formatted once per second.
+
+    Integer nanoseconds, no float rounding; a line's microseconds are two table lookups
+    (callgrind: 5,400 -> 3,400 instructions for the timestamp, f-string's ``:06d`` alone 4,000).
+    """
+
+    __slots__ = ("end", "prefix", "start")
 
     def __init__(self) -> None:
-        self.second = -1
-        self.prefix = ""
+        self.start = self.end = 0
+        self.prefix = b""
 
-    def now(self) -> str:
-        # integer microseconds: no float rounding, ~20 % less CPU per line (measured)
-        second, micros = divmod(time.time_ns() // 1000, 1_000_000)
-        if second != self.second:
-            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-            self.second = second
-        return f"{self.prefix}{micros:06d}Z"
+    def tick(self, ns: int) -> None:
+        """A new second (or the clock went back): format its date and time once."""
+        second = ns // 1_000_000_000
+        self.start = second * 1_000_000_000
+        self.end = self.start + 1_000_000_000
+        self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)).encode()
 
 
 class _Writer:
     """Writes rendered lines: each at once, or (``batch``) many lines per write.
 
     Batching keeps lines in memory for at most :data:`BATCH_DELAY` seconds on
-    the running event loop (or :data:`BATCH_CHARS` characters); a warning or
+    the running event loop (or :data:`BATCH_CHARS` bytes); a warning or
     an error writes the batch at once, and so do :func:`flush_logs`, a
     reconfiguration and the interpreter's exit.  Without a running loop (other
     threads, the CLI) every line is written at once.  ``stream=None`` means
     whatever ``sys.stdout`` is at the time of writing.
+
+    A line is UTF-8 with its newline (orjson's own output; lone surrogates pass
+    through both ways, as a text stream would take them); a batch is decoded once.
     """
 
     def __init__(self, stream: TextIO | None, *, batch: bool) -> None:
         self._stream = stream
         self.batch = batch
         self._lock = threading.Lock()
-        self._lines: list[str] = []
+        self._lines: list[bytes] = []
         self._chars = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
@@ -170,10 +238,12 @@ class _Writer:
     def stream(self) -> TextIO:
         return self._stream if self._stream is not None else sys.stdout
 
-    def write(self, line: str, urgent: bool) -> None:
-        with self._lock:
+    def write(self, line: bytes, urgent: bool) -> None:
+        # acquire/release, not ``with``: 900 against 2,100 instructions (callgrind)
+        self._lock.acquire()
+        try:
             if not self.batch:
-                self._put(line + "\n")
+                self._put(line.decode("utf-8", "surrogatepass"))
                 return
             self._lines.append(line)
             self._chars += len(line)
@@ -186,6 +256,8 @@ class _Writer:
             elif self._timer is None or self._timer_loop is not loop:
                 self._timer = loop.call_later(BATCH_DELAY, self.flush)
                 self._timer_loop = loop
+        finally:
+            self._lock.release()
 
     def flush(self) -> None:
         with self._lock:
@@ -194,7 +266,7 @@ class _Writer:
 
     def _flush_locked(self) -> None:
         if self._lines:
-            text = "\n".join(self._lines) + "\n"
+            text = b"".join(self._lines).decode("utf-8", "surrogatepass")
             self._lines.clear()
             self._chars = 0
             self._put(text)
@@ -210,7 +282,7 @@ class _Writer:
 class _Output:
     """The current logging configuration: level, the extra processors, renderer, writer."""
 
-    __slots__ = ("level", "processors", "render", "writer")
+    __slots__ = ("json", "level", "process_from", "processors", "render", "writer")
 
     def __init__(
         self,
@@ -218,44 +290,113 @@ class _Output:
         render: Callable[[str, MutableMapping[str, Any]], str],
         writer: _Writer,
         processors: tuple[Processor, ...] = (),
+        process_from: int = DEBUG,
     ) -> None:
         self.level = level
         self.render = render
+        self.json = render is _json_renderer
         self.writer = writer
         self.processors = processors
+        #: the processors see lines of this level and above (the squasher: warnings only)
+        self.process_from = process_from if processors else CRITICAL + 1
 
-    def emit(
+    def emit_whole(
         self,
         level: int,
         method: str,
-        event: str,
-        fields: dict[str, Any],
-        bound: Mapping[str, Any],
+        event_dict: MutableMapping[str, Any],
+        context: Mapping[str, Any],
+        timestamp: str,
     ) -> None:
-        """Build the event once (fields, event, call context, level, timestamp) and write it."""
-        event_dict: MutableMapping[str, Any] = {**bound, **fields} if bound else fields
-        event_dict["event"] = event
-        for key, var in _bound_vars():
-            value = var.get()
-            if value is not Ellipsis:  # unbound (structlog's default)
-                event_dict.setdefault(key, value)
+        """A line built as one dict: the context merged in, secrets blanked, a traceback
+        formatted, the processors run, rendered as configured."""
+        for key, value in context.items():
+            event_dict.setdefault(key, value)
         event_dict["level"] = method
-        event_dict["timestamp"] = _clock.now()
+        event_dict["timestamp"] = timestamp
         if "exc_info" in event_dict:
             event_dict = structlog.processors.format_exc_info(None, method, event_dict)
         if not SECRET_KEYS.isdisjoint(event_dict):
             for key in SECRET_KEYS.intersection(event_dict):
                 if event_dict[key] is not None:
                     event_dict[key] = REDACTED
-        try:
-            for processor in self.processors:
-                event_dict = processor(None, method, event_dict)
-        except structlog.DropEvent:
+        if level >= self.process_from:
+            try:
+                for processor in self.processors:
+                    event_dict = processor(None, method, event_dict)
+            except structlog.DropEvent:
+                return
+        line = self.render(method, event_dict) + "\n"
+        self.writer.write(line.encode("utf-8", "surrogatepass"), level >= WARNING)
+
+
+def _log_method(level: int, method: str) -> Callable[..., None]:
+    """:class:`Logger`'s method for one level: all of a line's way in one function.
+
+    A line is built once (fields, event, call context, level, timestamp).  The usual
+    line (JSON; no processor for its level; no field that the context or
+    :data:`_SPECIAL_KEYS` has) is its fields' JSON, the context's kept JSON and its level
+    and timestamp, joined; any other is built as one dict by :meth:`_Output.emit_whole`.
+    Both give the same bytes (tests/test_logs.py renders every kind both ways).  One
+    function, not a method calling another: a call is ~1,200 instructions (callgrind).
+    """
+    level_text = _LEVEL_TEXT[method]
+    urgent = level >= WARNING
+
+    def log(self: Logger, event: str, /, **fields: Any) -> None:
+        out = _output
+        if level < out.level:
             return
-        self.writer.write(self.render(method, event_dict), level >= WARNING)
+        if "event" in fields:  # as a keyword parameter would say (``event`` is positional)
+            raise TypeError(f"{method}() got multiple values for argument 'event'")
+        if self._bound:
+            fields = {**self._bound, **fields}
+        fields["event"] = event
+        context = _context
+        table = _STRUCTLOG_VARS
+        if table is None or len(table) != context.size:
+            context.refresh()
+        values = tuple(map(_get_var, context.vars))
+        try:
+            bound = context.kept[values]
+        except (KeyError, TypeError):  # not kept; or a value is unhashable
+            bound = context.bound(values)
+        clock = _clock
+        ns = time.time_ns()
+        if not clock.start <= ns < clock.end:
+            clock.tick(ns)
+        micros = (ns - clock.start) // 1000
+        if (
+            level < out.process_from
+            and out.json
+            and bound.text is not None
+            and bound.overlap.isdisjoint(fields)
+        ):
+            try:
+                head = _dumps(fields)
+            except orjson.JSONEncodeError:
+                pass
+            else:
+                line = (
+                    head[:-1],
+                    bound.text,
+                    level_text,
+                    clock.prefix,
+                    _DIGITS[micros // 1000],
+                    _DIGITS[micros % 1000],
+                    b'Z"}\n',
+                )
+                out.writer.write(b"".join(line), urgent)
+                return
+        stamp = clock.prefix + _DIGITS[micros // 1000] + _DIGITS[micros % 1000]
+        out.emit_whole(level, method, fields, bound.fields, stamp.decode() + "Z")
+
+    log.__name__ = log.__qualname__ = method
+    return log
 
 
 _clock = _Clock()
+_context = _Context()
 
 
 def _console_renderer(colors: bool) -> Callable[[str, MutableMapping[str, Any]], str]:
@@ -276,7 +417,7 @@ def _default_output() -> _Output:
     return _Output(DEBUG, _console_renderer(colors=False), _Writer(None, batch=False))
 
 
-_output = _default_output()
+_output: _Output
 
 
 class Logger:
@@ -295,35 +436,45 @@ class Logger:
         """A logger that adds ``fields`` to every event (call context belongs in contextvars)."""
         return Logger({**self._bound, **fields})
 
-    def debug(self, event: str, **fields: Any) -> None:
-        out = _output
-        if out.level <= DEBUG:
-            out.emit(DEBUG, "debug", event, fields, self._bound)
+    #: whether debug lines are written now: the guard for a debug line whose fields cost
+    #: something to compute (a class attribute: set with the configuration)
+    debugging: ClassVar[bool] = True
 
-    def info(self, event: str, **fields: Any) -> None:
-        out = _output
-        if out.level <= INFO:
-            out.emit(INFO, "info", event, fields, self._bound)
+    # each level's method is installed by _set_output: a level below the configured one
+    # gets _filtered, whose call costs what the call alone does (no level check in a frame
+    # sized for a whole line: 2,200 against 1,900 instructions for the AGI session's
+    # per-command debug line, callgrind)
+    if TYPE_CHECKING:
 
-    def warning(self, event: str, **fields: Any) -> None:
-        out = _output
-        if out.level <= WARNING:
-            out.emit(WARNING, "warning", event, fields, self._bound)
+        def debug(self, event: str, /, **fields: Any) -> None: ...
+        def info(self, event: str, /, **fields: Any) -> None: ...
+        def warning(self, event: str, /, **fields: Any) -> None: ...
+        def error(self, event: str, /, **fields: Any) -> None: ...
+        def critical(self, event: str, /, **fields: Any) -> None: ...
 
-    def error(self, event: str, **fields: Any) -> None:
-        out = _output
-        if out.level <= ERROR:
-            out.emit(ERROR, "error", event, fields, self._bound)
-
-    def exception(self, event: str, **fields: Any) -> None:
+    def exception(self, event: str, /, **fields: Any) -> None:
         """An error with the exception being handled (or ``exc_info=``) as a traceback."""
         fields.setdefault("exc_info", True)
         self.error(event, **fields)
 
-    def critical(self, event: str, **fields: Any) -> None:
-        out = _output
-        if out.level <= CRITICAL:
-            out.emit(CRITICAL, "critical", event, fields, self._bound)
+
+_METHODS = {name: (level, _log_method(level, name)) for name, level in _LEVELS.items()}
+
+
+def _filtered(self: Logger, event: str, /, **fields: Any) -> None:
+    """A level's method while its lines are not written."""
+
+
+def _set_output(out: _Output) -> None:
+    """``out`` is the output from now on; :class:`Logger`'s methods follow its level."""
+    global _output
+    _output = out
+    for name, (level, method) in _METHODS.items():
+        setattr(Logger, name, method if level >= out.level else _filtered)
+    Logger.debugging = out.level <= DEBUG
+
+
+_set_output(_default_output())
 
 
 def configure_logging(
@@ -342,7 +493,6 @@ def configure_logging(
     never to a terminal.  Repeated warnings of one kind are squashed into one
     line per ``squash_window`` seconds (:mod:`hotline.logsquash`).
     """
-    global _output
     out = stream if stream is not None else sys.stdout
     tty = out.isatty()
     if fmt == "auto":
@@ -352,10 +502,19 @@ def configure_logging(
     except KeyError:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(_LEVELS)}") from None
     render = _console_renderer(colors=tty) if fmt == "console" else _json_renderer
-    # extra structlog-style processors, run on every event after it is built, before rendering
-    processors: tuple[Processor, ...] = (SquashRepeats(squash_window, emit=_warn),)
+    # extra structlog-style processors, run on the events of their levels once built, before
+    # rendering
+    squash = SquashRepeats(squash_window, emit=_warn)
     _output.writer.flush()
-    _output = _Output(threshold, render, _Writer(out, batch=batch and not tty), processors)
+    _set_output(
+        _Output(
+            threshold,
+            render,
+            _Writer(out, batch=batch and not tty),
+            (squash,),
+            process_from=min(_LEVELS[name] for name in squash.levels),
+        )
+    )
 
 
 def _warn(event: str, fields: dict[str, Any]) -> None:
@@ -364,9 +523,8 @@ def _warn(event: str, fields: dict[str, Any]) -> None:
 
 def reset_logging() -> None:
     """Back to the defaults (tests: no stream of one test is written to by the next)."""
-    global _output
     _output.writer.flush()
-    _output = _default_output()
+    _set_output(_default_output())
 
 
 def flush_logs() -> None:

@@ -81,7 +81,8 @@ class SquashRepeats:
     ) -> None:
         self.window = window
         self._emit = emit
-        self._levels = frozenset(levels)
+        #: the levels whose lines it sees (the others it passes as they are)
+        self.levels = frozenset(levels)
         self._clock = clock
         self._kinds: dict[str, _Kind] = {}
         self._lock = threading.Lock()
@@ -89,7 +90,7 @@ class SquashRepeats:
     def __call__(
         self, _logger: Any, method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if method not in self._levels:
+        if method not in self.levels:
             return event_dict
         if event_dict.pop(_COUNT_LINE, False):
             return event_dict

@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
+from typing import Any
 
 import pytest
 import structlog
 from pydantic import SecretStr
 
-from hotline.logs import BATCH_DELAY, configure_logging, flush_logs, get_logger
+from hotline.logs import (
+    BATCH_DELAY,
+    SECRET_KEYS,
+    configure_logging,
+    flush_logs,
+    get_logger,
+    render_json,
+)
 from tests.conftest import CapturedLog
 
 
@@ -116,6 +125,13 @@ def test_levels_below_the_configured_one_are_not_written() -> None:
     log.warning("w")
     log.error("e")
     assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["w", "e"]
+    assert not log.debugging  # the guard for a debug line whose fields cost to compute
+    configure_logging(level="DEBUG", fmt="json", stream=stream)
+    assert get_logger().debugging  # every logger follows it
+    log.debug("d")
+    assert json.loads(stream.getvalue().splitlines()[-1])["event"] == "d"
+    with pytest.raises(TypeError, match="multiple values for argument 'event'"):
+        log.error("e", event="a field named event would be lost")
     with pytest.raises(ValueError, match="unknown log level 'LOUD'"):
         configure_logging(level="LOUD", fmt="json", stream=stream)
 
@@ -195,3 +211,116 @@ def test_console_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     assert "serving" in out
     assert "port=4573" in out
     assert "s3cret" not in out
+
+
+def _as_before(
+    event: str,
+    fields: dict[str, Any],
+    method: str,
+    timestamp: str,
+    bound: dict[str, Any] | None = None,
+) -> str:
+    """A line as the logger built it as one dict before issue 19: the bytes to keep.
+
+    The context in the order of structlog's table of its variables (first bound first).
+    """
+    event_dict = {**(bound or {}), **fields}
+    event_dict["event"] = event
+    for name, var in structlog.contextvars._CONTEXT_VARS.items():
+        if var.get() is not Ellipsis:
+            event_dict.setdefault(name.removeprefix("structlog_"), var.get())
+    event_dict["level"] = method
+    event_dict["timestamp"] = timestamp
+    for key in SECRET_KEYS.intersection(event_dict):
+        if event_dict[key] is not None:
+            event_dict[key] = "[redacted]"
+    return render_json(event_dict)
+
+
+_SHAPES: list[dict[str, Any]] = [
+    {},
+    {"round": 1, "of": 3},
+    {"number": "201", "label": None, "ring_time": 5, "seconds": 0.048, "ok": True},
+    {"targets": [{"attempt": 1, "outcome": "no_answer"}], "grüße": "ünïcode ☎"},
+    {"caller": "own field wins over the context's", "n": 1},
+    {"pin": "4711", "secret": None},
+    {"level": "a field named level", "timestamp": "and one named timestamp"},
+    {"big": 2**70},
+    {"odd": {3, 4}, "keys": {1: "one"}, "when": SecretStr("s3cret")},
+    {"surrogate": "\udc80 from surrogateescape"},
+]
+
+
+class _State:
+    """A bound value whose text changes while it stays bound."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def __repr__(self) -> str:
+        return f"State({self.value})"
+
+
+_STATE = _State()
+_CONTEXTS: list[dict[str, Any]] = [
+    {},
+    {"call_id": "1796133368098.0", "route": "hotline/bench", "caller": "5550000"},
+    {"call_id": "1796133368098.0", "leg_id": "1796133368106.4", "target": "202"},
+    {"call_id": 17, "secret": "bound by mistake", "attempt": 2.5, "flag": False},
+    {"call_id": "x", "big": 2**70},
+    {"event": "bound as event"},
+    {"call_id": "z", "level": "bound as level", "timestamp": "bound as timestamp"},
+    {"call_id": "s", "state": _STATE},
+    {"call_id": "y", "config": SecretStr("s3cret"), "targets": ["201", "202"]},
+]
+
+
+@pytest.mark.parametrize("context", _CONTEXTS)
+def test_each_line_is_the_one_built_as_a_whole(
+    captured_log: CapturedLog, context: dict[str, Any]
+) -> None:
+    """Issue 19: a line made of kept parts has the bytes of the line built as one dict."""
+    structlog.contextvars.bind_contextvars(unbound="bound, then unbound", **context)
+    structlog.contextvars.unbind_contextvars("unbound")
+    log = get_logger()
+    bound = {"component": "test", "n": 0}
+    expected: list[str] = []
+    for round_ in range(2):  # the second time from what was kept
+        for number, fields in enumerate(_SHAPES):
+            for method in ("debug", "info", "warning"):
+                for line_bound in (None, bound):
+                    event = f"shape_{number}_{method}_{round_}_{line_bound is None}"
+                    _STATE.value = len(expected)
+                    logger = log.bind(**line_bound) if line_bound else log
+                    getattr(logger, method)(event, **fields)
+                    line = captured_log.text.splitlines()[len(expected)]
+                    timestamp = json.loads(line)["timestamp"]
+                    expected.append(_as_before(event, fields, method, timestamp, line_bound))
+    assert captured_log.text.splitlines() == expected
+
+
+def test_timestamps_across_seconds_and_a_clock_set_back(
+    captured_log: CapturedLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = 1_796_102_825  # 2026-12-01T05:27:05Z
+    times = iter(
+        [
+            second * 10**9 + 999_999,
+            second * 10**9 + 999_999_999,
+            (second + 1) * 10**9,
+            (second + 1) * 10**9 + 47_110_000,
+            second * 10**9 + 5_000,  # set back by NTP
+            (second + 86_400) * 10**9 + 123_456_789,
+        ]
+    )
+    monkeypatch.setattr(time, "time_ns", lambda: next(times))
+    for n in range(6):
+        get_logger().info("tick", n=n)
+    assert [e["timestamp"] for e in captured_log.events] == [
+        "2026-12-01T05:27:05.000999Z",
+        "2026-12-01T05:27:05.999999Z",
+        "2026-12-01T05:27:06.000000Z",
+        "2026-12-01T05:27:06.047110Z",
+        "2026-12-01T05:27:05.000005Z",
+        "2026-12-02T05:27:05.123456Z",
+    ]
