@@ -103,7 +103,8 @@ _STRUCTLOG_VARS: Mapping[str, contextvars.ContextVar[Any]] | None = getattr(
 _PREFIX = structlog.contextvars.STRUCTLOG_KEY_PREFIX
 _get_var = contextvars.ContextVar.get
 #: the types of values whose JSON text never changes: a context of only these is kept rendered
-_PLAIN = frozenset({str, int, float, bool, type(None), type(Ellipsis)})
+#: (not numbers: 1 == True == 1.0 would find each other's text; the runtime binds strings)
+_PLAIN = frozenset({str, type(None), type(Ellipsis)})
 #: a line's own fields of these names are not simply appended: blanked, replaced, expanded
 _SPECIAL_KEYS = SECRET_KEYS | {"exc_info", "level", "timestamp"}
 #: contexts kept rendered (a call binds a few, e.g. the caller's leg and each target's)

@@ -271,6 +271,9 @@ _CONTEXTS: list[dict[str, Any]] = [
     {"event": "bound as event"},
     {"call_id": "z", "level": "bound as level", "timestamp": "bound as timestamp"},
     {"call_id": "s", "state": _STATE},
+    {"call_id": "v", "n": 1},  # equal values of other types: 1 == True == 1.0
+    {"call_id": "v", "n": True},
+    {"call_id": "v", "n": 1.0},
     {"call_id": "y", "config": SecretStr("s3cret"), "targets": ["201", "202"]},
 ]
 
