@@ -336,12 +336,19 @@ class AgiSession(AgiCommands):
                 raise AgiConnectionLost("the AGI session is closed")  # pragma: no cover
         finally:
             self._done()
-        if secret:
-            log.debug("agi_command", command=name, code=reply.code, result=REDACTED, data=REDACTED)
-        else:
-            log.debug(
-                "agi_command", command=name, code=reply.code, result=reply.result, data=reply.data
-            )
+        if log.debugging:  # one per command: not even the call when nobody reads it
+            if secret:
+                log.debug(
+                    "agi_command", command=name, code=reply.code, result=REDACTED, data=REDACTED
+                )
+            else:
+                log.debug(
+                    "agi_command",
+                    command=name,
+                    code=reply.code,
+                    result=reply.result,
+                    data=reply.data,
+                )
         return self._check(name, reply)
 
     async def _wait_turn(self) -> None:
