@@ -53,33 +53,37 @@ class BoardObserver:
         return self._agents.get((hotline, number))
 
     def on_call_event(self, event: CallEvent) -> None:
+        # Dispatched on the exact type: a ``match`` of class patterns asks isinstance of
+        # each case in turn, ~3.5k instructions more per event (callgrind; the events
+        # are final dataclasses, never subclassed).  StepChanged and CallStarted, most
+        # of a call's events, concern no agent.
         board = self.board
-        match event:
-            case TargetDialing(call_id=call_id, hotline=hotline, number=number):
-                agent = self._agent(hotline, number)
-                if agent is not None:
-                    board.ringing(agent, call_id, hotline)
-            case ConfirmStarted(call_id=call_id, hotline=hotline, number=number):
-                agent = self._agent(hotline, number)
-                if agent is not None:
-                    board.confirming(agent, call_id, hotline)
-            case ConfirmEnded(call_id=call_id, hotline=hotline, number=number):
-                agent = self._agent(hotline, number)
-                if agent is not None and board.activity_in(agent, call_id) is Activity.CONFIRMING:
-                    board.released(agent, call_id)
-            case CallConnected(call_id=call_id, hotline=hotline, number=number):
-                agent = self._agent(hotline, number)
-                if agent is not None:
-                    board.connected(agent, call_id, hotline)
-            case TargetEnded(call_id=call_id, hotline=hotline, record=record):
-                agent = self._agent(hotline, record.number)
-                if agent is not None and record.outcome not in _STAYS:
-                    board.released(agent, call_id)
-            case CallEnded(call_id=call_id, hotline=hotline, connected_to=number):
-                config = self._hotlines.get(hotline)
-                agent = self._agent(hotline, number) if number is not None else None
-                if agent is not None and config is not None:
-                    board.call_ended(agent, call_id, config.hunt.wrap_up)
-                board.forget_call(call_id)
-            case _:
-                pass
+        if type(event) is TargetDialing:
+            agent = self._agent(event.hotline, event.number)
+            if agent is not None:
+                board.ringing(agent, event.call_id, event.hotline)
+        elif type(event) is TargetEnded:
+            record = event.record
+            agent = self._agent(event.hotline, record.number)
+            if agent is not None and record.outcome not in _STAYS:
+                board.released(agent, event.call_id)
+        elif type(event) is ConfirmStarted:
+            agent = self._agent(event.hotline, event.number)
+            if agent is not None:
+                board.confirming(agent, event.call_id, event.hotline)
+        elif type(event) is ConfirmEnded:
+            call_id = event.call_id
+            agent = self._agent(event.hotline, event.number)
+            if agent is not None and board.activity_in(agent, call_id) is Activity.CONFIRMING:
+                board.released(agent, call_id)
+        elif type(event) is CallConnected:
+            agent = self._agent(event.hotline, event.number)
+            if agent is not None:
+                board.connected(agent, event.call_id, event.hotline)
+        elif type(event) is CallEnded:
+            call_id, hotline, number = event.call_id, event.hotline, event.connected_to
+            config = self._hotlines.get(hotline)
+            agent = self._agent(hotline, number) if number is not None else None
+            if agent is not None and config is not None:
+                board.call_ended(agent, call_id, config.hunt.wrap_up)
+            board.forget_call(call_id)

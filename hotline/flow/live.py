@@ -165,9 +165,12 @@ class LiveCalls:
         self.shared: SharedLive | None = None
 
     def on_call_event(self, event: CallEvent) -> None:
+        # Dispatched on the exact type, most frequent first: a ``match`` of class patterns
+        # asks isinstance of each case in turn, ~3.5k instructions more per event
+        # (callgrind; the events are final dataclasses, never subclassed).
         now = self.clock()
         call_id = event.call_id
-        if isinstance(event, CallStarted):
+        if type(event) is CallStarted:
             self._calls[call_id] = LiveCall(
                 call_id, event.hotline, now, step_since=now, runtime=self.runtime
             )
@@ -177,26 +180,26 @@ class LiveCalls:
         if call is None:
             self._leg_event(event, now)
             return
-        match event:
-            case StepChanged(step=step):
-                call.step, call.step_since = step, now
-            case TargetDialing(number=number, label=label):
-                call.ringing[number] = AgentOnCall(number, label, now)
-            case TargetEnded(record=record):
-                call.ringing.pop(record.number, None)
-                call.confirming.pop(record.number, None)
-            case ConfirmStarted(number=number):
-                ringing = call.ringing.pop(number, None)
-                label = ringing.label if ringing is not None else None
-                call.confirming[number] = AgentOnCall(number, label, now)
-            case ConfirmEnded(number=number):
-                call.confirming.pop(number, None)
-            case CallConnected(number=number, label=label):
-                call.ringing.clear()
-                call.confirming.clear()
-                call.connected = AgentOnCall(number, label, now)
-            case CallEnded():
-                del self._calls[call_id]
+        if type(event) is StepChanged:
+            call.step, call.step_since = event.step, now
+        elif type(event) is TargetDialing:
+            call.ringing[event.number] = AgentOnCall(event.number, event.label, now)
+        elif type(event) is TargetEnded:
+            number = event.record.number
+            call.ringing.pop(number, None)
+            call.confirming.pop(number, None)
+        elif type(event) is ConfirmStarted:
+            ringing = call.ringing.pop(event.number, None)
+            label = ringing.label if ringing is not None else None
+            call.confirming[event.number] = AgentOnCall(event.number, label, now)
+        elif type(event) is ConfirmEnded:
+            call.confirming.pop(event.number, None)
+        elif type(event) is CallConnected:
+            call.ringing.clear()
+            call.confirming.clear()
+            call.connected = AgentOnCall(event.number, event.label, now)
+        elif type(event) is CallEnded:
+            del self._calls[call_id]
         self._changed(call_id)
 
     def _leg_event(self, event: CallEvent, now: float) -> None:
@@ -204,19 +207,18 @@ class LiveCalls:
         if self.shared is None:
             return
         call_id = event.call_id
-        match event:
-            case ConfirmStarted(number=number):
-                leg = self._legs.setdefault(call_id, LiveCall(call_id, "", now, runtime=""))
-                leg.confirming[number] = AgentOnCall(number, None, now)
-            case ConfirmEnded(number=number):
-                known = self._legs.get(call_id)
-                if known is None:
-                    return
-                known.confirming.pop(number, None)
-                if not known.confirming:
-                    del self._legs[call_id]
-            case _:
+        if type(event) is ConfirmStarted:
+            leg = self._legs.setdefault(call_id, LiveCall(call_id, "", now, runtime=""))
+            leg.confirming[event.number] = AgentOnCall(event.number, None, now)
+        elif type(event) is ConfirmEnded:
+            known = self._legs.get(call_id)
+            if known is None:
                 return
+            known.confirming.pop(event.number, None)
+            if not known.confirming:
+                del self._legs[call_id]
+        else:
+            return
         self.shared.changed(call_id)
 
     def _changed(self, call_id: str) -> None:
