@@ -68,17 +68,25 @@ def planned_targets(
 ) -> list[PlannedTarget]:
     """``targets`` (default: the hotline's own, else e.g. a shift's) ready for the hunt."""
     return [
-        PlannedTarget(
-            target=target,
-            position=position,
-            agent=agent_key(hotline, target),
-            device=device_for(hotline, target),
-            dial_string=hotline.dial_string_for(target),
-            ring_time=hotline.ring_time_for(target),
-            delay=target.delay,
-        )
+        _planned(hotline, position, target)
         for position, target in enumerate(hotline.targets if targets is None else targets, 1)
     ]
+
+
+def _planned(hotline: HotlineConfig, position: int, target: Target) -> PlannedTarget:
+    # agent_key and device_for, with the dial string made once: once per call and target
+    # (callgrind: 222k instructions per call of the benchmark's three targets before)
+    dial_string = hotline.dial_string_for(target)
+    device = target.device if target.device is not None else device_of_dial_string(dial_string)
+    return PlannedTarget(
+        target,
+        position,
+        device or dial_string,
+        device,
+        dial_string,
+        hotline.ring_time_for(target),
+        target.delay,
+    )
 
 
 def planned_steps(
@@ -104,7 +112,8 @@ def planned_steps(
             steps.append(PlannedStep(tuple(members), ring))
         else:
             (only,) = members
-            steps.append(PlannedStep((replace(only, delay=0),), only.ring_time))
+            alone = only if only.delay == 0 else replace(only, delay=0)  # equal, and no copy
+            steps.append(PlannedStep((alone,), only.ring_time))
     return steps
 
 
