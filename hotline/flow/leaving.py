@@ -22,8 +22,8 @@ which is no attempt; that Dial returns at once anyway.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from hotline.flow.hunt import DialAttempt
@@ -103,16 +103,18 @@ def abandoned(flow: CallerFlow) -> CallOutcome:
     return CallOutcome.ABANDONED
 
 
-@contextmanager
-def caller_leaving(flow: CallerFlow, legs: Sequence[DialAttempt], started: float) -> Iterator[None]:
-    """While ``legs`` are dialled: finish the call's record the moment its caller leaves."""
+def caller_leaving(
+    flow: CallerFlow, legs: Sequence[DialAttempt], started: float
+) -> AbstractContextManager[None]:
+    """While ``legs`` are dialled (the context manager this returns): finish the call's
+    record the moment its caller leaves.  Presence's own context manager, not one around
+    it: a generator's costs ~14k instructions per Dial (callgrind)."""
     context = contextvars.copy_context()  # the call's log fields, for a word from AMI's task
 
     def left() -> None:
         context.run(_finish, flow, legs, started)
 
-    with flow.deps.state.presence.listening(flow.call_id, left):
-        yield
+    return flow.deps.state.presence.listening(flow.call_id, left)
 
 
 def _finish(flow: CallerFlow, legs: Sequence[DialAttempt], started: float) -> None:
