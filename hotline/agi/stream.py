@@ -76,12 +76,7 @@ class AgiStream(asyncio.Protocol):
                 buffer += self._line
                 self._line = None
             buffer += data
-        waiter = self._waiter
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_result(None)
-        elif self.idle and self.on_idle_input is not None:
-            self.on_idle_input()
+        self._wake()
 
     def eof_received(self) -> bool:
         self._ended()
@@ -97,6 +92,10 @@ class AgiStream(asyncio.Protocol):
 
     def _ended(self) -> None:
         self._eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        """Something arrived: wake the reader waiting for it, or tell the idle session."""
         waiter = self._waiter
         if waiter is not None:
             if not waiter.done():
@@ -116,10 +115,6 @@ class AgiStream(asyncio.Protocol):
     # -- reading -------------------------------------------------------------
 
     @property
-    def at_eof(self) -> bool:
-        return self._eof and not self._buffer and self._line is None
-
-    @property
     def ended(self) -> bool:
         """End of the stream reached (or given up after an over-long line)."""
         return self._eof
@@ -137,11 +132,7 @@ class AgiStream(asyncio.Protocol):
         One reader at a time (the session's commands take turns).
         """
         while True:
-            line = self._line
-            if line is not None:
-                self._line = None
-                return line[:-1]
-            if self._buffer:
+            if self._line is not None or self._buffer:
                 line = self.pop_line()
                 if line is not None:
                     return line

@@ -95,7 +95,8 @@ async def test_a_reply_that_came_alone_then_the_end_of_the_stream(pair: Pair) ->
     writer.close()
     assert await stream.readline() == b"200 result=1 (1)"
     assert await stream.readline() is None
-    assert stream.at_eof
+    assert stream.ended
+    assert await stream.readline() is None  # and stays there
 
 
 async def test_pop_line_takes_a_lone_reply_without_waiting(pair: Pair) -> None:
