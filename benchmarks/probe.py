@@ -79,21 +79,25 @@ class Probe:
 PROBE = Probe()
 
 
-class TimedStreamReader(asyncio.StreamReader):
-    """Notes when the first bytes after our last command (or the header) arrive."""
+class _ReplyTiming:
+    """One connection's turnaround bookkeeping: the same for the peers' timed
+    ``StreamReader`` and the runtime's timed ``AgiStream``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.arrived_at: float | None = None
+    arrived_at: float | None
+    _waiting: bool
+    _counted_closed: bool
+
+    def _start_timing(self) -> None:
+        self.arrived_at = None
         self._waiting = True
         self._counted_closed = False
         PROBE.opened()
 
-    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+    def _note_arrival(self, data: object) -> None:
+        """Bytes from the PBX: the first after our last command starts the clock."""
         if self._waiting and data:
             self.arrived_at = time.perf_counter()
             self._waiting = False
-        super().feed_data(data)
 
     def command_sent(self, now: float) -> None:
         arrived = self.arrived_at
@@ -107,6 +111,18 @@ class TimedStreamReader(asyncio.StreamReader):
         if not self._counted_closed:
             self._counted_closed = True
             PROBE.closed()
+
+
+class TimedStreamReader(_ReplyTiming, asyncio.StreamReader):
+    """Notes when the first bytes after our last command (or the header) arrive."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._start_timing()
+
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        self._note_arrival(data)
+        super().feed_data(data)
 
     def feed_eof(self) -> None:
         self._count_closed()
@@ -156,36 +172,21 @@ def install_hotline() -> None:
     from hotline.agi.server import FastAgiServer
     from hotline.agi.stream import AgiStream
 
-    class TimedAgiStream(AgiStream):
+    class TimedAgiStream(_ReplyTiming, AgiStream):
         """Notes when the first bytes after our last command (or the header) arrive,
         and at each command written adds the time since then to the histogram."""
 
         def __init__(self, max_line: int) -> None:
             super().__init__(max_line)
-            self.arrived_at: float | None = None
-            self._waiting = True
-            self._counted_closed = False
-            PROBE.opened()
+            self._start_timing()
 
         def data_received(self, data: bytes) -> None:
-            if self._waiting and data:
-                self.arrived_at = time.perf_counter()
-                self._waiting = False
+            self._note_arrival(data)
             super().data_received(data)
 
         def write(self, data: bytes) -> None:
-            arrived = self.arrived_at
-            if arrived is not None:
-                PROBE.turnaround.add(time.perf_counter() - arrived)
-                self.arrived_at = None
-            PROBE.commands += 1
-            self._waiting = True
+            self.command_sent(time.perf_counter())
             super().write(data)
-
-        def _count_closed(self) -> None:
-            if not self._counted_closed:
-                self._counted_closed = True
-                PROBE.closed()
 
         def eof_received(self) -> bool:
             self._count_closed()
