@@ -85,3 +85,25 @@ async def test_a_loop_that_never_ends_is_left_after_bounded_waits_and_said_so(
     assert left["runtime"] == "rt-x"
     release.set()  # the round returns, the loop sees it is closing
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_loop_that_failed_is_said_so_once_and_close_goes_on(
+    redis_server: RedisServer, captured_log: CapturedLog
+) -> None:
+    link = make_link(redis_server.url)
+    await link.start()
+    task = link._task
+    assert task is not None
+
+    async def round_with_a_bug(*, reads: bool) -> None:
+        raise RuntimeError("a bug in a part")
+
+    link._round = round_with_a_bug  # type: ignore[method-assign]
+    link.changed()
+    await asyncio.wait({task}, timeout=5)
+    assert task.done()
+    await asyncio.wait_for(link.close(), 5)
+    [failed] = captured_log.named("shared_state_loop_failed")
+    assert failed["runtime"] == "rt-x"
+    assert "a bug in a part" in failed["error"]
+    assert captured_log.named("shared_state_loop_left") == []
