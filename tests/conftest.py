@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,13 @@ class CapturedLog:
         (seen: "02.247114Z" and "4711")."""
         lines = [{k: _no_floats(v) for k, v in e.items() if k != "timestamp"} for e in self.events]
         return "\n".join(json.dumps(line) for line in lines)
+
+    def holds_digits(self, digits: str) -> bool:
+        """``digits`` (a PIN, a secret of digits) stand alone somewhere in the lines, times
+        aside: not as part of a longer number, which a peer's port or a call id may hold by
+        chance: 13 of Linux's 28,232 ephemeral ports hold "4711" (34711, 47110-47119, ...)."""
+        alone = re.compile(rf"(?<![0-9]){re.escape(digits)}(?![0-9])")
+        return alone.search(self.text_without_times) is not None
 
     @property
     def events(self) -> list[dict[str, Any]]:
