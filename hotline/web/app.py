@@ -60,7 +60,8 @@ class WebApp:
                     now=now,
                 )
             )
-            stats = JournalStats(journal) if journal is not None else None
+            # today / the last 7 days on the runtime's clock, the one its schedules are asked with
+            stats = JournalStats(journal, now=now) if journal is not None else None
             Dashboard(self.server, self.broadcaster, config.language, stats)
 
     @property

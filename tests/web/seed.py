@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,18 @@ class Seeded:
     ago: float  # seconds before now
     wait: float | None = None
     attempts: tuple[tuple[str, str], ...] = ()  # (number, outcome)
+
+
+def yesterdays_noon(zone: dt.tzinfo) -> dt.datetime:
+    """The "now" the seeded calls are placed before and the runtime's clock is pinned to:
+    noon of yesterday in ``zone``, so "today"'s calls, 10-50 s before it, are inside today
+    whatever the wall clock says (seeded before the real now, the test failed in the first
+    50 s after local midnight: 2 of the 5 calls, seen at 00:00:20), and a clock that is not
+    the real one shows the page counts on the runtime's clock. Yesterday, not a fixed date:
+    the journal deletes calls older than ``keep_days`` (365) before the real now."""
+    local = dt.datetime.now(zone)
+    day = local.date() - dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, 12, tzinfo=zone)
 
 
 #: today: 5 calls (3 answered after 5, 15 and 45 s, 1 abandoned, 1 nobody available)
@@ -34,10 +46,11 @@ EARLIER = (
 )
 
 
-async def seed_journal(path: Path, calls: tuple[Seeded, ...]) -> list[float]:
-    """Write ``calls`` (hotline support) to a new SQLite journal; returns their arrival epochs."""
+async def seed_journal(path: Path, calls: tuple[Seeded, ...], at: dt.datetime) -> list[float]:
+    """Write ``calls`` (hotline support), arrived their ``ago`` before ``at``, to a new SQLite
+    journal; returns their arrival epochs."""
     engine = store.make_engine(JournalConfig(enabled=True, path=path))
-    now = time.time()
+    now = at.timestamp()
     call_rows: list[dict[str, Any]] = []
     attempt_rows: list[dict[str, Any]] = []
     for index, call in enumerate(calls):

@@ -11,7 +11,7 @@ from playwright.async_api import BrowserContext, Locator, expect
 from hotline.schedule.engine import machine_zone
 from hotline.sim.agents import parse_agents
 from tests.simrun import sim_runtime
-from tests.web.seed import EARLIER, TODAY, seed_journal
+from tests.web.seed import EARLIER, TODAY, seed_journal, yesterdays_noon
 from tests.web.stack import web_settings
 
 
@@ -24,9 +24,12 @@ async def bar_values(chart: Locator) -> list[int]:
 
 async def test_charts_render_the_seeded_numbers(browser: BrowserContext, tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    arrivals = await seed_journal(path, TODAY + EARLIER)
+    zone = machine_zone()
+    now = yesterdays_noon(zone)
+    arrivals = await seed_journal(path, TODAY + EARLIER, now)
     settings = web_settings(journal={"enabled": True, "path": str(path)})
-    async with sim_runtime(settings, parse_agents("201=accept")) as (runtime, _pbx):
+    # the page's today and week are on the runtime's clock, pinned to the seeding's now
+    async with sim_runtime(settings, parse_agents("201=accept"), now=lambda: now) as (runtime, _):
         assert runtime.web is not None
         page = await browser.new_page()
         await page.goto(runtime.web.url)
@@ -40,7 +43,6 @@ async def test_charts_render_the_seeded_numbers(browser: BrowserContext, tmp_pat
         wait_chart = stats.locator('[data-testid="wait-chart"] svg')
         await expect(wait_chart).to_be_visible()
         assert await bar_values(wait_chart) == [1, 1, 0, 1, 0, 0]
-        zone = machine_zone()
         hours = Counter(dt.datetime.fromtimestamp(a, zone).hour for a in arrivals[: len(TODAY)])
         hour_chart = stats.locator('[data-testid="hour-chart"] svg')
         assert await bar_values(hour_chart) == [hours[h] for h in range(24)]

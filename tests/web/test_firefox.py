@@ -21,7 +21,7 @@ from hotline.sim.agents import parse_agents
 from hotline.sim.caller import CallerScript
 from tests.simrun import sim_runtime
 from tests.web.firefox import FirefoxPage, firefox
-from tests.web.seed import EARLIER, TODAY, seed_journal
+from tests.web.seed import EARLIER, TODAY, seed_journal, yesterdays_noon
 from tests.web.stack import EventTimes, Gate, web_settings
 
 #: a page's first snapshot may wait for Firefox's own start-up work on a loaded machine
@@ -100,9 +100,12 @@ async def test_firefox_renders_the_charts_with_the_seeded_numbers(
     page: FirefoxPage, tmp_path: Path
 ) -> None:
     path = tmp_path / "journal.sqlite"
-    arrivals = await seed_journal(path, TODAY + EARLIER)
+    zone = machine_zone()
+    now = yesterdays_noon(zone)
+    arrivals = await seed_journal(path, TODAY + EARLIER, now)
     settings = web_settings(journal={"enabled": True, "path": str(path)})
-    async with sim_runtime(settings, parse_agents("201=accept")) as (runtime, _pbx):
+    # the page's today and week are on the runtime's clock, pinned to the seeding's now
+    async with sim_runtime(settings, parse_agents("201=accept"), now=lambda: now) as (runtime, _):
         assert runtime.web is not None
         await open_live(page, runtime.web.url)
         stats = '#stats .hotline-stats[data-hotline="support"]'
@@ -115,7 +118,6 @@ async def test_firefox_renders_the_charts_with_the_seeded_numbers(
         # waits 5, 15, 45 s: one bar each under 10 s, 10-20 s and 30-60 s
         wait_chart = stats + ' [data-testid="wait-chart"] svg'
         assert await bar_values(page, wait_chart) == [1, 1, 0, 1, 0, 0]
-        zone = machine_zone()
         hours = Counter(dt.datetime.fromtimestamp(a, zone).hour for a in arrivals[: len(TODAY)])
         hour_chart = stats + ' [data-testid="hour-chart"] svg'
         assert await bar_values(page, hour_chart) == [hours[h] for h in range(24)]
