@@ -60,9 +60,11 @@ def add_report_parser(
 
 def _zone(name: str | None) -> tzinfo:
     if name is None:
-        local = datetime.now().astimezone().tzinfo
-        assert local is not None
-        return local
+        # the machine's zone with its DST rules; today's offset (datetime.now().astimezone())
+        # put every call on the other side of a DST change an hour off
+        from hotline.schedule.engine import machine_zone
+
+        return machine_zone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

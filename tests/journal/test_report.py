@@ -282,6 +282,33 @@ def test_default_period_is_the_last_seven_days(
     assert [(r["day"], r["calls"]) for r in rows][-1] == ("total", 1)
 
 
+def test_the_default_zone_keeps_its_dst_rules(
+    journal_config: JournalConfig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without --tz the hours are the machine zone's on each call's own date: 10:00 UTC is
+    12:00 in a Berlin summer and 11:00 in its winter. Today's offset (the report's default
+    until this test) put the calls of the other season an hour off, so what it printed
+    depended on the date it ran."""
+    winter = _call("w", "2026-01-15 10:00", "connected") | {"hotline": "sales"}
+    summer = _call("s", "2026-07-15 10:00", "connected") | {"hotline": "sales"}
+    asyncio.run(_seed(journal_config, [winter, summer], []))
+    config = _config_file(tmp_path, journal_config)
+    period = ["--since", "2026-01-01", "--until", "2026-12-31", "--by", "hour"]
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()  # the C library's local time too: the old default read it
+    try:
+        assert main(["report", "--config", str(config), *period, "--format", "json"]) == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    result = json.loads(capsys.readouterr().out)
+    assert [r["hour"] for r in result["rows"]] == ["2026-01-15 11:00", "2026-07-15 12:00", "total"]
+    assert result["timezone"] == "Europe/Berlin"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
