@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from hotline import demo
 from hotline.cli import main
 
 EXAMPLE = str(Path(__file__).parents[1] / "config" / "hotline.toml")
 
 
-def test_demo_plays_each_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+#: a Wednesday when the example's support hotline is open on its weekly hours (day shift)
+WEDNESDAY_10_BERLIN = dt.datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_demo_plays_each_outcome(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the calls are planned at a fixed moment (default_calls' now), not the wall clock's:
+    # from Tue 2026-12-22 20:00 to Wed 12:00 Berlin support's next opening is the example's
+    # special day (rule="special 2026-12-23 ..."), seen with faketime at 2026-12-23 08:00 UTC
+    monkeypatch.setattr(demo, "default_calls", partial(demo.default_calls, now=WEDNESDAY_10_BERLIN))
     assert main(["demo", "--config", EXAMPLE]) == 0
     out = capsys.readouterr().out
     outcomes = [line.split()[1] for line in out.splitlines() if line.startswith("   outcome:")]
