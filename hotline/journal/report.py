@@ -24,7 +24,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -125,6 +125,10 @@ async def read_period(
     engine: AsyncEngine, since: datetime, until: datetime, hotline: str | None = None
 ) -> Journal:
     """Calls that arrived in [since, until), optionally of one hotline, with their attempts."""
+    # in UTC, as the times are stored: SQLite compares the text of the wall-clock time and
+    # drops the offset, so Berlin's midnight (23:00 UTC) was read as 00:00 UTC and "today"
+    # missed the calls of the first hour after local midnight (seen at 00:30 Berlin)
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
     where = [calls.c.arrived >= since, calls.c.arrived < until]
     if hotline is not None:
         where.append(calls.c.hotline == hotline)

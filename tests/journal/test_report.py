@@ -8,12 +8,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from hotline.cli import main
 from hotline.config.journal import JournalConfig
 from hotline.journal import store
+from hotline.journal.report import read_period
+from hotline.web.stats import JournalStats
 
 Row = dict[str, Any]
 
@@ -280,6 +283,36 @@ def test_default_period_is_the_last_seven_days(
     assert main(["report", "--config", str(config), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [(r["day"], r["calls"]) for r in rows][-1] == ("total", 1)
+
+
+async def test_a_zones_day_is_read_from_its_own_midnight(journal_config: JournalConfig) -> None:
+    """Periods bounded in a zone (the live page's today, local midnight) are read as the
+    instants they are, on SQLite too: it compared the wall-clock text with the offset
+    dropped, so Berlin's midnight (23:00 UTC) was read as 00:00 UTC and the page's "today"
+    missed the calls of the first hour after local midnight (seen at 00:30 Berlin: 0 calls)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    await _seed(
+        journal_config,
+        [
+            _call("first", "2026-11-01 23:30", "connected"),  # 00:30 on 2 November in Berlin
+            _call("last", "2026-11-02 22:30", "connected"),  # 23:30 in Berlin
+            _call("next", "2026-11-02 23:30", "connected"),  # 00:30 on 3 November in Berlin
+        ],
+        [],
+    )
+    engine = store.make_engine(journal_config)
+    try:
+        day = await read_period(
+            engine, datetime(2026, 11, 2, tzinfo=berlin), datetime(2026, 11, 3, tzinfo=berlin)
+        )
+        stats = JournalStats(
+            engine, tz=berlin, now=lambda: datetime(2026, 11, 3, 0, 45, tzinfo=berlin)
+        )
+        today = await stats.figures("today", ["support"])
+    finally:
+        await engine.dispose()
+    assert sorted(row.call_id for row in day.calls) == ["first", "last"]
+    assert today["hotlines"][0]["figures"]["calls"] == 1  # "next"
 
 
 def test_the_default_zone_keeps_its_dst_rules(
