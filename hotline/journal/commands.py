@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline.config import Settings
 from hotline.errors import HotlineError
+from hotline.schedule.engine import machine_zone
 
 if TYPE_CHECKING:  # the database and plotting stack loads only when a report is made
     from hotline.journal.render import Format
@@ -62,8 +63,6 @@ def _zone(name: str | None) -> tzinfo:
     if name is None:
         # the machine's zone with its DST rules; today's offset (datetime.now().astimezone())
         # put every call on the other side of a DST change an hour off
-        from hotline.schedule.engine import machine_zone
-
         return machine_zone()
     try:
         return ZoneInfo(name)
