@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, async_playwright
 
-#: Debian's chromium; Playwright's own browser download is never used
-CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
+#: Debian's chromium; Playwright's own browser download is never used. Not HOTLINE_…:
+#: the config refuses every HOTLINE_ variable that is not a setting (tests/config)
+CHROMIUM = Path(os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -37,8 +37,9 @@ with warnings.catch_warnings():
     from marionette_driver.by import By
     from marionette_driver.marionette import Marionette
 
-#: Debian's firefox-esr (ESR 128 and later); no Firefox download is ever made
-FIREFOX = Path(os.environ.get("HOTLINE_FIREFOX", "/usr/bin/firefox-esr"))
+#: Debian's firefox-esr (ESR 128 and later); no Firefox download is ever made (TEST_FIREFOX:
+#: not HOTLINE_…, which the config refuses unless it is a setting)
+FIREFOX = Path(os.environ.get("TEST_FIREFOX", "/usr/bin/firefox-esr"))
 #: seconds Firefox may take to start and open Marionette on a loaded 2-core machine
 START_SECONDS = 30.0
 
