@@ -114,7 +114,7 @@ async def _read(
     engine = store.make_engine(journal)
     try:
         revision = await store.current_revision(engine)
-        data = await read_period(engine, since.astimezone(UTC), until.astimezone(UTC), hotline)
+        data = await read_period(engine, since, until, hotline)  # it takes them to UTC
     except Exception as exc:  # noqa: BLE001 - any driver error: one line, no traceback
         if revision_missing(exc):
             raise ReportError(f"journal: {journal.where()} holds no journal yet") from None
