@@ -367,7 +367,8 @@ def classify(
     now: dt.datetime | None = None,
 ) -> tuple[str, str]:
     """(outcome, one-line reason) from what AMI showed of the call (and, for a call
-    nobody was dialled for, what the hotline's schedule says ``now``)."""
+    nobody was dialled for, what the hotline's schedule said at ``now``: the call's
+    arrival, as the runtime asked it then; default this moment)."""
     plan = Schedule(hotline).decide(now or dt.datetime.now(dt.UTC))
     connected = next((leg for leg in legs if leg.bridged), None)
     if connected is not None:
@@ -568,7 +569,10 @@ async def _wait_for_end(
 def _report(hotline: HotlineConfig, watch: CallWatch) -> CallReport:
     legs = leg_reports(hotline, watch.legs())
     ended_by = watch.ended_by()
-    outcome, reason = classify(hotline, legs, ended_by)
+    # the schedule as the runtime asked it, when the call arrived: not at the report, which
+    # may come after closing time for a call that arrived before it
+    arrived = None if watch.first_at is None else dt.datetime.fromtimestamp(watch.first_at, dt.UTC)
+    outcome, reason = classify(hotline, legs, ended_by, arrived)
     duration = None
     if watch.first_at is not None and watch.ended_at is not None:
         duration = max(0.0, watch.ended_at - watch.first_at)

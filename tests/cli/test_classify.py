@@ -119,6 +119,24 @@ def test_a_call_nobody_was_dialled_for_while_closed_is_closed() -> None:
     assert got == "pin_failed"
 
 
+def test_the_report_asks_the_schedule_at_the_calls_arrival_not_at_its_end() -> None:
+    """A call that arrived a minute before closing and ended after it was served open
+    (the runtime decides once, at arrival); one that arrived after closing was closed."""
+    import datetime as dt
+
+    from hotline.calltest import CallWatch, _report
+
+    config = hotline(schedule={"timezone": "UTC", "open": ["Mon-Fri 08:00-18:00"]})
+    verdicts = {}
+    for arrival in ("17:59", "18:01"):
+        hour, minute = map(int, arrival.split(":"))
+        watch = CallWatch()  # a call nobody was dialled for, ended by the hotline side
+        watch.first_at = dt.datetime(2026, 3, 27, hour, minute, tzinfo=dt.UTC).timestamp()
+        watch.ended_at = watch.first_at + 120
+        verdicts[arrival] = _report(config, watch).outcome
+    assert verdicts == {"17:59": "pin_failed", "18:01": "closed"}
+
+
 def test_shift_targets_are_named_in_the_report() -> None:
     from hotline.ami.calllog import DialLeg
     from hotline.calltest import leg_reports
