@@ -34,7 +34,10 @@ def since(period: Period, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """Local midnight today, or six days before it (today and the 6 days before)."""
     local = now.astimezone(tz)
     midnight = dt.datetime(local.year, local.month, local.day, tzinfo=tz)
-    return midnight if period == "today" else midnight - dt.timedelta(days=6)
+    start = midnight if period == "today" else midnight - dt.timedelta(days=6)
+    # through UTC: where the clocks skip midnight (a DST switch at 00:00) the day starts at
+    # 01:00, and a time in the gap compares unequal to every moment (tests/web/test_stats_period.py)
+    return start.astimezone(dt.UTC).astimezone(tz)
 
 
 def wait_bars(rows: Sequence[CallRow]) -> list[tuple[str, int]]:
