@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from hotline.logs import (
     BATCH_DELAY,
+    CONTEXTS_KEPT,
     SECRET_KEYS,
     configure_logging,
     flush_logs,
@@ -161,6 +162,31 @@ async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> No
     steps = captured_log.named("step")
     assert len(steps) == 2
     assert all(e["call_id"] == e["mine"] for e in steps)
+
+
+async def test_more_calls_up_than_contexts_kept_each_line_has_its_own(
+    captured_log: CapturedLog,
+) -> None:
+    """Issue 19: each task keeps the context its last line was rendered in; with more
+    calls up than :data:`CONTEXTS_KEPT` (which 1,000 calls are), and a context re-bound
+    in the same task, every line still carries its own call's values."""
+    log = get_logger()
+    calls = CONTEXTS_KEPT + 100
+    all_bound = asyncio.Barrier(calls)
+
+    async def call(number: int) -> None:
+        structlog.contextvars.bind_contextvars(call_id=f"{number}.0", route="hotline")
+        log.info("first", mine=f"{number}.0")
+        await all_bound.wait()  # every other call's context rendered in between
+        log.info("second", mine=f"{number}.0")
+        structlog.contextvars.bind_contextvars(call_id=f"{number}.1")  # a new leg, same task
+        log.info("third", mine=f"{number}.1")
+
+    await asyncio.gather(*(call(number) for number in range(calls)))
+    for name in ("first", "second", "third"):
+        lines = captured_log.named(name)
+        assert len(lines) == calls
+        assert all(e["call_id"] == e["mine"] and e["route"] == "hotline" for e in lines)
 
 
 async def test_batched_lines_are_written_together_and_a_warning_at_once() -> None:
