@@ -60,6 +60,9 @@ _BACKLOG = 4096
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: how long accepting pauses after such an error unless a connection closes first
 _RESOURCE_PAUSE = 1.0
+#: connections accepted in one loop turn; more wait for the next (the socket stays ready):
+#: asyncio's own server takes up to its backlog (100) per turn, a long turn in a burst
+_ACCEPTS_PER_TURN = 16
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,14 @@ def set_keepalive(sock: socket.socket, keepalive: Keepalive) -> None:
         option = getattr(socket, name, None)
         if option is not None:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _has_keepalive(sock: socket.socket, keepalive: Keepalive) -> bool:
+    """True when ``sock`` (accepted) already has ``keepalive``: Linux copies the listener's."""
+    if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE):
+        return False
+    idle = getattr(socket, "TCP_KEEPIDLE", None)
+    return idle is None or sock.getsockopt(socket.IPPROTO_TCP, idle) == keepalive.idle
 
 
 class FastAgiServer:
@@ -123,7 +134,10 @@ class FastAgiServer:
         self.max_connections = max_connections
         self.keepalive = keepalive
         self._listeners: list[socket.socket] = []
+        #: tasks waiting for room to accept again (accepting is paused while one waits)
         self._accepting: list[asyncio.Task[None]] = []
+        #: accepted sockets have the listener's keepalive (Linux): not set again on each
+        self._keepalive_inherited = False
         self._serving = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = asyncio.Event()
@@ -187,12 +201,11 @@ class FastAgiServer:
             )
         self.max_connections = budget.cap
         self._listeners = await _listen(self.host, self._requested_port)
+        for sock in self._listeners:
+            set_keepalive(sock, self.keepalive)  # accepted sockets inherit it (Linux)
         self._serving = True
-        loop = asyncio.get_running_loop()
-        self._accepting = [
-            loop.create_task(self._accept_loop(sock), name=f"agi-accept-{sock.fileno()}")
-            for sock in self._listeners
-        ]
+        for sock in self._listeners:
+            self._accept_when_ready(sock)
         log.info(
             "agi_server_started",
             host=self.host,
@@ -243,7 +256,8 @@ class FastAgiServer:
                 task.cancel()
             for sock in self._listeners:
                 # unregister before closing: the descriptor's number may be reused at once
-                loop.remove_reader(sock.fileno())
+                if sock.fileno() >= 0:
+                    loop.remove_reader(sock.fileno())
                 sock.close()
             log.info("agi_server_closing", active_calls=self.active_calls)
 
@@ -299,10 +313,20 @@ class FastAgiServer:
 
     # -- accepting --------------------------------------------------------
 
-    async def _accept_loop(self, listener: socket.socket) -> None:
-        """Accept while below the cap; pause at it, and when descriptors run out."""
-        loop = asyncio.get_running_loop()
-        while True:
+    def _accept_when_ready(self, listener: socket.socket) -> None:
+        """Accept from ``listener`` whenever the kernel holds a connection for us.
+
+        A reader callback, not a task awaiting ``sock_accept``: that cost a future,
+        a task step and registering the socket with the loop again for every
+        connection (7 ``epoll_ctl`` per connection under strace, benchmarks/RESULTS.md).
+        """
+        asyncio.get_running_loop().add_reader(listener.fileno(), self._accept, listener)
+
+    def _accept(self, listener: socket.socket) -> None:
+        """Accept what the kernel holds (:data:`_ACCEPTS_PER_TURN` at most, the rest on the
+        next turn); pause at the cap and when descriptors run out (a task then waits for
+        room and resumes accepting)."""
+        for _ in range(_ACCEPTS_PER_TURN):
             if not self._room.is_set():
                 self.cap_pauses += 1
                 held = self._full.hit()
@@ -313,13 +337,16 @@ class FastAgiServer:
                         max_connections=self.max_connections,
                         repeated=held,
                     )
-                await self._make_room()
+                self._pause_accepting(listener, None)
+                return
             try:
-                conn, _ = await loop.sock_accept(listener)
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return  # nothing more held for now
             except OSError as exc:
+                if listener.fileno() < 0:
+                    return  # closed under us by close()
                 if exc.errno not in _OUT_OF_RESOURCES:
-                    if listener.fileno() < 0:
-                        return  # closed under us by close()
                     log.warning("agi_accept_failed", problem=str(exc))
                     continue
                 held = self._starved.hit()
@@ -331,9 +358,27 @@ class FastAgiServer:
                         repeated=held,
                         hint="raise the open-files limit or lower the connection cap",
                     )
-                await self._wait_for_room(_RESOURCE_PAUSE)
-                continue
+                self._pause_accepting(listener, _RESOURCE_PAUSE)
+                return
             self._admit(conn)
+
+    def _pause_accepting(self, listener: socket.socket, seconds: float | None) -> None:
+        """Stop accepting from ``listener`` until a connection closes (or, with ``seconds``,
+        at most that long; without, a slow header may be evicted), then go on."""
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(listener.fileno())
+
+        async def resume() -> None:
+            if seconds is None:
+                await self._make_room()
+            else:
+                await self._wait_for_room(seconds)
+            if self._serving and listener.fileno() >= 0:
+                self._accept_when_ready(listener)
+
+        task = loop.create_task(resume(), name=f"agi-accept-paused-{listener.fileno()}")
+        self._accepting.append(task)
+        task.add_done_callback(self._accepting.remove)
 
     async def _make_room(self) -> None:
         """At the cap: wait until a connection closes.  One still sending its header
@@ -371,7 +416,10 @@ class FastAgiServer:
     def _admit(self, conn: socket.socket) -> None:
         try:
             conn.setblocking(False)
-            set_keepalive(conn, self.keepalive)
+            if not self._keepalive_inherited:
+                self._keepalive_inherited = _has_keepalive(conn, self.keepalive)
+                if not self._keepalive_inherited:  # not this platform: set on each socket
+                    set_keepalive(conn, self.keepalive)
         except OSError as exc:  # the peer reset it already
             log.debug("agi_connection_not_set_up", problem=str(exc))
             conn.close()
