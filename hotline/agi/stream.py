@@ -98,7 +98,8 @@ class AgiStream(asyncio.Protocol):
         """Something arrived: wake the reader waiting for it, or tell the idle session."""
         waiter = self._waiter
         if waiter is not None:
-            if not waiter.done():
+            self._waiter = None
+            if not waiter.done():  # not cancelled with its reader
                 waiter.set_result(None)
         elif self.idle and self.on_idle_input is not None:
             self.on_idle_input()
@@ -132,18 +133,19 @@ class AgiStream(asyncio.Protocol):
         One reader at a time (the session's commands take turns).
         """
         while True:
-            if self._line is not None or self._buffer:
-                line = self.pop_line()
-                if line is not None:
-                    return line
+            line = self.pop_line()
+            if line is not None:
+                return line
             if self._eof:
                 self._buffer.clear()
                 return None
-            waiter = self._waiter = self._loop.create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+            await self.next_arrival()
+
+    def next_arrival(self) -> asyncio.Future[None]:
+        """A future done when bytes or the end of the stream next arrive, for the one reader
+        (a command awaits it itself: a coroutine fewer per command than :meth:`readline`)."""
+        waiter = self._waiter = self._loop.create_future()
+        return waiter
 
     def pop_line(self) -> bytes | None:
         """The next complete line already received, else ``None`` (no wait)."""
@@ -152,6 +154,8 @@ class AgiStream(asyncio.Protocol):
             self._line = None
             return line[:-1]
         buffer = self._buffer
+        if not buffer:
+            return None
         end = buffer.find(b"\n", self._scanned)
         if end >= 0:
             if end > self.max_line:
@@ -184,10 +188,14 @@ class AgiStream(asyncio.Protocol):
         return transport
 
     def write(self, data: bytes) -> None:
-        self.transport.write(data)
+        transport = self._transport
+        if transport is None:  # pragma: no cover - the loop calls connection_made first
+            raise AgiConnectionLost("the AGI connection is not set up")
+        transport.write(data)
 
     def get_write_buffer_size(self) -> int:
-        return self.transport.get_write_buffer_size()
+        transport = self._transport
+        return 0 if transport is None else transport.get_write_buffer_size()
 
     async def drain(self) -> None:
         """Wait while the peer reads slower than we write (the transport paused us)."""
