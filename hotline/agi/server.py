@@ -14,8 +14,7 @@ accepted is closed then, to make room: a slowloris cannot hold the slots),
 and running out of file descriptors (``EMFILE``) pauses accepting with one
 warning instead of asyncio's traceback per attempt (81,725 of them in 10 s
 were measured with ``ulimit -n 1024`` and 1,000 stuck peers).  Every
-connection gets TCP keepalive, so a peer whose host vanished (power loss, a
-cut network) is found within about a minute even during an hours-long Dial.
+connection gets TCP keepalive (:mod:`hotline.agi.listener`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import errno
 import inspect
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +38,7 @@ from hotline.agi.errors import (
     AgiTimeout,
 )
 from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS, fit_connection_cap
+from hotline.agi.listener import KEEPALIVE, Keepalive, has_keepalive, listen, set_keepalive
 from hotline.agi.session import DEFAULT_COMMAND_TIMEOUT, AgiSession
 from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream, read_header_lines
 from hotline.agi.wire import AgiRequest, parse_header
@@ -50,12 +49,6 @@ log = get_logger()
 
 Handler = Callable[[AgiSession], Awaitable[None]]
 
-#: connections the kernel completes and holds for us while we do not accept (at the
-#: cap): asyncio's default (100) makes a burst of calls beyond it wait ~1 s for SYN
-#: retries, and with 3,000 stalled peers a full queue of 1,024 made healthy calls miss
-#: Asterisk's 2 s FastAGI connect timeout (benchmarks/hostile_load.py); Linux caps it
-#: at net.core.somaxconn (4096 by default)
-_BACKLOG = 4096
 #: accept() errors that mean "out of descriptors or memory": pause, never crash
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: how long accepting pauses after such an error unless a connection closes first
@@ -63,43 +56,6 @@ _RESOURCE_PAUSE = 1.0
 #: connections accepted in one loop turn; more wait for the next (the socket stays ready):
 #: asyncio's own server takes up to its backlog (100) per turn, a long turn in a burst
 _ACCEPTS_PER_TURN = 16
-
-
-@dataclass(frozen=True)
-class Keepalive:
-    """TCP keepalive for AGI sockets: a dead peer is found after ``idle + interval * count``
-    seconds of silence (20 + 10 * 4 = 60 s); ``user_timeout`` bounds unacknowledged data."""
-
-    idle: int = 20
-    interval: int = 10
-    count: int = 4
-    user_timeout: int = 60
-
-
-KEEPALIVE = Keepalive()
-
-
-def set_keepalive(sock: socket.socket, keepalive: Keepalive) -> None:
-    """Turn on TCP keepalive with ``keepalive``'s timing (the Linux options where they exist)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    options = (
-        ("TCP_KEEPIDLE", keepalive.idle),
-        ("TCP_KEEPINTVL", keepalive.interval),
-        ("TCP_KEEPCNT", keepalive.count),
-        ("TCP_USER_TIMEOUT", keepalive.user_timeout * 1000),
-    )
-    for name, value in options:
-        option = getattr(socket, name, None)
-        if option is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, option, value)
-
-
-def _has_keepalive(sock: socket.socket, keepalive: Keepalive) -> bool:
-    """True when ``sock`` (accepted) already has ``keepalive``: Linux copies the listener's."""
-    if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE):
-        return False
-    idle = getattr(socket, "TCP_KEEPIDLE", None)
-    return idle is None or sock.getsockopt(socket.IPPROTO_TCP, idle) == keepalive.idle
 
 
 class FastAgiServer:
@@ -200,7 +156,7 @@ class FastAgiServer:
                 hint="raise the open-files hard limit (ulimit -Hn, systemd LimitNOFILE=)",
             )
         self.max_connections = budget.cap
-        self._listeners = await _listen(self.host, self._requested_port)
+        self._listeners = await listen(self.host, self._requested_port)
         for sock in self._listeners:
             set_keepalive(sock, self.keepalive)  # accepted sockets inherit it (Linux)
         self._serving = True
@@ -417,7 +373,7 @@ class FastAgiServer:
         try:
             conn.setblocking(False)
             if not self._keepalive_inherited:
-                self._keepalive_inherited = _has_keepalive(conn, self.keepalive)
+                self._keepalive_inherited = has_keepalive(conn, self.keepalive)
                 if not self._keepalive_inherited:  # not this platform: set on each socket
                     set_keepalive(conn, self.keepalive)
         except OSError as exc:  # the peer reset it already
@@ -438,47 +394,51 @@ class FastAgiServer:
             self._freed.set()
             self._freed = None
 
+    # -- one connection ---------------------------------------------------
+
     async def _serve_socket(self, conn: socket.socket) -> None:
+        """One connection, from the accepted socket to its close."""
         task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        stream: AgiStream | None = None
+        peer = "-"
         try:
             max_line = self.max_line
             try:
-                _, stream = await asyncio.get_running_loop().connect_accepted_socket(
+                _, stream = await loop.connect_accepted_socket(
                     lambda: self.stream_class(max_line), sock=conn
                 )
             except OSError as exc:
                 log.debug("agi_connection_not_set_up", problem=str(exc))
                 conn.close()
                 return
-            await self._serve_connection(stream)
-        finally:
-            self._release()
-            if task is not None:
-                self._tasks.discard(task)
-
-    # -- one connection ---------------------------------------------------
-
-    async def _serve_connection(self, stream: AgiStream) -> None:
-        peer = _peer(stream)
-        self._in_header[stream] = asyncio.get_running_loop().time()
-        try:
+            peer = _peer(stream)
+            self._in_header[stream] = loop.time()
             try:
                 request = await self._read_request(stream, peer)
             finally:
                 self._in_header.pop(stream, None)
             if request is not None:
-                with structlog.contextvars.bound_contextvars(
-                    call_id=request.uniqueid, route=request.path
-                ):
-                    session = AgiSession(request, stream, command_timeout=self.command_timeout)
-                    try:
-                        await self._run(session, peer)
-                    finally:
-                        await session.close()
+                # bound in this task's own context, which ends with it: nothing to unbind
+                # (no context manager, one coroutine fewer per connection: with the merge of
+                # the socket's and the connection's coroutines, 114.1k -> 112.0k instructions
+                # per AGI command, benchmarks/RESULTS.md)
+                structlog.contextvars.bind_contextvars(call_id=request.uniqueid, route=request.path)
+                session = AgiSession(request, stream, command_timeout=self.command_timeout)
+                try:
+                    await self._run(session, peer)
+                finally:
+                    await session.close()
         except Exception:  # a bug of ours must cost one call, not the server
             log.exception("agi_connection_failed", peer=peer)
         finally:
-            await _close(stream)
+            try:
+                if stream is not None:
+                    await _close(stream)
+            finally:
+                self._release()
+                if task is not None:
+                    self._tasks.discard(task)
 
     async def _read_request(self, lines: AgiStream, peer: str) -> AgiRequest | None:
         """The header (the stream keeps any bytes already received after it)."""
@@ -577,43 +537,6 @@ async def _close(stream: AgiStream) -> None:
         stream.abort()
     except (ConnectionError, OSError):
         pass
-
-
-async def _listen(host: str, port: int) -> list[socket.socket]:
-    """Listening sockets for every address ``host`` resolves to (as ``asyncio.start_server``).
-
-    Raises ``OSError`` (``socket.gaierror`` for a host that does not resolve)
-    naming the address that could not be bound.
-    """
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(
-        host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
-    listeners: list[socket.socket] = []
-    try:
-        for family, kind, proto, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
-            listeners.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port and not address[1]:
-                address = (address[0], port, *address[2:])  # every address on one port
-            try:
-                sock.bind(address)
-            except OSError as exc:
-                raise OSError(
-                    exc.errno,
-                    f"error while attempting to bind on address {address!r}: {exc.strerror}",
-                ) from None
-            sock.listen(_BACKLOG)
-            sock.setblocking(False)
-            port = port or int(sock.getsockname()[1])
-    except BaseException:
-        for sock in listeners:
-            sock.close()
-        raise
-    return listeners
 
 
 def _peer(stream: AgiStream) -> str:

@@ -16,7 +16,7 @@ import textwrap
 import pytest
 
 from hotline.agi.errors import AgiProtocolError, AgiTimeout
-from hotline.agi.server import KEEPALIVE
+from hotline.agi.listener import KEEPALIVE
 from hotline.agi.session import AgiSession
 from hotline.agi.testing import FakeAsterisk
 from tests.agi.conftest import ServerFactory, SessionFactory
