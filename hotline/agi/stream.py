@@ -169,6 +169,37 @@ class AgiStream(asyncio.Protocol):
         self._scanned = len(buffer)
         return None
 
+    def pop_header(self) -> list[str] | None:
+        """Every line before the first blank one, decoded, when all of them are here (the
+        header nearly always arrives in one piece) and none is over-long; else ``None``,
+        nothing taken, and the header is read line by line (:func:`read_header_lines`).
+
+        One slice and one decode instead of a :meth:`pop_line` and a decode per line:
+        ~25 lines on each of a call's three connections.
+        """
+        buffer = self._buffer
+        if self._line is not None or not buffer:
+            return None
+        if buffer.startswith(b"\n") or buffer.startswith(b"\r\n"):
+            return None  # an empty header: the line by line reading says what it is
+        end = buffer.find(b"\n\n")
+        end_crlf = buffer.find(b"\n\r\n")
+        if end_crlf >= 0 and (end < 0 or end_crlf < end):
+            end, blank = end_crlf, 3
+        else:
+            blank = 2
+        if end < 0 or end > self.max_line * MAX_HEADER_LINES:
+            return None
+        raw = bytes(buffer[:end])
+        parts = raw.split(b"\n")
+        if len(parts) > MAX_HEADER_LINES or max(map(len, parts)) > self.max_line:
+            return None  # the line by line reading raises the right error
+        del buffer[: end + blank]
+        self._scanned = 0
+        # a newline is never part of a multi-byte character: decoding the whole header at
+        # once gives each line what decoding it alone would
+        return [line.removesuffix("\r") for line in raw.decode("utf-8", "replace").split("\n")]
+
     def _overrun(self) -> None:
         self._buffer.clear()
         self._line = None
@@ -243,6 +274,9 @@ async def read_header_lines(lines: AgiStream) -> list[str]:
     End of stream before the blank line raises :class:`AgiConnectionLost`;
     callers bound the wait with their own header timeout.
     """
+    whole = lines.pop_header()
+    if whole is not None:
+        return whole
     header: list[str] = []
     while True:
         # the header arrives in one piece: its lines are taken without a wait each

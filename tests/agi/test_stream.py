@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hotline.agi.errors import AgiProtocolError
-from hotline.agi.stream import AgiStream
+from hotline.agi.stream import MAX_HEADER_LINES, AgiStream, read_header_lines
 
 
 class NotingStream(AgiStream):
@@ -113,3 +113,46 @@ async def test_a_lone_line_longer_than_allowed_is_refused(short_pair: Pair) -> N
     with pytest.raises(AgiProtocolError, match="longer than 16 bytes"):
         await stream.readline()
     assert stream.ended
+
+
+_HEADER = b"agi_network: yes\r\nagi_request: agi://h/x\r\nagi_callerid: \xff01\r\n\r\n"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+async def test_a_header_in_one_piece_is_taken_whole_and_what_follows_stays(
+    pair: Pair, newline: bytes
+) -> None:
+    stream, writer = pair
+    header = _HEADER.replace(b"\r\n", newline)
+    await _send(writer, stream, header + b"200 result=0\n")
+    # one piece: taken at once, decoded as line by line would (the invalid byte replaced)
+    assert stream.pop_header() == [
+        "agi_network: yes",
+        "agi_request: agi://h/x",
+        "agi_callerid: \ufffd01",
+    ]
+    assert await stream.readline() == b"200 result=0"
+
+
+async def test_a_header_in_pieces_is_read_line_by_line_to_the_same_lines(pair: Pair) -> None:
+    stream, writer = pair
+    await _send(writer, stream, _HEADER[:30])
+    assert stream.pop_header() is None  # not all here: nothing taken
+    reading = asyncio.create_task(read_header_lines(stream))
+    await _send(writer, stream, _HEADER[30:])
+    assert await reading == ["agi_network: yes", "agi_request: agi://h/x", "agi_callerid: \ufffd01"]
+
+
+async def test_a_header_in_one_piece_with_an_over_long_line_is_refused(short_pair: Pair) -> None:
+    stream, writer = short_pair
+    await _send(writer, stream, b"agi_network: yes\nagi_request: agi://host/x\n\n")
+    assert stream.pop_header() is None  # left to the line by line reading, which refuses it
+    with pytest.raises(AgiProtocolError, match="longer than 16 bytes"):
+        await read_header_lines(stream)
+
+
+async def test_a_header_of_too_many_lines_in_one_piece_is_refused(pair: Pair) -> None:
+    stream, writer = pair
+    await _send(writer, stream, b"agi_arg: 1\n" * (MAX_HEADER_LINES + 1) + b"\n")
+    with pytest.raises(AgiProtocolError, match=f"longer than {MAX_HEADER_LINES} lines"):
+        await read_header_lines(stream)
