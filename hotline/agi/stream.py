@@ -274,6 +274,9 @@ async def read_header_lines(lines: AgiStream) -> list[str]:
     End of stream before the blank line raises :class:`AgiConnectionLost`;
     callers bound the wait with their own header timeout.
     """
+    # it arrives in one piece: once its first bytes are here, it is taken whole
+    while not lines.buffered:
+        await lines.next_arrival()
     whole = lines.pop_header()
     if whole is not None:
         return whole
