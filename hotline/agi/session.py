@@ -315,7 +315,14 @@ class AgiSession(AgiCommands):
                 while raw is None and not stream.ended:
                     await stream.next_arrival()
                     raw = stream.pop_line()
-                reply = self._whole_reply(raw, free_text)
+                # the reply when the first line is all of it (nearly always), parsed here:
+                # anything else is read to its end by _read_reply
+                if raw is not None:
+                    text = raw.decode("utf-8", errors="replace").removesuffix("\r")
+                    if text != "HANGUP" and not text.startswith("520-"):
+                        reply = parse_free_text_reply(text) if free_text else parse_reply(text)
+                        if reply is not None and reply.code == 100:
+                            reply = None
                 if reply is None:
                     reply = await self._read_reply(raw, free_text)
             except (ConnectionError, OSError) as exc:
@@ -381,21 +388,12 @@ class AgiSession(AgiCommands):
                 turn.set_result(None)  # stays busy: that command owns it now
                 return
         self._busy = False
-        self._go_idle()
-
-    @staticmethod
-    def _whole_reply(raw: bytes | None, free_text: bool) -> AgiReply | None:
-        """The reply, when the first line read is all of it (nearly always: one coroutine
-        fewer per command than :meth:`_read_reply`); ``None`` leaves the line to it."""
-        if raw is None:
-            return None
-        line = raw.decode("utf-8", errors="replace").removesuffix("\r")
-        if line == "HANGUP" or line.startswith("520-"):
-            return None
-        reply = parse_free_text_reply(line) if free_text else parse_reply(line)
-        if reply is None or reply.code == 100:
-            return None
-        return reply
+        # _go_idle's, without a call per command
+        if self._broken is None and not self._closed:
+            stream = self._stream
+            stream.idle = True
+            if stream.buffered:
+                self._read_idle_input()
 
     async def _read_reply(self, raw: bytes | None, free_text: bool) -> AgiReply:
         """The reply that starts with ``raw`` (the line read already), read to its end."""

@@ -76,7 +76,14 @@ class AgiStream(asyncio.Protocol):
                 buffer += self._line
                 self._line = None
             buffer += data
-        self._wake()
+        # _wake's, without a call per reply
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self.idle and self.on_idle_input is not None:
+            self.on_idle_input()
 
     def eof_received(self) -> bool:
         self._ended()
