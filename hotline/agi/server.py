@@ -38,7 +38,14 @@ from hotline.agi.errors import (
     AgiTimeout,
 )
 from hotline.agi.limits import DEFAULT_MAX_CONNECTIONS, fit_connection_cap
-from hotline.agi.listener import KEEPALIVE, Keepalive, has_keepalive, listen, set_keepalive
+from hotline.agi.listener import (
+    KEEPALIVE,
+    Keepalive,
+    accept,
+    has_keepalive,
+    listen,
+    set_keepalive,
+)
 from hotline.agi.session import DEFAULT_COMMAND_TIMEOUT, AgiSession
 from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream, read_header_lines
 from hotline.agi.wire import AgiRequest, parse_header
@@ -296,7 +303,7 @@ class FastAgiServer:
                 self._pause_accepting(listener, None)
                 return
             try:
-                conn, _ = listener.accept()
+                conn = accept(listener)
             except (BlockingIOError, InterruptedError):
                 return  # nothing more held for now
             except OSError as exc:
