@@ -64,12 +64,16 @@ class AgiCommands:
             raise AgiHangup(f"{name} returned {result}: the channel hung up")
         return result
 
-    @staticmethod
-    def _digit(result: int) -> str | None:
+    def _key(self, name: str, reply: AgiReply) -> str | None:
+        """The key a media command's reply carries (``None``: none); ``-1`` is a hang-up.
+        One call per command, not two (issue 19)."""
+        result = reply.result_int
         # 1000-1004: a stream control (AMI ControlPlayback) ended the command, no key
         # (WAIT FOR DIGIT -> 200 result=1000: tests/sim/recordings/21_*_confirm_*.raw)
         if result == 0 or STREAM_CONTROL_RESULTS[0] <= result <= STREAM_CONTROL_RESULTS[1]:
             return None
+        if result < 0:
+            self._media_result(name, reply)  # raises AgiHangup
         if result > 0x10FFFF:
             raise AgiProtocolError(f"AGI digit result {result} is not a character")
         return chr(result)
@@ -88,7 +92,7 @@ class AgiCommands:
         prompts exist before taking calls.
         """
         reply = await self.command("STREAM FILE", name, escape_digits, timeout=timeout)
-        return self._digit(self._media_result("STREAM FILE", reply))
+        return self._key("STREAM FILE", reply)
 
     async def get_data(
         self,
@@ -122,14 +126,14 @@ class AgiCommands:
         if timeout is DEFAULT:
             timeout = None if timeout_ms < 0 else timeout_ms / 1000 + self.command_timeout
         reply = await self.command("WAIT FOR DIGIT", str(timeout_ms), timeout=timeout)
-        return self._digit(self._media_result("WAIT FOR DIGIT", reply))
+        return self._key("WAIT FOR DIGIT", reply)
 
     async def say_digits(
         self, digits: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
     ) -> str | None:
         """Say ``digits`` one by one; the escape digit pressed, or ``None``."""
         reply = await self.command("SAY DIGITS", digits, escape_digits, timeout=timeout)
-        return self._digit(self._media_result("SAY DIGITS", reply))
+        return self._key("SAY DIGITS", reply)
 
     async def exec_app(
         self,

@@ -41,6 +41,8 @@ from hotline.agi.errors import (
 )
 from hotline.agi.stream import AgiStream, read_header_lines
 from hotline.agi.wire import (
+    CACHE_ENTRIES,
+    CACHED_CHARS,
     FREE_TEXT_COMMANDS,
     AgiReply,
     AgiRequest,
@@ -112,14 +114,11 @@ def command_name(words: tuple[str, ...]) -> str:
     return tokens[0].upper() if tokens else ""
 
 
-@functools.lru_cache(maxsize=256)
-def _name_alone(first: str) -> str | None:
-    """:func:`command_name` when the first word decides it (``"STREAM FILE"``, ``"EXEC"``:
-    how this module's helpers call), else ``None``; remembered, as a call repeats them."""
-    prefix = first.lower() + " "
-    if first.count(" ") < 2 and any(name.startswith(prefix) for name in _LONG_NAMES):
-        return None  # "GET", "WAIT FOR": the arguments may complete the name
-    return command_name((first,))
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def _prepared(words: tuple[str, ...]) -> tuple[bytes, str]:
+    """A command's line and name, remembered together (a call repeats its commands): one
+    lookup per command instead of one for each (issue 19)."""
+    return format_command(*words), command_name(words)
 
 
 class AgiSession(AgiCommands):
@@ -284,10 +283,12 @@ class AgiSession(AgiCommands):
         secret (a PIN), so neither the DEBUG trace nor an error message quotes it.
         ``keep``: asked when the deadline passes; True moves it on by ``timeout``.
         """
-        line = format_command(*words)  # AgiArgumentError before anything is sent
-        name = _name_alone(words[0])
-        if name is None:
-            name = command_name(words)
+        # AgiArgumentError before anything is sent; long ones (a peer's value in them) are
+        # not remembered, as in hotline/agi/wire.py
+        if sum(map(len, words)) <= CACHED_CHARS:
+            line, name = _prepared(words)
+        else:
+            line, name = format_command(*words), command_name(words)
         limit = self.command_timeout if timeout is DEFAULT else timeout
         if self._busy:
             await self._wait_turn()
@@ -361,6 +362,8 @@ class AgiSession(AgiCommands):
                     result=reply.result,
                     data=reply.data,
                 )
+        if reply.code == 200:
+            return reply
         return self._check(name, reply)
 
     async def _wait_turn(self) -> None:

@@ -171,8 +171,8 @@ _OPEN_DATA = re.compile(r"result=\S*\s+\(", re.DOTALL)
 #: ones: ``200 result=0 endpos=…``, ``STREAM FILE <prompt>``): 2.3 and 1.8 µs each parsed
 #: or formatted, 0.05 µs remembered (measured, CPython 3.11); longer ones, which a
 #: hostile peer could vary to fill memory, are never kept
-_CACHED_CHARS = 200
-_CACHE_ENTRIES = 2048
+CACHED_CHARS = 200
+CACHE_ENTRIES = 2048
 
 
 def parse_reply(line: str) -> AgiReply:
@@ -181,12 +181,12 @@ def parse_reply(line: str) -> AgiReply:
     Raises :class:`AgiProtocolError` for anything that is not an AGI reply, so
     an unexpected line can never be taken for a result.
     """
-    if len(line) <= _CACHED_CHARS:
+    if len(line) <= CACHED_CHARS:
         return _parse_remembered(line)
     return _parse_reply(line)
 
 
-@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
 def _parse_remembered(line: str) -> AgiReply:
     return _parse_reply(line)  # AgiReply is immutable: one object serves every caller
 
@@ -239,12 +239,12 @@ def reply_is_incomplete(line: str) -> bool:
 def parse_free_text_reply(line: str) -> AgiReply | None:
     """:func:`parse_reply` for a reply to one of :data:`FREE_TEXT_COMMANDS`: ``None``
     while its data's parentheses are still open (the value goes on on the next line)."""
-    if len(line) <= _CACHED_CHARS:
+    if len(line) <= CACHED_CHARS:
         return _free_text_remembered(line)
     return None if reply_is_incomplete(line) else _parse_reply(line)
 
 
-@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
 def _free_text_remembered(line: str) -> AgiReply | None:
     # the confirm leg asks for the caller's CHANNEL(checkhangup) every second: the
     # same "200 result=1 (0)" each time, two regular expressions less per reply
@@ -278,12 +278,12 @@ def format_command(*words: str) -> bytes:
     Asterisk would cut, raises :class:`AgiArgumentError` and nothing is sent:
     a value can never smuggle in a second command.
     """
-    if sum(map(len, words)) <= _CACHED_CHARS:
+    if sum(map(len, words)) <= CACHED_CHARS:
         return _format_remembered(words)
     return _format_command(words)
 
 
-@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
 def _format_remembered(words: tuple[str, ...]) -> bytes:
     return _format_command(words)
 
