@@ -514,13 +514,15 @@ class AgiSession(AgiCommands):
         stream.on_idle_input = None  # the transport outlives us in the loop for a moment
         if not stream.is_closing():
             stream.close()
+        if stream.closed:
+            return
+        # a peer that does not let go is cut off: abort() ends the wait too (a timer, not
+        # asyncio.timeout(): a step of a call's three connections each, issue 19)
+        abort = self._loop.call_later(_CLOSE_GRACE, stream.abort)
         try:
-            async with asyncio.timeout(_CLOSE_GRACE):
-                await stream.wait_closed()
-        except TimeoutError:
-            stream.abort()
-        except (ConnectionError, OSError):
-            pass
+            await stream.wait_closed()
+        finally:
+            abort.cancel()
 
     async def __aenter__(self) -> AgiSession:
         return self

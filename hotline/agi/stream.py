@@ -54,7 +54,9 @@ class AgiStream(asyncio.Protocol):
         self._paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost = False
-        self._closed: asyncio.Future[None] = self._loop.create_future()
+        #: the readers of wait_closed(), each with a future of its own (a shared one would be
+        #: cancelled with the first reader cancelled; asyncio.shield() costs more per close)
+        self._close_waiters: list[asyncio.Future[None]] = []
 
     # -- the protocol (called by the transport) ----------------------------
 
@@ -91,10 +93,13 @@ class AgiStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        # first: whatever the session does with the end below, a close waits no longer
+        waiters, self._close_waiters = self._close_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
         self._ended()
         self.resume_writing()  # a drain waiting wakes and finds the connection lost
-        if not self._closed.done():
-            self._closed.set_result(None)
         self.on_idle_input = None
 
     def _ended(self) -> None:
@@ -262,12 +267,14 @@ class AgiStream(asyncio.Protocol):
     @property
     def closed(self) -> bool:
         """The transport has closed the socket (``connection_lost`` was called)."""
-        return self._closed.done()
+        return self._lost
 
     async def wait_closed(self) -> None:
         """Until the transport has closed the socket (``connection_lost``)."""
-        if not self._closed.done():
-            await asyncio.shield(self._closed)
+        if not self._lost:
+            waiter = self._loop.create_future()
+            self._close_waiters.append(waiter)
+            await waiter
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if self._transport is None:

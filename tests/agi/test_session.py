@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import hotline.agi.session as session_module
 from hotline.agi.errors import (
     AgiArgumentError,
     AgiCommandError,
@@ -578,3 +579,18 @@ async def test_a_cancelled_queued_command_sends_nothing(open_session: SessionFac
     assert second.cancelled()
     assert session.commands == 2
     assert not session.closed
+
+
+async def test_closing_on_a_peer_that_reads_nothing_cuts_it_off_after_the_grace(
+    open_session: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing waits for what is still unsent, but not for ever: a peer whose window is
+    full (it reads nothing) is cut off after the grace, and the close returns."""
+    monkeypatch.setattr(session_module, "_CLOSE_GRACE", 0.2)
+    session, _pbx = await open_session()
+    stream = session._stream
+    stream.write(b"x" * 20_000_000)  # far more than the socket buffers hold: stays queued
+    assert stream.get_write_buffer_size() > 0
+    await asyncio.wait_for(session.close(), 5)
+    assert stream.closed
+    assert session.closed
