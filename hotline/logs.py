@@ -391,7 +391,7 @@ def _log_method(level: int, method: str) -> Callable[..., None]:
             and bound.overlap.isdisjoint(fields)
         ):
             try:
-                head = _dumps(fields)
+                head = orjson.dumps(fields, default=_json_default, option=_JSON_OPTIONS)
             except orjson.JSONEncodeError:
                 pass
             else:

@@ -52,7 +52,7 @@ class AgiRequest:
         """``agi_network_script``: the URL path after ``host:port/``, query included."""
         return self._get("agi_network_script")
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
         """The script without query string and without leading slash: the route key."""
         return self.network_script.partition("?")[0].lstrip("/")
@@ -63,9 +63,10 @@ class AgiRequest:
         _, _, qs = self.network_script.partition("?")
         return _frozen(dict(parse_qsl(qs, keep_blank_values=True)))
 
-    @property
+    @functools.cached_property
     def args(self) -> tuple[str, ...]:
-        """``agi_arg_1`` … ``agi_arg_N`` in order (empty arguments kept)."""
+        """``agi_arg_1`` … ``agi_arg_N`` in order (empty arguments kept); read once, as the
+        route and the flow each ask."""
         found: list[str] = []
         while (value := self.env.get(f"agi_arg_{len(found) + 1}")) is not None:
             found.append(value)
