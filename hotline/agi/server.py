@@ -164,10 +164,9 @@ class FastAgiServer:
             )
         self.max_connections = budget.cap
         self._listeners = await listen(self.host, self._requested_port)
-        for sock in self._listeners:
-            set_keepalive(sock, self.keepalive)  # accepted sockets inherit it (Linux)
         self._serving = True
         for sock in self._listeners:
+            set_keepalive(sock, self.keepalive)  # accepted sockets inherit it (Linux)
             self._accept_when_ready(sock)
         log.info(
             "agi_server_started",
@@ -219,8 +218,7 @@ class FastAgiServer:
                 task.cancel()
             for sock in self._listeners:
                 # unregister before closing: the descriptor's number may be reused at once
-                if sock.fileno() >= 0:
-                    loop.remove_reader(sock.fileno())
+                loop.remove_reader(sock.fileno())
                 sock.close()
             log.info("agi_server_closing", active_calls=self.active_calls)
 
@@ -441,7 +439,7 @@ class FastAgiServer:
         finally:
             try:
                 if stream is not None:
-                    await _close(stream)
+                    await stream.close_and_wait()  # at once if the session closed it
             finally:
                 self._release()
                 if task is not None:
@@ -529,21 +527,6 @@ class FastAgiServer:
                 commands=session.commands,
                 hung_up=session.hung_up,
             )
-
-
-async def _close(stream: AgiStream) -> None:
-    """Close the socket and wait (briefly) until it is really closed."""
-    if stream.closed:  # the session closed it and waited already
-        return
-    if not stream.is_closing():
-        stream.close()
-    try:
-        async with asyncio.timeout(1.0):
-            await stream.wait_closed()
-    except TimeoutError:
-        stream.abort()
-    except (ConnectionError, OSError):
-        pass
 
 
 def _peer(stream: AgiStream) -> str:

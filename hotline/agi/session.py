@@ -62,7 +62,6 @@ _NEVER = math.inf
 _TIMER_SLACK = 0.001
 #: a 520 usage text is ~20 lines; a variable value with newlines is joined up to this
 _MAX_BLOCK_LINES = 256
-_CLOSE_GRACE = 1.0
 
 #: commands whose name is more than one word (for messages: never log arguments)
 _LONG_NAMES = frozenset(
@@ -164,7 +163,7 @@ class AgiSession(AgiCommands):
         # the transport calls back in the loop's context: run in the call's (its log lines)
         context = contextvars.copy_context()
         stream.on_idle_input = functools.partial(context.run, self._read_idle_input)
-        self._go_idle()
+        self._done()  # no command runs yet: go idle
 
     @classmethod
     async def open(
@@ -229,15 +228,6 @@ class AgiSession(AgiCommands):
         self._break(AgiProtocolError, problem)
 
     # -- between commands ---------------------------------------------------
-
-    def _go_idle(self) -> None:
-        """No command runs now: read what has arrived already, be told of what comes."""
-        if self._broken is not None or self._closed:
-            return
-        stream = self._stream
-        stream.idle = True
-        if stream.buffered:
-            self._read_idle_input()
 
     def _read_idle_input(self) -> None:
         """Bytes or the end of the stream arrived while no command reads (or before)."""
@@ -380,7 +370,8 @@ class AgiSession(AgiCommands):
             raise
 
     def _done(self) -> None:
-        """The running command is over: hand the connection to the next one, or go idle."""
+        """The running command is over (or none ran yet): hand the connection to the next
+        one, or go idle."""
         self._deadline_at = _NEVER
         # ``keep`` is often a bound method of the flow that holds this session: kept
         # past its command it is a cycle (seen when a flow's last command was a Dial)
@@ -391,7 +382,7 @@ class AgiSession(AgiCommands):
                 turn.set_result(None)  # stays busy: that command owns it now
                 return
         self._busy = False
-        # _go_idle's, without a call per command
+        # idle: read what has arrived already, be told of what comes
         if self._broken is None and not self._closed:
             stream = self._stream
             stream.idle = True
@@ -512,17 +503,7 @@ class AgiSession(AgiCommands):
         stream = self._stream
         stream.idle = False
         stream.on_idle_input = None  # the transport outlives us in the loop for a moment
-        if not stream.is_closing():
-            stream.close()
-        if stream.closed:
-            return
-        # a peer that does not let go is cut off: abort() ends the wait too (a timer, not
-        # asyncio.timeout(): a step of a call's three connections each, issue 19)
-        abort = self._loop.call_later(_CLOSE_GRACE, stream.abort)
-        try:
-            await stream.wait_closed()
-        finally:
-            abort.cancel()
+        await stream.close_and_wait()
 
     async def __aenter__(self) -> AgiSession:
         return self

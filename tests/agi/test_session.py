@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import hotline.agi.session as session_module
+import hotline.agi.stream as stream_module
 from hotline.agi.errors import (
     AgiArgumentError,
     AgiCommandError,
@@ -586,7 +586,7 @@ async def test_closing_on_a_peer_that_reads_nothing_cuts_it_off_after_the_grace(
 ) -> None:
     """Closing waits for what is still unsent, but not for ever: a peer whose window is
     full (it reads nothing) is cut off after the grace, and the close returns."""
-    monkeypatch.setattr(session_module, "_CLOSE_GRACE", 0.2)
+    monkeypatch.setattr(stream_module, "CLOSE_GRACE", 0.2)
     session, _pbx = await open_session()
     stream = session._stream
     stream.write(b"x" * 20_000_000)  # far more than the socket buffers hold: stays queued
