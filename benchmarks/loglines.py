@@ -1,7 +1,7 @@
 """CPU of one log line as the runtime writes it (issue 19): ``python -m benchmarks.loglines``.
 
 Logs ``--lines`` INFO lines of the runtime's own shapes (a call's context bound
-with structlog's contextvars, as the FastAGI server and the flows bind it) as
+with :func:`hotline.logs.bind_context`, as the FastAGI server and the flows bind it) as
 ``hotline run`` configures logging (INFO, JSON lines, batched writes to an
 appended file, on a running loop), and as many DEBUG lines, which INFO filters
 out (the AGI session logs one per command).  Prints the process CPU per line of
@@ -17,9 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import structlog
-
-from hotline.logs import configure_logging, flush_logs, get_logger
+from hotline.logs import bind_context, configure_logging, flush_logs, get_logger
 
 log = get_logger()
 
@@ -49,10 +47,8 @@ def _debug_lines(count: int) -> None:
 
 
 async def _run(lines: int, kinds: str) -> dict[str, float]:
-    structlog.contextvars.bind_contextvars(
-        call_id="1796133368098.0", route="confirm", hotline="bench"
-    )
-    structlog.contextvars.bind_contextvars(leg_id="1796133368106.4", target="202")
+    bind_context(call_id="1796133368098.0", route="confirm", hotline="bench")
+    bind_context(leg_id="1796133368106.4", target="202")
     out: dict[str, float] = {}
     for kind, body in (("info", _info_lines), ("debug", _debug_lines)):
         if kind not in kinds:

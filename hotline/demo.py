@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import structlog
-
 from hotline.agents.feed import DeviceStateFeed
 from hotline.agents.plan import planned_steps
 from hotline.ami.calllog import CallEventLog
@@ -27,7 +25,7 @@ from hotline.ami_wiring import agi_base, check_pbx
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ARGS
 from hotline.errors import HotlineError
-from hotline.logs import configure_logging
+from hotline.logs import clear_context, configure_logging
 from hotline.runtime import Runtime
 from hotline.schedule.engine import Schedule
 from hotline.schedule.report import when
@@ -334,7 +332,7 @@ async def run_calls(
         await devices.close()
         await client.close()
         await ami.close()
-        structlog.contextvars.clear_contextvars()
+        clear_context()
     return results
 
 

@@ -1,9 +1,9 @@
-"""Logging: one event per line (JSON, or console lines on a terminal), context via contextvars.
+"""Logging: one event per line (JSON, or console lines on a terminal), context via a ContextVar.
 
 Every line of a call carries ``call_id`` (and ``hotline``/``caller``) because
-the FastAGI server binds them with :func:`structlog.contextvars.bind_contextvars`
-in the task that serves the connection; asyncio copies the context per task,
-so calls never see each other's context.
+the FastAGI server binds them with :func:`bind_context` in the task that
+serves the connection; asyncio copies the context per task, so calls never
+see each other's context.
 
 Secrets are kept out structurally, never by searching the rendered text:
 nothing logs a secret on purpose (the PIN a caller types is read with
@@ -19,8 +19,8 @@ under load.  Here an event is built once and rendered once (orjson), module
 loggers are plain objects that read the current configuration at each call
 (nothing is re-bound per call, and reconfiguring — as tests do — never leaves
 a logger writing to an old stream), and ``hotline run`` batches its writes.
-A call's context is rendered once per set of bound values and appended to each
-line's own rendered fields (``benchmarks/loglines.py`` measures a line's cost).
+A call's context is rendered once when bound and appended to each line's own
+rendered fields (``benchmarks/loglines.py`` measures a line's cost).
 """
 
 from __future__ import annotations
@@ -96,19 +96,11 @@ def render_json(event: Mapping[str, Any]) -> str:
         return json.dumps(event, default=_json_default, ensure_ascii=False)
 
 
-#: structlog's own table of the ContextVars that bind_contextvars() created, one per key
-_STRUCTLOG_VARS: Mapping[str, contextvars.ContextVar[Any]] | None = getattr(
-    structlog.contextvars, "_CONTEXT_VARS", None
-)
-_PREFIX = structlog.contextvars.STRUCTLOG_KEY_PREFIX
-_get_var = contextvars.ContextVar.get
-#: the types of values whose JSON text never changes: a context of only these is kept rendered
-#: (not numbers: 1 == True == 1.0 would find each other's text; the runtime binds strings)
-_PLAIN = frozenset({str, type(None), type(Ellipsis)})
+#: the types of values whose JSON text never changes: a context of only these is rendered once
+#: when bound (any other value is rendered with each line, as it is then)
+_PLAIN = frozenset({str, type(None)})
 #: a line's own fields of these names are not simply appended: blanked, replaced, expanded
 _SPECIAL_KEYS = SECRET_KEYS | {"exc_info", "level", "timestamp"}
-#: contexts kept rendered (a call binds a few, e.g. the caller's leg and each target's)
-CONTEXTS_KEPT = 512
 
 
 def _dumps(value: Any) -> bytes:
@@ -116,84 +108,57 @@ def _dumps(value: Any) -> bytes:
 
 
 class _Bound:
-    """A call's context as one set of bound values makes it: its fields and, unless a line
-    must merge it as a whole (a special key, a value orjson refuses), their JSON text."""
+    """A call's log context as :func:`bind_context` made it: its fields and, unless a line
+    must merge it as a whole (a special key, a value that is not plain), their JSON text."""
 
-    __slots__ = ("fields", "overlap", "plain", "text")
+    __slots__ = ("fields", "overlap", "text")
 
     def __init__(self, fields: dict[str, Any]) -> None:
         self.fields = fields
-        #: made of plain values only (:data:`_PLAIN`): the same values always render the same
-        self.plain = False
         #: a line with a field of one of these names is built as a whole (its field wins)
         self.overlap = _SPECIAL_KEYS.union(fields)
         #: ``,"key":value,...`` to append to a line's own fields
         self.text: bytes | None = None
         if not fields:
             self.text = b""
-        elif _SPECIAL_KEYS.isdisjoint(fields):
+        elif _SPECIAL_KEYS.isdisjoint(fields) and _PLAIN.issuperset(map(type, fields.values())):
             with contextlib.suppress(orjson.JSONEncodeError):  # merged as a whole then
                 self.text = b"," + _dumps(fields)[1:-1]
 
 
-#: the context the last line of this task (or thread) was rendered in: with 1,000 calls up
-#: their ~3,000 contexts do not fit in :data:`CONTEXTS_KEPT`, and 46 % of the lines missed
-#: it (13,913 of 30,007 at paced N = 1,000); a task's own lines nearly always hit here
-_LAST_CONTEXT: contextvars.ContextVar[tuple[tuple[Any, ...], _Bound]] = contextvars.ContextVar(
-    "hotline_log_last_context"
+_NO_CONTEXT = _Bound({})
+
+#: the log context of this task (asyncio copies it into each task it starts, so calls never
+#: see each other's).  One variable holding the context rendered when bound: a line reads it
+#: once, where reading structlog's contextvars (one variable per key) and finding their
+#: rendering again cost ~600 ns of a ~3.4 µs line (benchmarks/RESULTS.md, issue 19)
+_CALL_CONTEXT: contextvars.ContextVar[_Bound] = contextvars.ContextVar(
+    "hotline_log_context", default=_NO_CONTEXT
 )
+_current_context = _CALL_CONTEXT.get
 
 
-class _Context:
-    """The call context of a line: the values of structlog's bound ContextVars.
-
-    Reading these few is what ``structlog.contextvars.get_contextvars()`` does by
-    walking every ContextVar of the context: 21 % of a line's CPU under the paced
-    load (py-spy, benchmarks/RESULTS.md).  A call binds its context once and logs
-    ~30 lines in it, so a context of plain values is rendered once and kept by its
-    values (a pure function of them: nothing to go stale between tests).
-    Without structlog's table (a future version), the walk it is, every line.
-    """
-
-    __slots__ = ("kept", "keys", "size", "vars")
-
-    def __init__(self) -> None:
-        self.size = -1
-        self.keys: tuple[str, ...] = ()
-        self.vars: tuple[contextvars.ContextVar[Any], ...] = ()
-        self.kept: dict[tuple[Any, ...], _Bound] = {}
-
-    def refresh(self) -> None:
-        """Keys are only ever added to structlog's table: a new size is a new key."""
-        table = _STRUCTLOG_VARS
-        if table is None:
-            pairs = _walked_vars()
-        else:
-            pairs = [(name.removeprefix(_PREFIX), var) for name, var in list(table.items())]
-            self.size = len(pairs)
-        self.keys = tuple(key for key, _ in pairs)
-        self.vars = tuple(var for _, var in pairs)
-        self.kept = {}
-
-    def bound(self, values: tuple[Any, ...]) -> _Bound:
-        """The context of ``values`` (one per key; Ellipsis: unbound), kept if plain."""
-        # not strict: another thread may have added a key since (keys are only appended)
-        pairs = zip(self.keys, values, strict=False)
-        bound = _Bound({key: value for key, value in pairs if value is not Ellipsis})
-        if _PLAIN.issuperset(map(type, values)):
-            bound.plain = True
-            if len(self.kept) >= CONTEXTS_KEPT:
-                self.kept.clear()
-            self.kept[values] = bound
-        return bound
+def bind_context(**fields: Any) -> None:
+    """Add ``fields`` to every line this task (and the tasks it starts from now on) logs:
+    the FastAGI server binds a call's id here, the flows the hotline and the caller."""
+    current = _current_context()
+    _CALL_CONTEXT.set(_Bound({**current.fields, **fields}))
 
 
-def _walked_vars() -> list[tuple[str, contextvars.ContextVar[Any]]]:
-    return [
-        (var.name.removeprefix(_PREFIX), var)
-        for var in contextvars.copy_context()
-        if var.name.startswith(_PREFIX)
-    ]
+def unbind_context(*keys: str) -> None:
+    """Remove ``keys`` from this task's log context."""
+    fields = {k: v for k, v in _current_context().fields.items() if k not in keys}
+    _CALL_CONTEXT.set(_Bound(fields))
+
+
+def clear_context() -> None:
+    """No log context in this task from now on (the end of a test, of the demo)."""
+    _CALL_CONTEXT.set(_NO_CONTEXT)
+
+
+def log_context() -> dict[str, Any]:
+    """This task's log context: the fields every line it logs carries."""
+    return dict(_current_context().fields)
 
 
 #: "000" to "999": a timestamp's microseconds without formatting an int (4,000 instructions)
@@ -364,21 +329,7 @@ def _log_method(level: int, method: str) -> Callable[..., None]:
         if self._bound:
             fields = {**self._bound, **fields}
         fields["event"] = event
-        context = _context
-        table = _STRUCTLOG_VARS
-        if table is None or len(table) != context.size:
-            context.refresh()
-        values = tuple(map(_get_var, context.vars))
-        last = _last_context(None)
-        if last is not None and last[0] == values:  # only plain values are ever put there
-            bound = last[1]
-        else:
-            try:
-                bound = context.kept[values]
-            except (KeyError, TypeError):  # not kept; or a value is unhashable
-                bound = context.bound(values)
-            if bound.plain:
-                _LAST_CONTEXT.set((values, bound))
+        bound = _current_context()
         clock = _clock
         ns = time.time_ns()
         if not clock.start <= ns < clock.end:
@@ -414,8 +365,6 @@ def _log_method(level: int, method: str) -> Callable[..., None]:
 
 
 _clock = _Clock()
-_context = _Context()
-_last_context = _LAST_CONTEXT.get
 
 
 def _console_renderer(colors: bool) -> Callable[[str, MutableMapping[str, Any]], str]:
@@ -559,5 +508,5 @@ atexit.register(flush_logs)
 
 
 def get_logger(**initial: Any) -> Logger:
-    """The project's logger; bind call context with :mod:`structlog.contextvars`."""
+    """The project's logger; bind a call's context with :func:`bind_context`."""
     return Logger(initial)

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 
-from hotline.logs import configure_logging, reset_logging
+from hotline.logs import clear_context, configure_logging, reset_logging
 
 
 class CapturedLog:
@@ -64,7 +63,7 @@ def _fresh_logging() -> Iterator[None]:
     reset_logging()
     yield
     reset_logging()
-    structlog.contextvars.clear_contextvars()
+    clear_context()
 
 
 @pytest.fixture
@@ -75,4 +74,4 @@ def captured_log() -> Iterator[CapturedLog]:
     try:
         yield captured
     finally:
-        structlog.contextvars.clear_contextvars()
+        clear_context()

@@ -9,17 +9,18 @@ import time
 from typing import Any
 
 import pytest
-import structlog
 from pydantic import SecretStr
 
 from hotline.logs import (
     BATCH_DELAY,
-    CONTEXTS_KEPT,
     SECRET_KEYS,
+    bind_context,
     configure_logging,
     flush_logs,
     get_logger,
+    log_context,
     render_json,
+    unbind_context,
 )
 from tests.conftest import CapturedLog
 
@@ -75,7 +76,7 @@ def test_fields_equal_to_a_secret_keep_their_values_and_types(captured_log: Capt
 def test_a_line_carries_fields_event_context_level_and_timestamp(
     captured_log: CapturedLog,
 ) -> None:
-    structlog.contextvars.bind_contextvars(call_id="1795301234.5", caller="5551234")
+    bind_context(call_id="1795301234.5", caller="5551234")
     get_logger().info("step", caller="overridden here", n=1)
     (line,) = captured_log.text.splitlines()
     event = json.loads(line)
@@ -87,17 +88,27 @@ def test_a_line_carries_fields_event_context_level_and_timestamp(
     assert len(event["timestamp"]) == len("2026-12-01T05:27:05.364964Z")
 
 
-def test_keys_unbound_again_are_not_rendered(captured_log: CapturedLog) -> None:
-    """The context is read from structlog's own variables: unbound ones stay out."""
-    with structlog.contextvars.bound_contextvars(leg="confirm"):
+async def test_keys_unbound_again_are_not_rendered(captured_log: CapturedLog) -> None:
+    """A task's context ends with it; an unbound key is not rendered; a re-bound key keeps
+    its place with its new value."""
+
+    async def leg() -> None:
+        bind_context(leg="confirm")
         get_logger().info("inside")
-    structlog.contextvars.bind_contextvars(hotline="support")
-    structlog.contextvars.unbind_contextvars("hotline")
+
+    bind_context(call_id="1.1", hotline="support")
+    await asyncio.create_task(leg())
+    unbind_context("hotline")
+    bind_context(route="hotline", call_id="1.2")
     get_logger().info("outside")
     inside, outside = (json.loads(line) for line in captured_log.text.splitlines())
     assert inside["leg"] == "confirm"
+    assert inside["hotline"] == "support"
     assert "leg" not in outside
     assert "hotline" not in outside
+    assert list(outside)[1:3] == ["call_id", "route"]
+    assert outside["call_id"] == "1.2"
+    assert log_context() == {"call_id": "1.2", "route": "hotline"}
 
 
 def test_exceptions_levels_and_odd_values(captured_log: CapturedLog) -> None:
@@ -154,7 +165,7 @@ async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> No
     both_bound = asyncio.Barrier(2)
 
     async def call(call_id: str) -> None:
-        structlog.contextvars.bind_contextvars(call_id=call_id)
+        bind_context(call_id=call_id)
         await both_bound.wait()
         log.info("step", mine=call_id)
 
@@ -164,22 +175,21 @@ async def test_call_context_stays_with_its_task(captured_log: CapturedLog) -> No
     assert all(e["call_id"] == e["mine"] for e in steps)
 
 
-async def test_more_calls_up_than_contexts_kept_each_line_has_its_own(
+async def test_a_thousand_calls_up_each_line_has_its_own_context(
     captured_log: CapturedLog,
 ) -> None:
-    """Issue 19: each task keeps the context its last line was rendered in; with more
-    calls up than :data:`CONTEXTS_KEPT` (which 1,000 calls are), and a context re-bound
-    in the same task, every line still carries its own call's values."""
+    """Issue 19: with 1,000 calls up, and a context re-bound in the same task, every
+    line still carries its own call's values."""
     log = get_logger()
-    calls = CONTEXTS_KEPT + 100
+    calls = 1000
     all_bound = asyncio.Barrier(calls)
 
     async def call(number: int) -> None:
-        structlog.contextvars.bind_contextvars(call_id=f"{number}.0", route="hotline")
+        bind_context(call_id=f"{number}.0", route="hotline")
         log.info("first", mine=f"{number}.0")
-        await all_bound.wait()  # every other call's context rendered in between
+        await all_bound.wait()  # every other call's context bound and rendered in between
         log.info("second", mine=f"{number}.0")
-        structlog.contextvars.bind_contextvars(call_id=f"{number}.1")  # a new leg, same task
+        bind_context(call_id=f"{number}.1")  # a new leg, same task
         log.info("third", mine=f"{number}.1")
 
     await asyncio.gather(*(call(number) for number in range(calls)))
@@ -246,15 +256,12 @@ def _as_before(
     timestamp: str,
     bound: dict[str, Any] | None = None,
 ) -> str:
-    """A line as the logger built it as one dict before issue 19: the bytes to keep.
-
-    The context in the order of structlog's table of its variables (first bound first).
-    """
+    """A line as the logger built it as one dict before issue 19: the bytes to keep
+    (the context in the order it was bound, first bound first)."""
     event_dict = {**(bound or {}), **fields}
     event_dict["event"] = event
-    for name, var in structlog.contextvars._CONTEXT_VARS.items():
-        if var.get() is not Ellipsis:
-            event_dict.setdefault(name.removeprefix("structlog_"), var.get())
+    for name, value in log_context().items():
+        event_dict.setdefault(name, value)
     event_dict["level"] = method
     event_dict["timestamp"] = timestamp
     for key in SECRET_KEYS.intersection(event_dict):
@@ -309,8 +316,8 @@ def test_each_line_is_the_one_built_as_a_whole(
     captured_log: CapturedLog, context: dict[str, Any]
 ) -> None:
     """Issue 19: a line made of kept parts has the bytes of the line built as one dict."""
-    structlog.contextvars.bind_contextvars(unbound="bound, then unbound", **context)
-    structlog.contextvars.unbind_contextvars("unbound")
+    bind_context(unbound="bound, then unbound", **context)
+    unbind_context("unbound")
     log = get_logger()
     bound = {"component": "test", "n": 0}
     expected: list[str] = []

@@ -1,7 +1,7 @@
 """FastAGI server: one asyncio task per connection, routed by the AGI script path.
 
 Each connection's task reads the header under a deadline, binds ``call_id``
-and ``route`` to the structlog context (task-local, so calls never see each
+and ``route`` to the log context (task-local, so calls never see each
 other's), runs the route's handler on an :class:`AgiSession` and always closes
 the socket.  Whatever a handler does — raise, hang, be cancelled — is
 contained to its own call; the server keeps serving.
@@ -28,8 +28,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-import structlog
-
 from hotline.agi.errors import (
     AgiConnectionLost,
     AgiError,
@@ -49,7 +47,7 @@ from hotline.agi.listener import (
 from hotline.agi.session import DEFAULT_COMMAND_TIMEOUT, AgiSession
 from hotline.agi.stream import DEFAULT_MAX_LINE, AgiStream, read_header_lines
 from hotline.agi.wire import AgiRequest, parse_header
-from hotline.logs import get_logger
+from hotline.logs import bind_context, get_logger
 from hotline.logsquash import RateLimit
 
 log = get_logger()
@@ -428,7 +426,7 @@ class FastAgiServer:
                 # (no context manager, one coroutine fewer per connection: with the merge of
                 # the socket's and the connection's coroutines, 114.1k -> 112.0k instructions
                 # per AGI command, benchmarks/RESULTS.md)
-                structlog.contextvars.bind_contextvars(call_id=request.uniqueid, route=request.path)
+                bind_context(call_id=request.uniqueid, route=request.path)
                 session = AgiSession(request, stream, command_timeout=self.command_timeout)
                 try:
                     await self._run(session, peer)

@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from hotline.agents.plan import ordered, planned_steps, planned_targets
 from hotline.agi.errors import AgiHangup
 from hotline.config import FallbackConfig, HotlineConfig
@@ -42,7 +40,7 @@ from hotline.flow.ports import CallSession, Clock
 from hotline.flow.prompting import PromptBook
 from hotline.flow.registry import Acceptance, CallRegistry
 from hotline.flow.state import RuntimeState
-from hotline.logs import get_logger
+from hotline.logs import bind_context, get_logger
 from hotline.schedule.engine import Decision, Schedules
 
 log = get_logger()
@@ -128,9 +126,7 @@ class CallerFlow:
         await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
 
     async def run(self) -> CallOutcome:
-        structlog.contextvars.bind_contextvars(
-            hotline=self.hotline.name, caller=self.session.request.callerid
-        )
+        bind_context(hotline=self.hotline.name, caller=self.session.request.callerid)
         log.info("call_started", channel=self.session.request.channel)
         request = self.session.request
         self.deps.observers.emit(

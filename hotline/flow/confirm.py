@@ -31,8 +31,6 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import structlog
-
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
 from hotline.contract import (
@@ -53,7 +51,7 @@ from hotline.flow.deadlines import Deadlines
 from hotline.flow.observers import ConfirmEnded, ConfirmStarted
 from hotline.flow.ports import CallSession
 from hotline.flow.presence import CallerPresence
-from hotline.logs import get_logger
+from hotline.logs import bind_context, get_logger
 
 log = get_logger()
 
@@ -95,7 +93,7 @@ class ConfirmFlow:
 
     async def run(self) -> str:
         # Log under the caller's call id, so both legs of a call share it.
-        structlog.contextvars.bind_contextvars(
+        bind_context(
             call_id=self.call_id,
             leg_id=self.session.request.uniqueid,
             hotline=self.hotline_name,

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from hotline.ami.client import AmiClient
 from hotline.config import Settings, load_settings
-from hotline.logs import configure_logging
+from hotline.logs import clear_context, configure_logging
 from hotline.prompts.store import install_default_prompts
 from hotline.runtime import Runtime, serve
 from tests.integration.hagi_dns import dnsmasq
@@ -238,7 +237,7 @@ async def lab(
                 await process.wait()
         await the_lab.stop_runtime()
         await ami.close()
-        structlog.contextvars.clear_contextvars()
+        clear_context()
 
 
 def targets_of(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
