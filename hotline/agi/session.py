@@ -41,15 +41,13 @@ from hotline.agi.errors import (
 )
 from hotline.agi.stream import AgiStream, read_header_lines
 from hotline.agi.wire import (
-    CACHE_ENTRIES,
-    CACHED_CHARS,
-    FREE_TEXT_COMMANDS,
     AgiReply,
     AgiRequest,
-    format_command,
     parse_free_text_reply,
     parse_header,
     parse_reply,
+    prepare_command,
+    remembered_command,
     reply_is_incomplete,
 )
 from hotline.logs import REDACTED, get_logger
@@ -62,62 +60,6 @@ _NEVER = math.inf
 _TIMER_SLACK = 0.001
 #: a 520 usage text is ~20 lines; a variable value with newlines is joined up to this
 _MAX_BLOCK_LINES = 256
-
-#: commands whose name is more than one word (for messages: never log arguments)
-_LONG_NAMES = frozenset(
-    {
-        "asyncagi break",
-        "channel status",
-        "control stream file",
-        "database del",
-        "database deltree",
-        "database get",
-        "database put",
-        "get data",
-        "get full variable",
-        "get option",
-        "get variable",
-        "receive char",
-        "receive text",
-        "record file",
-        "say alpha",
-        "say date",
-        "say datetime",
-        "say digits",
-        "say number",
-        "say phonetic",
-        "say time",
-        "send image",
-        "send text",
-        "set autohangup",
-        "set callerid",
-        "set context",
-        "set extension",
-        "set music",
-        "set priority",
-        "set variable",
-        "stream file",
-        "tdd mode",
-        "wait for digit",
-    }
-)
-
-
-def command_name(words: tuple[str, ...]) -> str:
-    """The AGI command a word list starts with, upper-cased, without its arguments."""
-    tokens = " ".join(words[:4]).split(" ")
-    for size in (3, 2):
-        candidate = " ".join(tokens[:size]).lower()
-        if candidate in _LONG_NAMES:
-            return candidate.upper()
-    return tokens[0].upper() if tokens else ""
-
-
-@functools.lru_cache(maxsize=CACHE_ENTRIES)
-def _prepared(words: tuple[str, ...]) -> tuple[bytes, str]:
-    """A command's line and name, remembered together (a call repeats its commands): one
-    lookup per command instead of one for each (issue 19)."""
-    return format_command(*words), command_name(words)
 
 
 class AgiSession(AgiCommands):
@@ -275,10 +217,7 @@ class AgiSession(AgiCommands):
         """
         # AgiArgumentError before anything is sent; long ones (a peer's value in them) are
         # not remembered, as in hotline/agi/wire.py
-        if sum(map(len, words)) <= CACHED_CHARS:
-            line, name = _prepared(words)
-        else:
-            line, name = format_command(*words), command_name(words)
+        line, name, free_text = remembered_command(words) or prepare_command(words)
         limit = self.command_timeout if timeout is DEFAULT else timeout
         if self._busy:
             await self._wait_turn()
@@ -297,9 +236,8 @@ class AgiSession(AgiCommands):
             try:
                 stream.write(line)
                 self.commands += 1
-                if stream.get_write_buffer_size():  # the peer reads slower than we write
+                if stream.paused:  # the peer reads slower than we write
                     await stream.drain()
-                free_text = name in FREE_TEXT_COMMANDS
                 # the reply's line, awaited here rather than in stream.readline(): one
                 # coroutine fewer per command to make, resume and collect (issue 19)
                 raw = stream.pop_line()

@@ -53,7 +53,8 @@ class AgiStream(asyncio.Protocol):
         #: no command reads now: arrivals call :attr:`on_idle_input` (set by the session)
         self.idle = False
         self.on_idle_input: Callable[[], None] | None = None
-        self._paused = False
+        #: the transport paused writing (the peer reads slower than we write): :meth:`drain`
+        self.paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost = False
         #: the readers of wait_closed(), each with a future of its own (a shared one would be
@@ -119,10 +120,10 @@ class AgiStream(asyncio.Protocol):
             self.on_idle_input()
 
     def pause_writing(self) -> None:
-        self._paused = True
+        self.paused = True
 
     def resume_writing(self) -> None:
-        self._paused = False
+        self.paused = False
         drain, self._drain_waiter = self._drain_waiter, None
         if drain is not None and not drain.done():
             drain.set_result(None)
@@ -246,7 +247,7 @@ class AgiStream(asyncio.Protocol):
         """Wait while the peer reads slower than we write (the transport paused us)."""
         if self._lost:
             raise ConnectionResetError("Connection lost")
-        if not self._paused:
+        if not self.paused:
             return
         waiter = self._drain_waiter
         if waiter is None or waiter.done():

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from hotline.agi.errors import AgiArgumentError, AgiProtocolError
@@ -270,6 +271,39 @@ def quote_word(word: str) -> str:
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class PreparedCommand(NamedTuple):
+    """A command as sent: its line, its name (for messages: never its arguments), and
+    whether its reply carries free text (:data:`FREE_TEXT_COMMANDS`)."""
+
+    line: bytes
+    name: str
+    free_text: bool
+
+
+#: the commands a call repeats (``WAIT FOR DIGIT 1000``, its leg's ``GET FULL VARIABLE``),
+#: prepared once: emptied when full, and a long one (a peer's value in it) never kept
+_PREPARED: dict[tuple[str, ...], PreparedCommand] = {}
+#: the prepared command of ``words`` if it is remembered, else ``None``: a dict lookup
+#: where the caller sends a command (one lookup for line, name and reply kind; issue 19)
+remembered_command = _PREPARED.get
+
+
+def prepare_command(words: tuple[str, ...]) -> PreparedCommand:
+    """``words`` as a command to send; :class:`AgiArgumentError` (never remembered) for
+    one that must not be sent, see :func:`format_command`."""
+    prepared = _PREPARED.get(words)
+    if prepared is not None:
+        return prepared
+    line = _format_command(words)
+    name = command_name(words)
+    prepared = PreparedCommand(line, name, name in FREE_TEXT_COMMANDS)
+    if sum(map(len, words)) <= CACHED_CHARS:
+        if len(_PREPARED) >= CACHE_ENTRIES:
+            _PREPARED.clear()
+        _PREPARED[words] = prepared
+    return prepared
+
+
 def format_command(*words: str) -> bytes:
     """Encode a command line: ``format_command("STREAM FILE", "beep", "")``.
 
@@ -279,14 +313,57 @@ def format_command(*words: str) -> bytes:
     Asterisk would cut, raises :class:`AgiArgumentError` and nothing is sent:
     a value can never smuggle in a second command.
     """
-    if sum(map(len, words)) <= CACHED_CHARS:
-        return _format_remembered(words)
-    return _format_command(words)
+    return prepare_command(words).line
 
 
-@functools.lru_cache(maxsize=CACHE_ENTRIES)
-def _format_remembered(words: tuple[str, ...]) -> bytes:
-    return _format_command(words)
+#: commands whose name is more than one word (for messages: never log arguments)
+_LONG_NAMES = frozenset(
+    {
+        "asyncagi break",
+        "channel status",
+        "control stream file",
+        "database del",
+        "database deltree",
+        "database get",
+        "database put",
+        "get data",
+        "get full variable",
+        "get option",
+        "get variable",
+        "receive char",
+        "receive text",
+        "record file",
+        "say alpha",
+        "say date",
+        "say datetime",
+        "say digits",
+        "say number",
+        "say phonetic",
+        "say time",
+        "send image",
+        "send text",
+        "set autohangup",
+        "set callerid",
+        "set context",
+        "set extension",
+        "set music",
+        "set priority",
+        "set variable",
+        "stream file",
+        "tdd mode",
+        "wait for digit",
+    }
+)
+
+
+def command_name(words: tuple[str, ...]) -> str:
+    """The AGI command a word list starts with, upper-cased, without its arguments."""
+    tokens = " ".join(words[:4]).split(" ")
+    for size in (3, 2):
+        candidate = " ".join(tokens[:size]).lower()
+        if candidate in _LONG_NAMES:
+            return candidate.upper()
+    return tokens[0].upper() if tokens else ""
 
 
 def _format_command(words: tuple[str, ...]) -> bytes:

@@ -245,10 +245,29 @@ def test_short_replies_and_commands_are_remembered_long_ones_never() -> None:
     long_reply = "200 result=1 (" + "x" * 300 + ")"
     assert wire.parse_reply(long_reply).data == "x" * 300
     assert wire._parse_remembered.cache_info().currsize == before
-    before = wire._format_remembered.cache_info().currsize
-    assert wire.format_command("VERBOSE", "y" * 300, "1").startswith(b"VERBOSE ")
-    assert wire._format_remembered.cache_info().currsize == before
+    long_command = ("VERBOSE", "y" * 300, "1")
+    assert wire.format_command(*long_command).startswith(b"VERBOSE ")
+    assert wire.remembered_command(long_command) is None
+    assert wire.remembered_command(("STREAM FILE", "beep", "")) == (
+        b'STREAM FILE beep ""\n',
+        "STREAM FILE",
+        False,
+    )
+    with pytest.raises(AgiArgumentError):  # refused every time, never remembered
+        wire.format_command("SET VARIABLE", "X", "a\nb")
+    assert wire.remembered_command(("SET VARIABLE", "X", "a\nb")) is None
     with pytest.raises(AgiProtocolError):  # an error is raised every time, never remembered
         wire.parse_reply("2OO result=1")
     with pytest.raises(AgiProtocolError):
         wire.parse_reply("2OO result=1")
+
+
+def test_remembered_commands_stay_bounded() -> None:
+    """Each call sends commands of its own (its channel in them): the memory stays bounded."""
+    from hotline.agi import wire
+
+    for number in range(wire.CACHE_ENTRIES + 10):
+        wire.format_command("GET FULL VARIABLE", "${CHANNEL(checkhangup)}", f"{number}.1")
+        assert len(wire._PREPARED) <= wire.CACHE_ENTRIES
+    last = ("GET FULL VARIABLE", "${CHANNEL(checkhangup)}", f"{wire.CACHE_ENTRIES + 9}.1")
+    assert wire.remembered_command(last) is not None
