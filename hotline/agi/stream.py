@@ -45,7 +45,9 @@ class AgiStream(asyncio.Protocol):
         #: set only while the buffer is empty, so it is always the oldest line
         self._line: bytes | None = None
         self._scanned = 0
-        self._eof = False
+        #: end of the stream reached (or given up after an over-long line): an attribute, not
+        #: a property, as each command reads it (issue 19)
+        self.ended = False
         #: every byte received so far (tells a silent health check from a cut header)
         self.bytes_received = 0
         #: the one reader waiting for a line (a command, or the header's reader)
@@ -106,7 +108,7 @@ class AgiStream(asyncio.Protocol):
         self.on_idle_input = None
 
     def _ended(self) -> None:
-        self._eof = True
+        self.ended = True
         self._wake()
 
     def _wake(self) -> None:
@@ -131,14 +133,9 @@ class AgiStream(asyncio.Protocol):
     # -- reading -------------------------------------------------------------
 
     @property
-    def ended(self) -> bool:
-        """End of the stream reached (or given up after an over-long line)."""
-        return self._eof
-
-    @property
     def buffered(self) -> bool:
         """Bytes received and not yet returned as a line (or the end of the stream)."""
-        return self._line is not None or bool(self._buffer) or self._eof
+        return self._line is not None or bool(self._buffer) or self.ended
 
     async def readline(self) -> bytes | None:
         """The next line without its ``\\n``; ``None`` at end of stream.
@@ -151,7 +148,7 @@ class AgiStream(asyncio.Protocol):
             line = self.pop_line()
             if line is not None:
                 return line
-            if self._eof:
+            if self.ended:
                 self._buffer.clear()
                 return None
             await self.next_arrival()
@@ -219,7 +216,7 @@ class AgiStream(asyncio.Protocol):
         self._buffer.clear()
         self._line = None
         self._scanned = 0
-        self._eof = True  # the stream is out of sync; nothing after this can be trusted
+        self.ended = True  # the stream is out of sync; nothing after this can be trusted
         raise AgiProtocolError(
             f"line from Asterisk longer than {self.max_line} bytes; closing the connection"
         )
