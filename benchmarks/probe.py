@@ -5,8 +5,9 @@ runtime, the bare responder and panoramisk are measured the same way and none
 of them is edited: :func:`install` swaps the ``StreamReader``/``StreamWriter``
 classes ``asyncio.start_server`` builds for subclasses that note when bytes
 from the PBX arrive (``feed_data``, called by the protocol as soon as the
-socket is read) and, at the next ``write``, add the time since then to a
-histogram.  The first command of a connection counts from the header's arrival.
+socket is read) and, at the next ``write`` (the runtime's own stream: ``send``,
+its one call per command), add the time since then to a histogram.  The first
+command of a connection counts from the header's arrival.
 Nothing is logged, so production logging stays as it is.
 """
 
@@ -38,7 +39,7 @@ class Probe:
 
     def __init__(self) -> None:
         self.turnaround = LogHistogram()
-        #: commands written (one ``write`` per AGI command in all three servers)
+        #: commands written (one ``write``, the runtime's ``send``, per AGI command)
         self.commands = 0
         self.connections = 0
         self.open_connections = 0
@@ -184,9 +185,9 @@ def install_hotline() -> None:
             self._note_arrival(data)
             super().data_received(data)
 
-        def write(self, data: bytes) -> None:
+        def send(self, line: bytes) -> asyncio.Future[None] | None:
             self.command_sent(time.perf_counter())
-            super().write(data)
+            return super().send(line)
 
         def eof_received(self) -> bool:
             self._count_closed()

@@ -234,14 +234,16 @@ class AgiSession(AgiCommands):
             self._set_deadline(self._loop, limit)
             reply: AgiReply | None = None
             try:
-                stream.write(line)
+                arrival = stream.send(line)
                 self.commands += 1
                 if stream.paused:  # the peer reads slower than we write
                     await stream.drain()
                 # the reply's line, awaited here rather than in stream.readline(): one
                 # coroutine fewer per command to make, resume and collect (issue 19)
+                if arrival is not None:
+                    await arrival
                 raw = stream.pop_line()
-                while raw is None and not stream.ended:
+                while raw is None and not stream.ended:  # a part of a line came
                     await stream.next_arrival()
                     raw = stream.pop_line()
                 # the reply when the first line is all of it (nearly always), parsed here:
