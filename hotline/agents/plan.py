@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from hotline.agents.board import AgentBoard
 from hotline.agents.devices import device_of_dial_string
 from hotline.config import HotlineConfig, Target
+from hotline.records import record
 
 _SHUFFLE = random.Random()  # noqa: S311 - spreading load, not security
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlannedTarget:
     """One target of a hunt, with what the board and Dial need to know of it."""
 
@@ -42,7 +43,7 @@ class PlannedTarget:
     delay: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlannedStep:
     """Targets rung at the same time (one, in a hunt without steps)."""
 

@@ -11,16 +11,15 @@ connection when one passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hotline.config import HotlineConfig
 from hotline.flow.prompting import PromptBook
+from hotline.records import record
 
 #: upper bound of Asterisk saying one digit (its digit sounds last 0.4-0.8 s)
 SECONDS_PER_SAID_DIGIT = 1.0
 
 
-@dataclass(frozen=True)
+@record
 class Deadlines:
     """Deadlines (seconds) for one hotline's commands."""
 

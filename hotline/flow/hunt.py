@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from hotline.config import HotlineConfig, Target
+from hotline.records import record
 
 
-@dataclass(frozen=True)
+@record
 class DialAttempt:
     """One planned dial: which target, in which round, for how long."""
 

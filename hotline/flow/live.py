@@ -41,9 +41,10 @@ from hotline.flow.observers import (
     TargetDialing,
     TargetEnded,
 )
+from hotline.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentOnCall:
     """An agent a call rings, asks to confirm, or is connected to."""
 

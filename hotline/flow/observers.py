@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from hotline.logs import get_logger
+from hotline.records import record
 
 log = get_logger()
 
@@ -36,7 +37,7 @@ log = get_logger()
 SLOW_OBSERVER_SECONDS = 0.005
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallStarted:
     call_id: str
     hotline: str
@@ -45,14 +46,14 @@ class CallStarted:
     arrived: float  # wall-clock time (epoch seconds)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepChanged:
     call_id: str
     hotline: str
     step: str  # answer, pin, intro, please_hold, ringing, confirm, connected, ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TargetDialing:
     call_id: str
     hotline: str
@@ -64,7 +65,7 @@ class TargetDialing:
     ring_time: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttemptRecord:
     """One dial attempt as it ended (also one element of the call's summary)."""
 
@@ -88,14 +89,14 @@ class AttemptRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TargetEnded:
     call_id: str
     hotline: str
     record: AttemptRecord
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallConnected:
     call_id: str
     hotline: str
@@ -105,7 +106,7 @@ class CallConnected:
     wait_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallEnded:
     """The whole call: the ``call_summary`` log line and the journal's record."""
 
@@ -143,7 +144,7 @@ class CallEnded:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConfirmStarted:
     """An agent answered and is being asked to press the confirm digit (the agent's leg)."""
 
@@ -152,7 +153,7 @@ class ConfirmStarted:
     number: str  # the target number
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConfirmEnded:
     call_id: str
     hotline: str

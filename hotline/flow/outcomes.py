@@ -8,10 +8,10 @@ settles it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from hotline.contract import ACCEPTED, AGENT_HANGUP, CALLER_GONE, DECLINED, ERROR, TAKEN, TIMEOUT
+from hotline.records import record
 
 
 class TargetOutcome(StrEnum):
@@ -69,7 +69,7 @@ _DIAL_STATUSES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class DialReport:
     """What the caller leg reads back after ``EXEC Dial``."""
 

@@ -20,8 +20,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from hotline.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Acceptance:
     call_id: str
     target: str

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.config import HotlineConfig, Settings, Target
 from hotline.config.schedule import ScheduleConfig, zone
+from hotline.records import record
 from hotline.schedule.ranges import (
     MINUTES_PER_DAY,
     TimeRange,
@@ -61,7 +62,7 @@ def machine_zone() -> ZoneInfo:
 Key = tuple[bool, str | None, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     """The plan for a call arriving at ``at``: kept by that call until it ends."""
 
