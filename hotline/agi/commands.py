@@ -34,6 +34,8 @@ DEFAULT = _Default.TIMEOUT
 class AgiCommands:
     """The typed commands; a subclass sends them (:meth:`command`) and notes hang-ups."""
 
+    __slots__ = ()
+
     #: seconds a quick command may take before :class:`~hotline.agi.errors.AgiTimeout`
     command_timeout: float
 

@@ -70,6 +70,27 @@ class AgiSession(AgiCommands):
     constructed inside a running event loop.
     """
 
+    # slotted: each command reads and writes a dozen of these
+    __slots__ = (
+        "_broken",
+        "_busy",
+        "_closed",
+        "_deadline_at",
+        "_keep",
+        "_limit",
+        "_loop",
+        "_running",
+        "_secret",
+        "_stream",
+        "_timer",
+        "_turns",
+        "command_timeout",
+        "commands",
+        "hangup_seen",
+        "hung_up",
+        "request",
+    )
+
     def __init__(
         self,
         request: AgiRequest,

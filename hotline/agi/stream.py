@@ -36,6 +36,25 @@ class AgiStream(asyncio.Protocol):
     Built by the server for each accepted socket (``loop.connect_accepted_socket``).
     """
 
+    # slotted: each reply and command reads and writes several of these
+    __slots__ = (
+        "_buffer",
+        "_close_waiters",
+        "_drain_waiter",
+        "_line",
+        "_loop",
+        "_lost",
+        "_scanned",
+        "_transport",
+        "_waiter",
+        "bytes_received",
+        "ended",
+        "idle",
+        "max_line",
+        "on_idle_input",
+        "paused",
+    )
+
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.max_line = max_line
         self._loop = asyncio.get_running_loop()

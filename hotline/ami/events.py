@@ -15,10 +15,10 @@ hotline/ami/calllog.py ties them to calls.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from hotline.ami.messages import header_value
+from hotline.records import record
 
 #: the events the event log subscribes to (and manager.conf lets through)
 EVENT_NAMES = (
@@ -46,7 +46,7 @@ def _int(text: str, default: int = 0) -> int:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ChannelRef:
     """The channel snapshot an event carries (``Channel``... or ``DestChannel``...)."""
 
@@ -75,13 +75,13 @@ class ChannelRef:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Newchannel:
     at: float
     channel: ChannelRef
 
 
-@dataclass(frozen=True)
+@record
 class DialBegin:
     at: float
     caller: ChannelRef | None
@@ -89,7 +89,7 @@ class DialBegin:
     dial_string: str
 
 
-@dataclass(frozen=True)
+@record
 class DialState:
     at: float
     caller: ChannelRef | None
@@ -97,7 +97,7 @@ class DialState:
     status: str
 
 
-@dataclass(frozen=True)
+@record
 class DialEnd:
     at: float
     caller: ChannelRef | None
@@ -105,7 +105,7 @@ class DialEnd:
     status: str
 
 
-@dataclass(frozen=True)
+@record
 class Hangup:
     at: float
     channel: ChannelRef
@@ -113,21 +113,21 @@ class Hangup:
     cause_txt: str
 
 
-@dataclass(frozen=True)
+@record
 class BridgeEnter:
     at: float
     channel: ChannelRef
     bridge_uniqueid: str
 
 
-@dataclass(frozen=True)
+@record
 class BridgeLeave:
     at: float
     channel: ChannelRef
     bridge_uniqueid: str
 
 
-@dataclass(frozen=True)
+@record
 class DTMFEnd:
     at: float
     channel: ChannelRef
@@ -136,7 +136,7 @@ class DTMFEnd:
     direction: str
 
 
-@dataclass(frozen=True)
+@record
 class OriginateResponse:
     at: float
     action_id: str
