@@ -28,7 +28,6 @@ import contextvars
 import functools
 import math
 import socket
-from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
@@ -72,10 +71,12 @@ class AgiSession(AgiCommands):
 
     # slotted: each command reads and writes a dozen of these
     __slots__ = (
+        "__weakref__",  # tests prove a closed one is freed
         "_broken",
         "_busy",
         "_closed",
         "_deadline_at",
+        "_hangup_seen",
         "_keep",
         "_limit",
         "_loop",
@@ -86,7 +87,6 @@ class AgiSession(AgiCommands):
         "_turns",
         "command_timeout",
         "commands",
-        "hangup_seen",
         "hung_up",
         "request",
     )
@@ -103,14 +103,15 @@ class AgiSession(AgiCommands):
         self.command_timeout = command_timeout
         #: True once a HANGUP line, a 511 reply, ``result=-1`` from media, or EOF was seen
         self.hung_up = False
-        self.hangup_seen = asyncio.Event()
+        self._hangup_seen: asyncio.Event | None = None
         #: commands sent on this connection
         self.commands = 0
         self._stream = stream
         self._loop = asyncio.get_running_loop()
         #: a command owns the connection (sending, or reading its reply); others queue
         self._busy = False
-        self._turns: deque[asyncio.Future[None]] = deque()
+        #: commands waiting for their turn (seldom any: a list, 56 bytes, not a deque's 760)
+        self._turns: list[asyncio.Future[None]] = []
         #: the running command's name, and whether its reply is a secret (a PIN): never
         #: quoted in a log or an error
         self._running = ""
@@ -157,11 +158,23 @@ class AgiSession(AgiCommands):
         """True once the session can send no more commands."""
         return self._closed or self._broken is not None
 
+    @property
+    def hangup_seen(self) -> asyncio.Event:
+        """Set once a hang-up is seen (:attr:`hung_up`); made when first asked for, as
+        most sessions never are (an Event and its deque: ~900 bytes per connection)."""
+        event = self._hangup_seen
+        if event is None:
+            event = self._hangup_seen = asyncio.Event()
+            if self.hung_up:
+                event.set()
+        return event
+
     def _note_hangup(self, reason: str) -> None:
         if not self.hung_up:
             log.debug("agi_hangup_seen", reason=reason)
         self.hung_up = True
-        self.hangup_seen.set()
+        if self._hangup_seen is not None:
+            self._hangup_seen.set()
 
     def _break(self, kind: type[AgiError], message: str, *, peer_gone: bool = False) -> None:
         """Make the connection unusable: close the socket, later commands raise ``kind``.
@@ -338,7 +351,7 @@ class AgiSession(AgiCommands):
         # past its command it is a cycle (seen when a flow's last command was a Dial)
         self._keep = None
         while self._turns:
-            turn = self._turns.popleft()
+            turn = self._turns.pop(0)
             if not turn.done():
                 turn.set_result(None)  # stays busy: that command owns it now
                 return

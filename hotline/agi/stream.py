@@ -38,6 +38,7 @@ class AgiStream(asyncio.Protocol):
 
     # slotted: each reply and command reads and writes several of these
     __slots__ = (
+        "__weakref__",  # tests prove a closed one is freed
         "_buffer",
         "_close_waiters",
         "_drain_waiter",
