@@ -250,18 +250,12 @@ class AgiStream(asyncio.Protocol):
             raise AgiConnectionLost("the AGI connection is not set up")
         return transport
 
-    def write(self, data: bytes) -> None:
-        transport = self._transport
-        if transport is None:  # pragma: no cover - the loop calls connection_made first
-            raise AgiConnectionLost("the AGI connection is not set up")
-        transport.write(data)
-
     def send(self, line: bytes) -> asyncio.Future[None] | None:
         """Write a command's ``line``; return the future the next arrival completes, for
         the command to await before it reads its reply (``None``: a line or the end of the
         stream is here already).  One call where a command made three (write, a look for
         a line, :meth:`next_arrival`): ~1,400 instructions per command (issue 19)."""
-        transport = self._transport
+        transport = self._transport  # not the property: a call fewer per command
         if transport is None:  # pragma: no cover - the loop calls connection_made first
             raise AgiConnectionLost("the AGI connection is not set up")
         transport.write(line)
@@ -269,10 +263,6 @@ class AgiStream(asyncio.Protocol):
             return None
         waiter = self._waiter = self._loop.create_future()
         return waiter
-
-    def get_write_buffer_size(self) -> int:
-        transport = self._transport
-        return 0 if transport is None else transport.get_write_buffer_size()
 
     async def drain(self) -> None:
         """Wait while the peer reads slower than we write (the transport paused us)."""

@@ -589,8 +589,8 @@ async def test_closing_on_a_peer_that_reads_nothing_cuts_it_off_after_the_grace(
     monkeypatch.setattr(stream_module, "CLOSE_GRACE", 0.2)
     session, _pbx = await open_session()
     stream = session._stream
-    stream.write(b"x" * 20_000_000)  # far more than the socket buffers hold: stays queued
-    assert stream.get_write_buffer_size() > 0
+    stream.transport.write(b"x" * 20_000_000)  # more than the socket buffers hold: queued
+    assert stream.transport.get_write_buffer_size() > 0
     await asyncio.wait_for(session.close(), 5)
     assert stream.closed
     assert session.closed
