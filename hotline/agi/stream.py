@@ -150,6 +150,15 @@ class AgiStream(asyncio.Protocol):
         if drain is not None and not drain.done():
             drain.set_result(None)
 
+    def go_idle(self) -> None:
+        """No command reads now: what arrives from now on goes to :attr:`on_idle_input`,
+        and so does what is here already (a ``HANGUP`` line, the end of the stream)."""
+        self.idle = True
+        if (self._line is not None or self._buffer or self.ended) and (
+            self.on_idle_input is not None
+        ):
+            self.on_idle_input()
+
     # -- reading -------------------------------------------------------------
 
     @property

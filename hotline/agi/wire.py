@@ -73,15 +73,17 @@ class AgiRequest:
             found.append(value)
         return tuple(found)
 
-    @property
+    # the three a call's flows and log lines ask for again and again: read once (~20 reads
+    # of each per call; a property is a call each time)
+    @functools.cached_property
     def uniqueid(self) -> str:
         return self._get("agi_uniqueid")
 
-    @property
+    @functools.cached_property
     def channel(self) -> str:
         return self._get("agi_channel")
 
-    @property
+    @functools.cached_property
     def callerid(self) -> str:
         return self._get("agi_callerid")
 

@@ -93,8 +93,13 @@ class CallerFlow:
     def __init__(self, session: CallSession, hotline: HotlineConfig, deps: FlowDeps) -> None:
         self.session = session
         self.hotline = hotline
+        #: read once: a config model's attribute costs ~10 times a plain one (pydantic's
+        #: ``__getattr__`` hook), and the flow names its hotline in every event
+        self.hotline_name = hotline.name
         self.deps = deps
         self.call_id = session.request.uniqueid
+        #: the caller's number as the confirm leg may read it out ("" when not a number)
+        self.caller_number = caller_digits(session.request.callerid)
         self.clock = deps.clock_factory(self.call_id)
         self.deadlines = Deadlines(deps.prompts, hotline, session.command_timeout)
         self.started = self.clock()
@@ -117,7 +122,7 @@ class CallerFlow:
     def step(self, step: str) -> None:
         if step != self._step:
             self._step = step
-            self.deps.observers.emit(StepChanged(self.call_id, self.hotline.name, step))
+            self.deps.observers.emit(StepChanged(self.call_id, self.hotline_name, step))
 
     def _prompt(self, slot: str) -> str:
         return self.deps.prompts.name(self.hotline, slot)
@@ -126,12 +131,12 @@ class CallerFlow:
         await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
 
     async def run(self) -> CallOutcome:
-        bind_context(hotline=self.hotline.name, caller=self.session.request.callerid)
+        bind_context(hotline=self.hotline_name, caller=self.session.request.callerid)
         log.info("call_started", channel=self.session.request.channel)
         request = self.session.request
         self.deps.observers.emit(
             CallStarted(
-                self.call_id, self.hotline.name, request.callerid, request.channel, self.arrived
+                self.call_id, self.hotline_name, request.callerid, request.channel, self.arrived
             )
         )
         try:
@@ -180,8 +185,8 @@ class CallerFlow:
         attempts = self.hotline.pin_attempts
         self.step = "pin"
         guard, limits = self.deps.state.pin_guard, self.deps.pin_limits
-        caller = caller_digits(self.session.request.callerid)
-        failed_calls = await guard.locked_out(self.hotline.name, caller, limits)
+        caller = self.caller_number
+        failed_calls = await guard.locked_out(self.hotline_name, caller, limits)
         if failed_calls:
             # No PIN prompt at all: a locked-out number learns nothing more.
             log.info("pin_lockout_refused", failed_calls=failed_calls, window=limits.window)
@@ -200,11 +205,11 @@ class CallerFlow:
             if entered is not None and hmac.compare_digest(entered.encode(), pin.encode()):
                 log.info("pin_accepted", attempt=attempt, attempts=attempts)
                 if counted:
-                    await guard.succeeded(self.hotline.name, caller)
+                    await guard.succeeded(self.hotline_name, caller)
                 return True
             if entered and not counted:
                 counted = True  # counted at once: hanging up now does not escape it
-                await guard.failed(self.hotline.name, caller, limits)
+                await guard.failed(self.hotline_name, caller, limits)
             log.info(
                 "pin_rejected",
                 attempt=attempt,
@@ -294,7 +299,7 @@ class CallerFlow:
                     reason = board.skip_reason(target.agent, self.hotline.hunt.skip)
                     if reason is None:
                         legs.append(planned)
-                        board.offered(self.hotline.name, target.agent)
+                        board.offered(self.hotline_name, target.agent)
                     else:
                         record_skipped(self, planned, reason)
                 if not legs:
@@ -316,40 +321,41 @@ class CallerFlow:
     async def _dial(self, planned: DialAttempt, ring_time: int) -> bool:
         self.step = "ringing"
         target = planned.target
+        number, label = target.number, target.label  # read once (see __init__)
         log.info(
             "target_dialing",
             attempt=planned.attempt,
             round=planned.round,
             target=planned.position,
             of=planned.of,
-            number=target.number,
-            label=target.label,
+            number=number,
+            label=label,
             ring_time=ring_time,
         )
         self.deps.observers.emit(
             TargetDialing(
                 self.call_id,
-                self.hotline.name,
+                self.hotline_name,
                 planned.attempt,
                 planned.hunt_step,
                 planned.round,
-                target.number,
-                target.label,
+                number,
+                label,
                 ring_time,
             )
         )
         gosub = confirm_gosub(
             (
                 self.call_id,
-                self.hotline.name,
-                target.number,
-                caller_digits(self.session.request.callerid),
+                self.hotline_name,
+                number,
+                self.caller_number,
             )
         )
         options = f"m({self.hotline.moh_class})U({gosub})"
         await self.session.set_variable("GOSUB_RETVAL", "")
         dial_started = self.clock()
-        accepted = self.deps.registry.expect(self.call_id, (target.number,))
+        accepted = self.deps.registry.expect(self.call_id, (number,))
         accepted.add_done_callback(lambda f: self._on_accepted(f, planned))
         try:
             with caller_leaving(self, (planned,), dial_started):
@@ -374,14 +380,14 @@ class CallerFlow:
         if report.dialstatus == "CANCEL" and seconds < NOT_DIALLED_WITHIN and not details:
             # "Caller hung up before dial": app_dial refused at once, nobody rang
             # (tests/sim/recordings/20_*_hotline_*.raw, the second Dial): not an attempt
-            log.info("target_not_dialled", attempt=planned.attempt, number=target.number)
+            log.info("target_not_dialled", attempt=planned.attempt, number=number)
             raise AgiHangup(f"the caller hung up before target {planned.attempt} was dialled")
         if outcome is not TargetOutcome.CONFIRMED and self.connected_to is planned:
             # an acceptance in this process that Asterisk did not act on (a leg that was
             # not the agent's channel): what the channel says wins (issue 12, forged legs)
             log.warning(
                 "acceptance_not_bridged",
-                number=target.number,
+                number=number,
                 outcome=outcome.value,
                 hint="a confirm connection said ACCEPTED but Dial did not bridge: not connected",
             )
@@ -395,21 +401,21 @@ class CallerFlow:
         record = AttemptRecord(
             planned.attempt,
             planned.hunt_step,
-            target.number,
-            target.label,
+            number,
+            label,
             outcome.value,
             seconds,
             report.dialstatus,
             report.hangupcause,
         )
         self.attempts.append(record)
-        self.deps.observers.emit(TargetEnded(self.call_id, self.hotline.name, record))
+        self.deps.observers.emit(TargetEnded(self.call_id, self.hotline_name, record))
         log.info(
             "target_outcome",
             **details,
             attempt=planned.attempt,
-            number=target.number,
-            label=target.label,
+            number=number,
+            label=label,
             outcome=outcome.value,
             seconds=round(seconds, 3),
             dialstatus=report.dialstatus,
@@ -435,7 +441,7 @@ class CallerFlow:
         if outcome is TargetOutcome.FAILED:
             log.error(
                 "target_failed",
-                number=target.number,
+                number=number,
                 dial_string=planned.dial_string,
                 dialstatus=report.dialstatus,
                 confirm=report.gosub_retval or None,
@@ -471,11 +477,6 @@ class CallerFlow:
         """Past a Dial's deadline: bridged after all (confirm leg in another runtime)?"""
         return self.deps.bridged is not None and self.deps.bridged(self.call_id)
 
-    @property
-    def caller_number(self) -> str:
-        """The caller's number as the confirm leg may read it out ("" when not a number)."""
-        return caller_digits(self.session.request.callerid)
-
     def ended(self) -> None:
         """The bridged call is over."""
         self._ended()
@@ -484,20 +485,22 @@ class CallerFlow:
         self.step = "connected"
         self.connected_to = planned
         self.connected_at = self.clock()
+        target = planned.target
+        number, label = target.number, target.label
         log.info(
             "call_connected",
-            number=planned.target.number,
-            label=planned.target.label,
+            number=number,
+            label=label,
             attempt=planned.attempt,
             wait_seconds=round(self.connected_at - self.started, 3),
         )
         self.deps.observers.emit(
             CallConnected(
                 self.call_id,
-                self.hotline.name,
+                self.hotline_name,
                 planned.attempt,
-                planned.target.number,
-                planned.target.label,
+                number,
+                label,
                 self.connected_at - self.started,
             )
         )
