@@ -143,6 +143,7 @@ class GcGuard:
         self._thresholds = gc.get_threshold()
         self._task: asyncio.Task[None] | None = None
         self._young: asyncio.TimerHandle | None = None
+        self._young_loop: asyncio.AbstractEventLoop | None = None
         self._baseline_kb = 0
         self.manual = False
         #: full collections this guard ran, by reason
@@ -178,15 +179,15 @@ class GcGuard:
             gc.set_threshold(young, middle, _NEVER)
         self._baseline_kb = self._rss_kb()
         self._task = loop.create_task(self._run(), name="gc-guard")
+        self._young_loop = loop
         if self.young_interval is not None:
             self._young = loop.call_later(self.young_interval, self._young_tick)
 
     def _young_tick(self) -> None:
         self.collect_young()
-        if self.young_interval is not None and self._task is not None:
-            self._young = asyncio.get_running_loop().call_later(
-                self.young_interval, self._young_tick
-            )
+        loop = self._young_loop
+        if self.young_interval is not None and self._task is not None and loop is not None:
+            self._young = loop.call_later(self.young_interval, self._young_tick)
 
     def collect_young(self) -> bool:
         """One young collection (generations 0 and 1) if a call is up; True if it ran."""

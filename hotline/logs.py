@@ -226,6 +226,7 @@ class _Writer:
         self._chars = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._timer_thread = 0
 
     @property
     def stream(self) -> TextIO:
@@ -243,12 +244,22 @@ class _Writer:
             if urgent or self._chars >= BATCH_CHARS:
                 self._flush_locked()
                 return
+            timer_loop = self._timer_loop
+            if (
+                self._timer is not None
+                and timer_loop is not None
+                and threading.get_ident() == self._timer_thread
+                and timer_loop.is_running()
+            ):
+                return  # this thread's loop writes the batch: not asyncio._get_running_loop(),
+                # a getpid() system call per line on CPython 3.11
             loop = asyncio._get_running_loop()
             if loop is None:
                 self._flush_locked()
-            elif self._timer is None or self._timer_loop is not loop:
+            elif self._timer is None or timer_loop is not loop:
                 self._timer = loop.call_later(BATCH_DELAY, self.flush)
                 self._timer_loop = loop
+                self._timer_thread = threading.get_ident()
         finally:
             self._lock.release()
 

@@ -401,8 +401,8 @@ class FastAgiServer:
 
     async def _serve_socket(self, conn: socket.socket) -> None:
         """One connection, from the accepted socket to its close."""
-        task = asyncio.current_task()
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)  # given the loop: asking for it is a getpid() (3.11)
         stream: AgiStream | None = None
         peer = "-"
         try:
@@ -429,7 +429,7 @@ class FastAgiServer:
                 bind_context(call_id=request.uniqueid, route=request.path)
                 session = AgiSession(request, stream, command_timeout=self.command_timeout)
                 try:
-                    await self._run(session, peer)
+                    await self._run(session, peer, loop)
                 finally:
                     await session.close()
         except Exception:  # a bug of ours must cost one call, not the server
@@ -470,7 +470,7 @@ class FastAgiServer:
             return None
         return request
 
-    async def _run(self, session: AgiSession, peer: str) -> None:
+    async def _run(self, session: AgiSession, peer: str, loop: asyncio.AbstractEventLoop) -> None:
         request = session.request
         handler = self._routes.get(request.path)
         if handler is None:
@@ -486,7 +486,6 @@ class FastAgiServer:
             # draining: not answered, the socket closes and the dialplan's fallback runs
             log.warning("agi_refused_draining", path=request.path, peer=peer)
             return
-        loop = asyncio.get_running_loop()
         started = loop.time()
         self.active_calls += 1
         self._idle.clear()

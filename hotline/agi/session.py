@@ -107,7 +107,7 @@ class AgiSession(AgiCommands):
         #: commands sent on this connection
         self.commands = 0
         self._stream = stream
-        self._loop = asyncio.get_running_loop()
+        self._loop = stream.loop
         #: a command owns the connection (sending, or reading its reply); others queue
         self._busy = False
         #: commands waiting for their turn (seldom any: a list, 56 bytes, not a deque's 760)

@@ -43,7 +43,6 @@ class AgiStream(asyncio.Protocol):
         "_close_waiters",
         "_drain_waiter",
         "_line",
-        "_loop",
         "_lost",
         "_scanned",
         "_transport",
@@ -51,6 +50,7 @@ class AgiStream(asyncio.Protocol):
         "bytes_received",
         "ended",
         "idle",
+        "loop",
         "max_line",
         "on_idle_input",
         "paused",
@@ -58,7 +58,9 @@ class AgiStream(asyncio.Protocol):
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.max_line = max_line
-        self._loop = asyncio.get_running_loop()
+        #: the loop the connection runs on (the session takes it from here: asking asyncio
+        #: for it is a getpid() system call on CPython 3.11)
+        self.loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         #: a reply that came alone, as it nearly always does, kept as it came (no buffer):
@@ -185,7 +187,7 @@ class AgiStream(asyncio.Protocol):
     def next_arrival(self) -> asyncio.Future[None]:
         """A future done when bytes or the end of the stream next arrive, for the one reader
         (a command awaits it itself: a coroutine fewer per command than :meth:`readline`)."""
-        waiter = self._waiter = self._loop.create_future()
+        waiter = self._waiter = self.loop.create_future()
         return waiter
 
     def pop_line(self) -> bytes | None:
@@ -270,7 +272,7 @@ class AgiStream(asyncio.Protocol):
         transport.write(line)
         if self._line is not None or self._buffer or self.ended:
             return None
-        waiter = self._waiter = self._loop.create_future()
+        waiter = self._waiter = self.loop.create_future()
         return waiter
 
     async def drain(self) -> None:
@@ -281,7 +283,7 @@ class AgiStream(asyncio.Protocol):
             return
         waiter = self._drain_waiter
         if waiter is None or waiter.done():
-            waiter = self._drain_waiter = self._loop.create_future()
+            waiter = self._drain_waiter = self.loop.create_future()
         await asyncio.shield(waiter)
         if self._lost:
             raise ConnectionResetError("Connection lost")
@@ -305,7 +307,7 @@ class AgiStream(asyncio.Protocol):
     async def wait_closed(self) -> None:
         """Until the transport has closed the socket (``connection_lost``)."""
         if not self._lost:
-            waiter = self._loop.create_future()
+            waiter = self.loop.create_future()
             self._close_waiters.append(waiter)
             await waiter
 
@@ -320,7 +322,7 @@ class AgiStream(asyncio.Protocol):
             self.close()
         if self._lost:
             return
-        abort = self._loop.call_later(CLOSE_GRACE, self.abort)
+        abort = self.loop.call_later(CLOSE_GRACE, self.abort)
         try:
             await self.wait_closed()
         finally:
