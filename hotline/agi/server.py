@@ -418,7 +418,7 @@ class FastAgiServer:
             peer = _peer(stream)
             self._in_header[stream] = loop.time()
             try:
-                request = await self._read_request(stream, peer)
+                request = await self._read_request(stream, peer, loop)
             finally:
                 self._in_header.pop(stream, None)
             if request is not None:
@@ -443,11 +443,16 @@ class FastAgiServer:
                 if task is not None:
                     self._tasks.discard(task)
 
-    async def _read_request(self, lines: AgiStream, peer: str) -> AgiRequest | None:
+    async def _read_request(
+        self, lines: AgiStream, peer: str, loop: asyncio.AbstractEventLoop
+    ) -> AgiRequest | None:
         """The header (the stream keeps any bytes already received after it)."""
         try:
-            async with asyncio.timeout(self.header_timeout):
+            deadline = loop.call_later(self.header_timeout, lines.time_out_reader)
+            try:
                 header = await read_header_lines(lines)
+            finally:
+                deadline.cancel()
             request = parse_header(header)
         except TimeoutError:
             log.warning(

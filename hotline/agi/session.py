@@ -47,6 +47,9 @@ from hotline.agi.wire import (
     parse_reply,
     prepare_command,
     remembered_command,
+    remembered_free_text_reply,
+    remembered_reply,
+    reply_from_line,
     reply_is_incomplete,
 )
 from hotline.logs import REDACTED, get_logger
@@ -289,14 +292,12 @@ class AgiSession(AgiCommands):
                 while raw is None and not stream.ended:  # a part of a line came
                     await stream.next_arrival()
                     raw = stream.pop_line()
-                # the reply when the first line is all of it (nearly always), parsed here:
-                # anything else is read to its end by _read_reply
+                # the reply when the first line is all of it (nearly always; most often a
+                # line seen before): anything else is read to its end by _read_reply
                 if raw is not None:
-                    text = raw.decode("utf-8", errors="replace").removesuffix("\r")
-                    if text != "HANGUP" and not text.startswith("520-"):
-                        reply = parse_free_text_reply(text) if free_text else parse_reply(text)
-                        if reply is not None and reply.code == 100:
-                            reply = None
+                    reply = (remembered_free_text_reply if free_text else remembered_reply)(raw)
+                    if reply is None:
+                        reply = reply_from_line(raw, free_text)
                 if reply is None:
                     reply = await self._read_reply(raw, free_text)
             except (ConnectionError, OSError) as exc:

@@ -143,6 +143,14 @@ class AgiStream(asyncio.Protocol):
         elif self.idle and self.on_idle_input is not None:
             self.on_idle_input()
 
+    def time_out_reader(self) -> None:
+        """The reader waiting for bytes gets :class:`TimeoutError` (its deadline passed):
+        a timer's callback, where ``asyncio.timeout()`` cost an object, two getpid() system
+        calls (CPython 3.11) and two coroutines per connection (the header's deadline)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
+
     def pause_writing(self) -> None:
         self.paused = True
 

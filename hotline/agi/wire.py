@@ -255,6 +255,36 @@ def _free_text_remembered(line: str) -> AgiReply | None:
     return None if reply_is_incomplete(line) else _parse_reply(line)
 
 
+#: the replies a call repeats (``200 result=0``, its leg's ``200 result=1 (0)``) by the bytes
+#: they came as, per kind of command: the session looks a reply's line up here before it
+#: decodes anything (a dict lookup where decoding and parsing a remembered line were ~1,000
+#: instructions; issue 19).  Filled by :func:`reply_from_line`; emptied when full, and
+#: never a long line (a peer's value could vary to fill memory)
+_REPLIES: dict[bytes, AgiReply] = {}
+_FREE_TEXT_REPLIES: dict[bytes, AgiReply] = {}
+remembered_reply = _REPLIES.get
+remembered_free_text_reply = _FREE_TEXT_REPLIES.get
+
+
+def reply_from_line(raw: bytes, free_text: bool) -> AgiReply | None:
+    """The reply one line (without its newline) is when it is the whole reply; ``None``
+    for a line that is not (a ``HANGUP``, the first line of a ``520-`` usage block, a
+    ``100 Trying``, a free-text value that goes on on the next line): the session reads
+    on.  A malformed line raises :class:`AgiProtocolError`.  Short ones are remembered."""
+    text = raw.decode("utf-8", errors="replace").removesuffix("\r")
+    if text == "HANGUP" or text.startswith("520-"):
+        return None
+    reply = parse_free_text_reply(text) if free_text else parse_reply(text)
+    if reply is None or reply.code == 100:
+        return None
+    if len(raw) <= CACHED_CHARS:
+        remembered = _FREE_TEXT_REPLIES if free_text else _REPLIES
+        if len(remembered) >= CACHE_ENTRIES:
+            remembered.clear()
+        remembered[raw] = reply
+    return reply
+
+
 _COMMAND_NAME = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
 _NEEDS_QUOTES = frozenset(' \t"\\')
 _FORBIDDEN = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte"}

@@ -271,3 +271,53 @@ def test_remembered_commands_stay_bounded() -> None:
         assert len(wire._PREPARED) <= wire.CACHE_ENTRIES
     last = ("GET FULL VARIABLE", "${CHANNEL(checkhangup)}", f"{wire.CACHE_ENTRIES + 9}.1")
     assert wire.remembered_command(last) is not None
+
+
+def test_a_whole_reply_line_is_remembered_by_its_bytes_and_kind() -> None:
+    """The session looks a reply's bytes up before decoding them: what is remembered must be
+    exactly what parsing the line gives, per kind of command."""
+    from hotline.agi import wire
+
+    raw = b"200 result=1 (0)\r"
+    reply = wire.reply_from_line(raw, free_text=True)
+    assert reply == AgiReply(code=200, result="1", data="0", text="result=1 (0)")
+    assert wire.remembered_free_text_reply(raw) is reply
+    assert wire.remembered_reply(raw) is None  # a strict command's reply: its own table
+    assert wire.reply_from_line(raw, free_text=False) == reply
+    assert wire.remembered_reply(raw) is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "free_text"),
+    [
+        (b"HANGUP", False),  # out of band: the session notes it and reads on
+        (b"520-Invalid command syntax.  Proper usage follows:", False),  # a block's first line
+        (b"100 result=0 Trying...", False),  # the real reply follows
+        (b"200 result=1 (first line", True),  # a value with a newline: read on
+    ],
+)
+def test_a_line_that_is_not_a_whole_reply_is_neither_taken_nor_remembered(
+    raw: bytes, free_text: bool
+) -> None:
+    from hotline.agi import wire
+
+    assert wire.reply_from_line(raw, free_text) is None
+    assert wire.remembered_reply(raw) is None
+    assert wire.remembered_free_text_reply(raw) is None
+
+
+def test_remembered_replies_stay_bounded_and_never_hold_a_long_or_malformed_line() -> None:
+    """A hostile peer varying its replies must not fill memory."""
+    from hotline.agi import wire
+
+    for number in range(wire.CACHE_ENTRIES + 10):
+        wire.reply_from_line(f"200 result=1 ({number})".encode(), free_text=True)
+        assert len(wire._FREE_TEXT_REPLIES) <= wire.CACHE_ENTRIES
+    long_line = b"200 result=1 (" + b"x" * 300 + b")"
+    reply = wire.reply_from_line(long_line, free_text=True)
+    assert reply is not None and reply.data == "x" * 300
+    assert wire.remembered_free_text_reply(long_line) is None
+    for _ in range(2):  # raised every time, never remembered
+        with pytest.raises(AgiProtocolError):
+            wire.reply_from_line(b"2OO result=1", free_text=False)
+    assert wire.remembered_reply(b"2OO result=1") is None
