@@ -41,9 +41,32 @@ class AgiRequest:
     """The AGI environment Asterisk sends when a FastAGI connection opens."""
 
     env: Mapping[str, str]
+    # read once, when the header is: the route, the flows and their log lines ask for these
+    # again and again (a property or a cached_property, CPython 3.11's with a lock, was a
+    # Python call each time; issue 19)
+    #: the script without query string and without leading slash: the route key
+    path: str = field(init=False, repr=False)
+    #: ``agi_arg_1`` … ``agi_arg_N`` in order (empty arguments kept)
+    args: tuple[str, ...] = field(init=False, repr=False)
+    uniqueid: str = field(init=False, repr=False)
+    channel: str = field(init=False, repr=False)
+    callerid: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "env", _frozen(self.env))
+        env = _frozen(self.env)
+        found: list[str] = []
+        while (arg := env.get(f"agi_arg_{len(found) + 1}")) is not None:
+            found.append(arg)
+        fields: tuple[tuple[str, object], ...] = (
+            ("env", env),
+            ("path", env.get("agi_network_script", "").partition("?")[0].lstrip("/")),
+            ("args", tuple(found)),
+            ("uniqueid", env.get("agi_uniqueid", "")),
+            ("channel", env.get("agi_channel", "")),
+            ("callerid", env.get("agi_callerid", "")),
+        )
+        for name, value in fields:
+            object.__setattr__(self, name, value)
 
     def _get(self, key: str) -> str:
         return self.env.get(key, "")
@@ -53,39 +76,11 @@ class AgiRequest:
         """``agi_network_script``: the URL path after ``host:port/``, query included."""
         return self._get("agi_network_script")
 
-    @functools.cached_property
-    def path(self) -> str:
-        """The script without query string and without leading slash: the route key."""
-        return self.network_script.partition("?")[0].lstrip("/")
-
     @property
     def query(self) -> Mapping[str, str]:
         """Parameters of the script's query string (``agi://host/route?a=1``)."""
         _, _, qs = self.network_script.partition("?")
         return _frozen(dict(parse_qsl(qs, keep_blank_values=True)))
-
-    @functools.cached_property
-    def args(self) -> tuple[str, ...]:
-        """``agi_arg_1`` … ``agi_arg_N`` in order (empty arguments kept); read once, as the
-        route and the flow each ask."""
-        found: list[str] = []
-        while (value := self.env.get(f"agi_arg_{len(found) + 1}")) is not None:
-            found.append(value)
-        return tuple(found)
-
-    # the three a call's flows and log lines ask for again and again: read once (~20 reads
-    # of each per call; a property is a call each time)
-    @functools.cached_property
-    def uniqueid(self) -> str:
-        return self._get("agi_uniqueid")
-
-    @functools.cached_property
-    def channel(self) -> str:
-        return self._get("agi_channel")
-
-    @functools.cached_property
-    def callerid(self) -> str:
-        return self._get("agi_callerid")
 
     @property
     def calleridname(self) -> str:

@@ -127,7 +127,7 @@ class CallerFlow:
             self.deps.observers.emit(StepChanged(self.call_id, self.hotline_name, step))
 
     def _prompt(self, slot: str) -> str:
-        return self.deps.prompts.name(self.hotline, slot)
+        return self.deps.prompts.name(self.hotline_name, slot)
 
     async def _play(self, slot: str) -> None:
         await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
@@ -375,6 +375,7 @@ class CallerFlow:
             raise AgiHangup(f"the caller hung up while target {planned.attempt} was tried")
         report = await self._dial_report(result)
         outcome = report.outcome
+        said = outcome.value  # an enum's value is a Python property: read once
         seconds = self.clock() - dial_started
         details: Mapping[str, Any] = {}
         if self.deps.dial_details is not None:
@@ -390,7 +391,7 @@ class CallerFlow:
             log.warning(
                 "acceptance_not_bridged",
                 number=number,
-                outcome=outcome.value,
+                outcome=said,
                 hint="a confirm connection said ACCEPTED but Dial did not bridge: not connected",
             )
             self.connected_to = self.connected_at = None
@@ -405,7 +406,7 @@ class CallerFlow:
             planned.hunt_step,
             number,
             label,
-            outcome.value,
+            said,
             seconds,
             report.dialstatus,
             report.hangupcause,
@@ -418,7 +419,7 @@ class CallerFlow:
             attempt=planned.attempt,
             number=number,
             label=label,
-            outcome=outcome.value,
+            outcome=said,
             seconds=round(seconds, 3),
             dialstatus=report.dialstatus,
             confirm=report.gosub_retval or None,

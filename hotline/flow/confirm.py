@@ -202,7 +202,7 @@ class ConfirmFlow:
         """The caller's number, piece by piece; an answer key interrupts any piece."""
         deadlines = self._deadlines(hotline)
         key = await self._play(
-            self.deps.prompts.name(hotline, "caller_number_is"),
+            self.deps.prompts.name(self.hotline_name, "caller_number_is"),
             keys,
             deadlines.play("caller_number_is"),
         )
@@ -226,7 +226,7 @@ class ConfirmFlow:
         for round_no in range(1, confirm.replays + 2):
             if key is None:
                 key = await self._play(
-                    prompts.name(hotline, "confirm_call"),
+                    prompts.name(self.hotline_name, "confirm_call"),
                     _ANY_KEY,
                     deadlines.play("confirm_call"),
                 )
@@ -247,7 +247,7 @@ class ConfirmFlow:
             if not self.registry.claim(self.call_id, self.target):
                 raise _Taken  # a colleague pressed 1 a moment earlier
             await self.session.stream_file(
-                prompts.name(hotline, "accepted"), timeout=deadlines.play("accepted")
+                prompts.name(self.hotline_name, "accepted"), timeout=deadlines.play("accepted")
             )
             log.info("confirm_accepted", during=self.during)
             return ACCEPTED
@@ -258,7 +258,7 @@ class ConfirmFlow:
     async def _caller_gone(self, hotline: HotlineConfig) -> str:
         log.info("confirm_caller_gone")
         await self.session.stream_file(
-            self.deps.prompts.name(hotline, "caller_gone"),
+            self.deps.prompts.name(self.hotline_name, "caller_gone"),
             timeout=self._deadlines(hotline).play("caller_gone"),
         )
         return CALLER_GONE
@@ -267,7 +267,7 @@ class ConfirmFlow:
         """A colleague on another leg of a parallel step took the call first."""
         log.info("confirm_taken_by_colleague")
         await self.session.stream_file(
-            self.deps.prompts.name(hotline, "taken"),
+            self.deps.prompts.name(self.hotline_name, "taken"),
             timeout=self._deadlines(hotline).play("taken"),
         )
         return TAKEN

@@ -55,7 +55,7 @@ def record_attempt(
         planned.attempt, planned.hunt_step, target.number, target.label, outcome.value, seconds
     )
     flow.attempts.append(record)
-    flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline.name, record))
+    flow.deps.observers.emit(TargetEnded(flow.call_id, flow.hotline_name, record))
     log.info(
         "target_outcome",
         attempt=planned.attempt,
@@ -75,7 +75,7 @@ def write_summary(flow: CallerFlow, outcome: CallOutcome) -> None:
     connected = flow.connected_to
     ended = CallEnded(
         call_id=flow.call_id,
-        hotline=flow.hotline.name,
+        hotline=flow.hotline_name,
         caller=flow.session.request.callerid,
         arrived=flow.arrived,
         outcome=outcome.value,

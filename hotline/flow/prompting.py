@@ -47,12 +47,14 @@ class PromptBook:
     def from_settings(cls, settings: Settings) -> PromptBook:
         return cls(settings.asterisk.sounds_dir, settings.hotlines)
 
-    def name(self, hotline: HotlineConfig, slot: str) -> str:
-        return self._names[hotline.name, slot]
+    # by the hotline's name, which the flows hold: a config model's attribute is a slow read
+    # (pydantic's __getattr__ hook, ~480 instructions; ~30 prompts and deadlines per call)
+    def name(self, hotline_name: str, slot: str) -> str:
+        return self._names[hotline_name, slot]
 
-    def seconds(self, hotline: HotlineConfig, slot: str) -> float:
+    def seconds(self, hotline_name: str, slot: str) -> float:
         """How long the slot's prompt plays for this hotline (an upper bound when unknown)."""
-        return self._seconds[hotline.name, slot]
+        return self._seconds[hotline_name, slot]
 
     def is_custom(self, hotline: HotlineConfig, slot: str) -> bool:
         return slot in hotline.prompts
