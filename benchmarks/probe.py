@@ -185,7 +185,7 @@ def install_hotline() -> None:
             self._note_arrival(data)
             super().data_received(data)
 
-        def send(self, line: bytes) -> asyncio.Future[None] | None:
+        def send(self, line: bytes) -> asyncio.Future[bytes | None] | None:
             self.command_sent(time.perf_counter())
             return super().send(line)
 

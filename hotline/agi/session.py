@@ -285,13 +285,14 @@ class AgiSession(AgiCommands):
                 if stream.paused:  # the peer reads slower than we write
                     await stream.drain()
                 # the reply's line, awaited here rather than in stream.readline(): one
-                # coroutine fewer per command to make, resume and collect (issue 19)
-                if arrival is not None:
-                    await arrival
-                raw = stream.pop_line()
-                while raw is None and not stream.ended:  # a part of a line came
-                    await stream.next_arrival()
+                # coroutine fewer per command to make, resume and collect (issue 19); it
+                # is the arrival's result when it came alone (newline included)
+                raw = await arrival if arrival is not None else None
+                if raw is None:
                     raw = stream.pop_line()
+                    while raw is None and not stream.ended:  # a part of a line came
+                        await stream.next_arrival()
+                        raw = stream.pop_line()
                 # the reply when the first line is all of it (nearly always; most often a
                 # line seen before): anything else is read to its end by _read_reply
                 if raw is not None:
@@ -299,7 +300,8 @@ class AgiSession(AgiCommands):
                     if reply is None:
                         reply = reply_from_line(raw, free_text)
                 if reply is None:
-                    reply = await self._read_reply(raw, free_text)
+                    line_read = raw.removesuffix(b"\n") if raw is not None else None
+                    reply = await self._read_reply(line_read, free_text)
             except (ConnectionError, OSError) as exc:
                 self._raise_if_broken()  # the deadline passed while sending: AgiTimeout
                 self._break(

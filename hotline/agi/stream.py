@@ -47,6 +47,7 @@ class AgiStream(asyncio.Protocol):
         "_scanned",
         "_transport",
         "_waiter",
+        "_wants_line",
         "bytes_received",
         "ended",
         "idle",
@@ -73,7 +74,9 @@ class AgiStream(asyncio.Protocol):
         #: every byte received so far (tells a silent health check from a cut header)
         self.bytes_received = 0
         #: the one reader waiting for a line (a command, or the header's reader)
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[Any] | None = None
+        #: the waiter is a command's (:meth:`send`): a line that comes alone is its result
+        self._wants_line = False
         #: no command reads now: arrivals call :attr:`on_idle_input` (set by the session)
         self.idle = False
         self.on_idle_input: Callable[[], None] | None = None
@@ -99,6 +102,14 @@ class AgiStream(asyncio.Protocol):
             and data.find(b"\n") == len(data) - 1
             and len(data) <= self.max_line
         ):
+            waiter = self._waiter
+            if waiter is not None and self._wants_line:
+                # a command's reply, alone as it nearly always comes: handed over as it came
+                # (newline included), not kept to be popped (a call and a copy per command)
+                self._waiter = None
+                if not waiter.done():
+                    waiter.set_result(data)
+                    return
             self._line = data
         else:
             if self._line is not None:
@@ -196,6 +207,7 @@ class AgiStream(asyncio.Protocol):
         """A future done when bytes or the end of the stream next arrive, for the one reader
         (a command awaits it itself: a coroutine fewer per command than :meth:`readline`)."""
         waiter = self._waiter = self.loop.create_future()
+        self._wants_line = False
         return waiter
 
     def pop_line(self) -> bytes | None:
@@ -269,11 +281,14 @@ class AgiStream(asyncio.Protocol):
             raise AgiConnectionLost("the AGI connection is not set up")
         return transport
 
-    def send(self, line: bytes) -> asyncio.Future[None] | None:
+    def send(self, line: bytes) -> asyncio.Future[bytes | None] | None:
         """Write a command's ``line``; return the future the next arrival completes, for
         the command to await before it reads its reply (``None``: a line or the end of the
-        stream is here already).  One call where a command made three (write, a look for
-        a line, :meth:`next_arrival`): ~1,400 instructions per command (issue 19)."""
+        stream is here already).  Its result is the reply's line as it came (newline
+        included) when that line came alone, as it nearly always does; ``None`` when
+        something else came (part of a line, several, the end): :meth:`pop_line` then.
+        One call where a command made three (write, a look for a line,
+        :meth:`next_arrival`): ~1,400 instructions per command (issue 19)."""
         transport = self._transport  # not the property: a call fewer per command
         if transport is None:  # pragma: no cover - the loop calls connection_made first
             raise AgiConnectionLost("the AGI connection is not set up")
@@ -281,6 +296,7 @@ class AgiStream(asyncio.Protocol):
         if self._line is not None or self._buffer or self.ended:
             return None
         waiter = self._waiter = self.loop.create_future()
+        self._wants_line = True
         return waiter
 
     async def drain(self) -> None:
