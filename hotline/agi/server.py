@@ -52,7 +52,7 @@ from hotline.logsquash import RateLimit
 
 log = get_logger()
 
-Handler = Callable[[AgiSession], Awaitable[None]]
+Handler = Callable[[AgiSession], Awaitable[object]]
 
 #: accept() errors that mean "out of descriptors or memory": pause, never crash
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})

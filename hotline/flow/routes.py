@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 
+from hotline.agi.server import Handler
 from hotline.agi.session import AgiSession
 from hotline.config import HotlineConfig, Settings
 from hotline.contract import CONFIRM_ROUTE, hotline_route
@@ -13,8 +14,6 @@ from hotline.flow.observers import unanswered
 from hotline.logs import get_logger
 
 log = get_logger()
-
-Handler = Callable[[AgiSession], Awaitable[None]]
 
 
 def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
@@ -46,15 +45,16 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
 
         return handle
 
-    async def confirm_handler(session: AgiSession) -> None:
+    def confirm_handler(session: AgiSession) -> Awaitable[str]:
         # A call that started before a reload is confirmed with the config it started with.
+        # Not a coroutine: the server awaits the flow's own, one frame fewer for each of
+        # the leg's commands to resume through (issue 19).
         args = session.request.args
         started = deps.state.calls.get(args[0]) if args else None
         if started is None:
-            await serve_confirm(session, by_name.get, deps)
-        else:
-            hotline, call_deps = started
-            await serve_confirm(session, {hotline.name: hotline}.get, call_deps)
+            return serve_confirm(session, by_name.get, deps)
+        hotline, call_deps = started
+        return serve_confirm(session, {hotline.name: hotline}.get, call_deps)
 
     routes: dict[str, Handler] = {
         hotline_route(h.name): caller_handler(h) for h in settings.hotlines

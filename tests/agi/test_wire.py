@@ -315,7 +315,8 @@ def test_remembered_replies_stay_bounded_and_never_hold_a_long_or_malformed_line
         assert len(wire._FREE_TEXT_REPLIES) <= wire.CACHE_ENTRIES
     long_line = b"200 result=1 (" + b"x" * 300 + b")"
     reply = wire.reply_from_line(long_line, free_text=True)
-    assert reply is not None and reply.data == "x" * 300
+    assert reply is not None
+    assert reply.data == "x" * 300
     assert wire.remembered_free_text_reply(long_line) is None
     for _ in range(2):  # raised every time, never remembered
         with pytest.raises(AgiProtocolError):

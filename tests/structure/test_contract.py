@@ -94,9 +94,8 @@ def test_played_slots_are_catalogued() -> None:
 def _slots_named_in(module: Path) -> set[str]:
     """Prompt slots a flow module names when it plays or resolves a prompt."""
     text = module.read_text(encoding="utf-8")
-    return set(
-        re.findall(r'(?:_play|_prompt|prompts\.name\(hotline,|slot=)\s*\(?\s*"([a-z_]+)"', text)
-    )
+    named = r'(?:_play|_prompt|prompts\.name\(self\.hotline_name,|slot=)\s*\(?\s*"([a-z_]+)"'
+    return set(re.findall(named, text))
 
 
 def test_the_flows_play_the_contracts_slots() -> None:
