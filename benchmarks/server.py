@@ -110,6 +110,8 @@ async def _start_hotline(
         runtime.gc.young_interval = None
     if "gc-off" in tweaks and runtime.gc is not None:
         runtime.gc.young_interval = None
+    if "young-50ms" in tweaks and runtime.gc is not None:
+        runtime.gc.young_interval = 0.05
     # every step of the journal writer's task: how long it blocks the loop at a time
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on

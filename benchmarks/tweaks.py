@@ -11,6 +11,9 @@ a tweak is named.
 * ``gc-count-young`` — the guard without its young collections' timer: young
   collections only when CPython's net allocation count says so (the guard as
   it was before; the side-by-side baseline for the timer).
+* ``young-50ms`` — the guard's young collections every 50 ms instead of
+  :data:`hotline.gcguard.YOUNG_INTERVAL`: fewer, longer collections (what each
+  costs per command against how long it holds the loop).
 * ``gc-off`` — not a fix: no collection at all while serving (neither CPython's
   own young ones nor the guard's timer; the guard's idle and growth collections
   stay): what collecting costs per call, and whether the loop's long blocks are
@@ -48,5 +51,6 @@ TWEAKS = frozenset(
         "page-5",
         "trace-blocks",
         "gc-off",
+        "young-50ms",
     }
 )
