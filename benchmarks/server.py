@@ -10,8 +10,9 @@ command per stdin line and answers each with one JSON line:
 
 * ``reset`` — start a measurement: zero the counters, restart the peak RSS;
 * ``stats`` — what happened since the reset (CPU, turnaround, loop lag, RSS);
-* ``stats-gc`` — the same after ``gc.collect()``, with the live object count and what
-  the collection found unreachable (``gc_collected``);
+* ``stats-gc`` — the same after ``gc.collect()`` (what the runtime's guard froze
+  unfrozen for it), with the live object count and what the collection found
+  unreachable (``gc_collected``);
 * ``types`` — the most common live object types (to see what a call keeps);
 * ``quit`` — stop the server (draining calls) and exit.
 """
@@ -317,8 +318,14 @@ async def _control(meter: Meter, settle: Settle = _settled) -> None:
         elif command == "types":
             _reply({"types": _object_types()})
         elif command == "stats-gc":
+            # what the runtime's guard froze is walked and counted too
+            frozen = gc.get_freeze_count()
+            gc.unfreeze()
             found = gc.collect()
-            _reply({**meter.stats(objects=True), "gc_collected": found})
+            stats = meter.stats(objects=True)
+            if frozen:
+                gc.freeze()
+            _reply({**stats, "gc_collected": found})
         else:
             _reply({"error": f"unknown command {command!r}"})
 

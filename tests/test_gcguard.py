@@ -183,36 +183,77 @@ async def test_serving_line_reports_loop_and_gc(captured_log: CapturedLog) -> No
 
 async def _young_collections() -> None:
     calls = 0
+    freezes = asyncio.Event()
     generations: list[int] = []
-    collected = asyncio.Event()
+
+    def freeze() -> None:
+        gc.freeze()
+        freezes.set()
 
     def collect_generation(generation: int) -> int:
         generations.append(generation)
-        collected.set()
         return 0
 
-    guard = GcGuard(lambda: calls, interval=3600, young_interval=0.001)
+    rss_kb = 50_000
+    frozen_while_collecting: list[int] = []
+
+    def collect() -> int:
+        frozen_while_collecting.append(gc.get_freeze_count())
+        return gc.collect()
+
+    guard = GcGuard(
+        lambda: calls,
+        interval=3600,
+        growth_kb=1024,
+        young_interval=0.001,
+        collect=collect,
+        rss_kb=lambda: rss_kb,
+    )
     guard.start()
     try:
-        assert "young collections every 1 ms" in guard.policy
+        assert guard.manual  # calls leave no cycles here: what they make is frozen
+        assert "young objects frozen every 1 ms" in guard.policy
         gc.disable()  # no automatic collection moves it meanwhile
         try:
             young: list[object] = [[]]  # made now: in the youngest generation
-            assert guard.collect_young() is False  # no call up: nothing to collect
-            assert not any(o is young for o in gc.get_objects(generation=2))
+            assert guard.collect_young() is False  # no call up: nothing to set aside
+            assert any(o is young for o in gc.get_objects(generation=0))
             calls = 3
+            frozen = gc.get_freeze_count()
             assert guard.collect_young() is True
-            # the survivors of a young collection are old: no later young one walks them again
-            assert any(o is young for o in gc.get_objects(generation=2))
+            # frozen: no later collection walks it (a list splice, not a walk)
+            assert gc.get_freeze_count() > frozen
+            assert not any(o is young for o in gc.get_objects())
+            frozen_while_collecting.clear()
+            rss_kb += 2048
+            assert guard.check() == "growth"
+            # the growth collection sees what the timer froze (start-up's too), then
+            # freezes the survivors again
+            assert frozen_while_collecting == [0]
+            assert gc.get_freeze_count() > 0
+            # an idle collection leaves the frozen alone: it walks only what was promoted
+            assert guard.collect_young() is True
+            gc.collect(1)  # something promoted since: an idle collection is due
+            calls = 0
+            assert guard.check() == "idle"
+            assert frozen_while_collecting[-1] > 0
+            calls = 3
         finally:
             gc.enable()
-        guard._collect_generation = collect_generation
-        await asyncio.wait_for(collected.wait(), 30)  # the timer runs them while calls are up
-        assert set(generations) == {1}
+        calls = 3
+        guard._freeze = freeze
+        await asyncio.wait_for(freezes.wait(), 30)  # the timer runs them while calls are up
         assert guard.young_collections >= 2
+        # where calls leave cycles, the timer collects young objects instead
+        guard.manual = False
+        guard._collect_generation = collect_generation
+        assert "young collections every 1 ms" in guard.policy
+        assert guard.collect_young() is True
+        assert generations == [1]
     finally:
         await guard.stop()
     assert guard._young is None  # stopped: the timer is off
+    assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
