@@ -8,12 +8,13 @@ a tweak is named.
 * ``gc-default`` — the interpreter's own garbage collection instead of
   ``hotline run``'s :class:`hotline.gcguard.GcGuard` (what the runtime did
   before it: the side-by-side baseline for the guard).
-* ``gc-count-young`` — the guard without its young collections' timer: young
-  collections only when CPython's net allocation count says so (the guard as
-  it was before; the side-by-side baseline for the timer).
-* ``young-50ms`` — the guard's young collections every 50 ms instead of
-  :data:`hotline.gcguard.YOUNG_INTERVAL`: fewer, longer collections (what each
-  costs per command against how long it holds the loop).
+* ``gc-count-young`` — the guard without its timer (which freezes what calls
+  made, or collects it young where calls leave cycles): young collections only
+  when CPython's net allocation count says so (the guard as it was before; the
+  side-by-side baseline for the timer).
+* ``young-50ms`` — the guard's timer every 50 ms instead of
+  :data:`hotline.gcguard.YOUNG_INTERVAL` (measured when the timer still
+  collected young objects: no cheaper, longer pauses; benchmarks/RESULTS.md).
 * ``gc-off`` — not a fix: no collection at all while serving (neither CPython's
   own young ones nor the guard's timer; the guard's idle and growth collections
   stay): what collecting costs per call, and whether the loop's long blocks are
