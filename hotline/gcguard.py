@@ -205,8 +205,8 @@ class GcGuard:
 
     def collect_young(self) -> bool:
         """What calls made since the last look, out of later collections' way, if a call is
-        up; True if it ran.  Frozen where calls leave no cycles (:attr:`manual`; the full
-        collections unfreeze first), else a young collection (generations 0 and 1)."""
+        up; True if it ran.  Frozen where calls leave no cycles (:attr:`manual`; the growth
+        collection unfreezes first), else a young collection (generations 0 and 1)."""
         if not self.active_calls():
             return False  # nothing is made while idle; the idle full collection follows
         if self.manual:

@@ -175,6 +175,7 @@ class AgiStream(asyncio.Protocol):
         """No command reads now: what arrives from now on goes to :attr:`on_idle_input`,
         and so does what is here already (a ``HANGUP`` line, the end of the stream)."""
         self.idle = True
+        # :attr:`buffered`'s test, without a property call per command
         if (self._line is not None or self._buffer or self.ended) and (
             self.on_idle_input is not None
         ):
