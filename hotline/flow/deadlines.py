@@ -11,6 +11,8 @@ connection when one passes.
 
 from __future__ import annotations
 
+from dataclasses import field
+
 from hotline.config import HotlineConfig
 from hotline.flow.prompting import PromptBook
 from hotline.records import record
@@ -27,16 +29,23 @@ class Deadlines:
     hotline: HotlineConfig
     #: added to every deadline: the reply's own allowance
     slack: float
+    #: the hotline's name, read once (the prompts are looked up by it): a config model's
+    #: attribute goes through pydantic's ``__getattr__`` hook, and a call looks up ~30
+    #: deadlines (callgrind: 78.8k -> 78.5k instructions per AGI command)
+    name: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.hotline.name)
 
     def play(self, slot: str) -> float:
         """STREAM FILE of a slot's prompt."""
-        return self.prompts.seconds(self.hotline.name, slot) + self.slack
+        return self.prompts.seconds(self.name, slot) + self.slack
 
     def get_data(self, slot: str, timeout_s: float, max_digits: int) -> float:
         """GET DATA: the prompt, then up to ``timeout_s`` for each digit (res_agi passes
         the timeout as both the first-digit and the between-digits timeout)."""
         waiting = timeout_s * max(1, max_digits)
-        return self.prompts.seconds(self.hotline.name, slot) + waiting + self.slack
+        return self.prompts.seconds(self.name, slot) + waiting + self.slack
 
     def say_digits(self, digits: str) -> float:
         """SAY DIGITS of ``digits``."""
@@ -45,17 +54,17 @@ class Deadlines:
     def confirm_budget(self, caller_number: str) -> float:
         """The longest the confirm leg can keep an answered agent before its verdict
         (``caller_number``: what it reads to the agent, if the hotline announces callers)."""
-        confirm, name = self.hotline.confirm, self.hotline.name
+        confirm = self.hotline.confirm
         seconds = 0.0
         if confirm.announce_caller and caller_number:
-            seconds += self.prompts.seconds(name, "caller_number_is")
+            seconds += self.prompts.seconds(self.name, "caller_number_is")
             seconds += len(caller_number) * SECONDS_PER_SAID_DIGIT
         rounds = confirm.replays + 1
-        seconds += rounds * (self.prompts.seconds(name, "confirm_call") + confirm.timeout)
+        seconds += rounds * (self.prompts.seconds(self.name, "confirm_call") + confirm.timeout)
         seconds += max(
-            self.prompts.seconds(name, "accepted"),
-            self.prompts.seconds(name, "caller_gone"),
-            self.prompts.seconds(name, "taken"),
+            self.prompts.seconds(self.name, "accepted"),
+            self.prompts.seconds(self.name, "caller_gone"),
+            self.prompts.seconds(self.name, "taken"),
         )
         return seconds + self.slack
 
