@@ -109,9 +109,12 @@ class Runtime:
         self._board_observer = BoardObserver(self.board, settings.hotlines)
         self.deps.observers.add(self._board_observer)
         self.state.live.runtime = settings.state.runtime_id
-        self.deps.observers.add(self.state.live)
         #: the state shared with other runtimes through Redis (None: ``[state]`` unset)
         self.shared = shared_state(settings, self.state, self.board)
+        # the calls in progress are kept for their readers only: the live page and, through
+        # Redis, the other runtimes' pages (each is switched on by a restart, never a reload)
+        if settings.http.page or self.shared is not None:
+            self.deps.observers.add(self.state.live)
         if clock_factory is not None:
             self.deps = replace(self.deps, clock_factory=clock_factory)
         if now is not None:

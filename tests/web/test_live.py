@@ -105,6 +105,27 @@ async def test_nobody_open_means_no_snapshot_is_built() -> None:
         assert len(runtime.state.live) == 0  # ended calls are not kept
 
 
+async def test_the_calls_in_progress_are_kept_only_for_a_reader() -> None:
+    """With the page (or Redis) a ringing call is in the live calls; without, nobody reads
+    them and nothing is kept: hotline/runtime.py registers them only for a reader."""
+    kept: dict[bool, int] = {}
+    for page in (True, False):
+        gate = Gate()
+        settings = web_settings(http={"page": page, "port": 0})
+        async with sim_runtime(settings, parse_agents("201=accept")) as (runtime, pbx):
+            assert (runtime.web is not None) is page
+            pbx.event_sink = gate.sink
+            call = asyncio.create_task(pbx.place_call(CallerScript(hotline="support")))
+            try:
+                await asyncio.wait_for(gate.ringing.wait(), 5.0)
+                kept[page] = len(runtime.state.live)
+            finally:
+                gate.release_all()
+                await call
+        assert len(runtime.state.live) == 0
+    assert kept == {True: 1, False: 0}
+
+
 async def test_the_snapshot_carries_no_secret() -> None:
     token = "tok-" + "x7Q9" * 6
     settings = web_settings(
