@@ -63,6 +63,35 @@ def test_header_without_script_has_empty_path() -> None:
     assert parse_header(["agi_network: yes"]).path == ""
 
 
+@pytest.mark.parametrize(
+    ("lines", "env"),
+    [
+        # Asterisk's form: split at the first ": ", the value keeps what follows it
+        (
+            ["agi_x: a: b", "agi_y:  two", "agi_z: "],
+            {"agi_x": "a: b", "agi_y": " two", "agi_z": ""},
+        ),
+        # anything else is read line by line, as before: a colon inside the name ends it,
+        # blanks around the name go, a missing blank after the colon is fine
+        (["agi_x:y: z"], {"agi_x": "y: z"}),
+        ([" agi_x \t: v", "agi_y: w"], {"agi_x": "v", "agi_y": "w"}),
+        (["agi_x:v", "agi_y: w"], {"agi_x": "v", "agi_y": "w"}),
+        (["agi-x: v", "1st: w"], {"agi-x": "v", "1st": "w"}),
+        (["agi_x: 1", "agi_x: 2"], {"agi_x": "2"}),
+        ([], {}),
+    ],
+)
+def test_header_lines_of_any_form_give_the_same_environment(
+    lines: list[str], env: dict[str, str]
+) -> None:
+    assert dict(parse_header(lines).env) == env
+
+
+def test_header_line_with_an_empty_name_is_a_protocol_error() -> None:
+    with pytest.raises(AgiProtocolError, match="line 2"):
+        parse_header(["agi_network: yes", ": no name"])
+
+
 def test_header_line_without_colon_is_a_protocol_error() -> None:
     with pytest.raises(AgiProtocolError, match="line 2"):
         parse_header(["agi_network: yes", "GET / HTTP/1.1"])
