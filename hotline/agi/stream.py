@@ -111,14 +111,13 @@ class AgiStream(asyncio.Protocol):
                 if not waiter.done():
                     waiter.set_result(data)
                     return
-            self.bytes_received += len(data)
             self._line = data
         else:
-            self.bytes_received += len(data)
             if self._line is not None:
                 buffer += self._line
                 self._line = None
             buffer += data
+        self.bytes_received += len(data)
         # _wake's, without a call per reply
         waiter = self._waiter
         if waiter is not None:

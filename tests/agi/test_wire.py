@@ -66,13 +66,14 @@ def test_header_without_script_has_empty_path() -> None:
 @pytest.mark.parametrize(
     ("lines", "env"),
     [
-        # Asterisk's form: split at the first ": ", the value keeps what follows it
+        # Asterisk's form: the name ends at the first colon, the value loses the one blank
+        # after it and keeps the rest
         (
             ["agi_x: a: b", "agi_y:  two", "agi_z: "],
             {"agi_x": "a: b", "agi_y": " two", "agi_z": ""},
         ),
-        # anything else is read line by line, as before: a colon inside the name ends it,
-        # blanks around the name go, a missing blank after the colon is fine
+        # other forms: a second colon stays in the value, blanks around the name go, a
+        # missing blank after the colon is fine, any name is kept, the last repeat wins
         (["agi_x:y: z"], {"agi_x": "y: z"}),
         ([" agi_x \t: v", "agi_y: w"], {"agi_x": "v", "agi_y": "w"}),
         (["agi_x:v", "agi_y: w"], {"agi_x": "v", "agi_y": "w"}),
