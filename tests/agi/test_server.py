@@ -99,6 +99,7 @@ async def test_header_read_timeout(start_server: ServerFactory, captured_log: Ca
         assert await slow.wait_closed(timeout=5) == []
     (event,) = captured_log.named("agi_header_timeout")
     assert event["timeout"] == 0.2
+    assert event["bytes"] == len(b"agi_network: yes\n")  # a line that came alone counts too
 
 
 async def test_header_that_is_not_agi(
