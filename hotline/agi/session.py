@@ -87,6 +87,7 @@ class AgiSession(AgiCommands):
         "_secret",
         "_stream",
         "_timer",
+        "_timer_at",
         "_turns",
         "command_timeout",
         "commands",
@@ -125,6 +126,10 @@ class AgiSession(AgiCommands):
         self._deadline_at = _NEVER
         self._limit: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: when the timer fires (loop time; _NEVER without one): the session's own copy, as
+        #: asking the timer (``when()``) was a call and a look at one more cold object per
+        #: command (issue 19, RESULTS.md session 12)
+        self._timer_at = _NEVER
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
         # the transport calls back in the loop's context: run in the call's (its log lines)
@@ -275,8 +280,7 @@ class AgiSession(AgiCommands):
                 self._deadline_at = _NEVER
             else:
                 at = self._deadline_at = self._loop.time() + limit
-                timer = self._timer
-                if timer is None or timer.when() > at:
+                if self._timer_at > at:
                     self._arm(at)
             reply: AgiReply | None = None
             try:
@@ -465,18 +469,20 @@ class AgiSession(AgiCommands):
 
     def _arm(self, at: float) -> None:
         """The timer fires by ``at`` (moved earlier if it would fire later)."""
-        timer = self._timer
-        if timer is None or timer.when() > at:
+        if self._timer_at > at:
+            timer = self._timer
             if timer is not None:
                 timer.cancel()
             self._timer = self._loop.call_at(at, self._deadline_passed)
+            self._timer_at = at
 
     def _deadline_passed(self) -> None:
         self._timer = None
+        self._timer_at = _NEVER
         if not self._busy or self._deadline_at == _NEVER or self._broken is not None:
             return  # no command waits: the next one arms the timer again
         if self._deadline_at - self._loop.time() > _TIMER_SLACK:
-            self._timer = self._loop.call_at(self._deadline_at, self._deadline_passed)
+            self._arm(self._deadline_at)
             return
         name, limit = self._running, self._limit
         if self._keep is not None and self._keep():
@@ -497,6 +503,7 @@ class AgiSession(AgiCommands):
             return
         self._closed = True
         timer, self._timer = self._timer, None
+        self._timer_at = _NEVER
         if timer is not None:
             timer.cancel()  # and with it the timer's reference to this session
         stream = self._stream
