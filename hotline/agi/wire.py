@@ -107,6 +107,35 @@ class AgiRequest:
         return self._get("agi_version")
 
 
+#: the header's lines that are the same on every call a dialplan sends to one route
+#: (tests/agi/recordings/*.rx: network, script, request, language, type, version, the
+#: presentation fields, context, extension, priority, enhanced, account code); never a line
+#: that names a call, a channel, a caller or an argument
+_SHARED_NAMES = frozenset(
+    {
+        "agi_network",
+        "agi_network_script",
+        "agi_request",
+        "agi_language",
+        "agi_type",
+        "agi_version",
+        "agi_callingpres",
+        "agi_callingani2",
+        "agi_callington",
+        "agi_callingtns",
+        "agi_context",
+        "agi_extension",
+        "agi_priority",
+        "agi_enhanced",
+        "agi_accountcode",
+    }
+)
+#: such lines as seen, whole, with their name and value: each request that has one shares
+#: the two strings, where each kept two of its own for as long as its call lasts (15 of
+#: Asterisk's 25 lines, ~1.6 KB per connection); emptied when full, a long one never kept
+_SHARED_LINES: dict[str, tuple[str, str]] = {}
+
+
 def parse_header(lines: Sequence[str]) -> AgiRequest:
     """Build the request from header lines (``key: value``, as the stream gives them: without
     their newline and CR, without the blank end line).
@@ -114,9 +143,14 @@ def parse_header(lines: Sequence[str]) -> AgiRequest:
     A line without a colon is not AGI; it raises :class:`AgiProtocolError`.
     """
     env: dict[str, str] = {}
+    shared = _SHARED_LINES.get
     # one pass without a line count or suffix stripping: 13.7 -> 8.0 µs for Asterisk's
     # 22 lines, three headers per call (the line's number is found when one is wrong)
     for line in lines:
+        pair = shared(line)
+        if pair is not None:
+            env[pair[0]] = pair[1]
+            continue
         key, sep, value = line.partition(":")
         key = key.strip()
         if not sep or not key:
@@ -124,7 +158,12 @@ def parse_header(lines: Sequence[str]) -> AgiRequest:
                 f"AGI header line {lines.index(line) + 1} is not 'key: value' "
                 f"({line[:60]!r}); is the peer really Asterisk?"
             )
-        env[key] = value.removeprefix(" ")
+        value = value.removeprefix(" ")
+        if key in _SHARED_NAMES and len(line) <= CACHED_CHARS:
+            if len(_SHARED_LINES) >= CACHE_ENTRIES:
+                _SHARED_LINES.clear()
+            _SHARED_LINES[line] = (key, value)
+        env[key] = value
     return AgiRequest(env)
 
 

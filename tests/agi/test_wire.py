@@ -98,6 +98,35 @@ def test_header_line_without_colon_is_a_protocol_error() -> None:
         parse_header(["agi_network: yes", "GET / HTTP/1.1"])
 
 
+def test_header_lines_alike_on_every_call_are_shared_and_a_call_s_own_never_kept() -> None:
+    """Two calls' requests share the strings of the lines every call has (language, context,
+    version...): a call keeps its header for as long as it lasts."""
+    from hotline.agi import wire
+
+    lines = header_lines(recorded.load("12_").header)
+    first, second = parse_header(list(lines)), parse_header([line[:] for line in lines])
+    assert first.env == second.env
+    shared = [key for key in first.env if first.env[key] is second.env[key]]
+    # the 15 names every call has alike, and nothing else (no other line of this header has a
+    # value CPython keeps once anyway, "" or one character)
+    assert set(shared) == set(wire._SHARED_NAMES)
+    # a line naming the call, its channel, its caller or an argument is neither shared nor kept
+    for own in ("agi_uniqueid", "agi_channel", "agi_callerid", "agi_threadid", "agi_arg_1"):
+        assert own not in shared
+        assert not any(key == own for key, _ in wire._SHARED_LINES.values())
+
+
+def test_shared_header_lines_stay_bounded_and_never_hold_a_long_line() -> None:
+    from hotline.agi import wire
+
+    for number in range(wire.CACHE_ENTRIES + 10):
+        parse_header([f"agi_extension: {number}"])
+        assert len(wire._SHARED_LINES) <= wire.CACHE_ENTRIES
+    long = "agi_context: " + "x" * wire.CACHED_CHARS
+    assert parse_header([long]).env["agi_context"] == "x" * wire.CACHED_CHARS
+    assert long not in wire._SHARED_LINES
+
+
 def test_header_request_is_immutable() -> None:
     env = {"agi_uniqueid": "1.2"}
     request = parse_header([f"{k}: {v}" for k, v in env.items()])
