@@ -10,8 +10,10 @@ the simulator answers them the same way.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +28,7 @@ from benchmarks.scenario import (
     PROMPT_SECONDS,
     TALK_SECONDS,
 )
+from hotline.agi.wire import format_command
 from hotline.contract import CONFIRM_ROUTE
 
 CALL_ID = "<<call_id>>"
@@ -61,6 +64,23 @@ class Exchange:
             return []
         return [line.replace(CALL_ID, call_id).replace(CALLER, caller) for line in lines]
 
+    def words_for(self, header: Mapping[str, str]) -> list[tuple[str, ...]]:
+        """:meth:`commands_for` as each command's words (what ``AgiSession.command`` takes),
+        split once per exchange, not per connection."""
+        route = header.get("agi_network_script", "")
+        if route == CALLER_ROUTE:
+            words = _split(self.caller)
+            call_id, caller = header.get("agi_uniqueid", ""), header.get("agi_callerid", "")
+        elif route == CONFIRM_ROUTE:
+            words = _split(self.confirm.get(header.get("agi_arg_3", ""), ()))
+            call_id, caller = header.get("agi_arg_1", ""), header.get("agi_arg_4", "")
+        else:
+            return []
+        return [
+            tuple(word.replace(CALL_ID, call_id).replace(CALLER, caller) for word in command)
+            for command in words
+        ]
+
     def to_json(self) -> str:
         return json.dumps({"caller": list(self.caller), "confirm": dict(self.confirm)}, indent=1)
 
@@ -74,6 +94,17 @@ class Exchange:
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BenchmarkError(f"exchange file {path}: unreadable ({exc})") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _split(lines: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Command lines as the words they were formatted from (the runtime's quoting undone):
+    each must format back to its line, byte for byte, or the servers would not compare."""
+    split = tuple(tuple(shlex.split(line)) for line in lines)
+    for line, words in zip(lines, split, strict=True):
+        if format_command(*words) != f"{line}\n".encode():
+            raise BenchmarkError(f"exchange line {line!r} does not split back into its words")
+    return split
 
 
 def _template(lines: list[str], call_id: str, caller: str) -> tuple[str, ...]:

@@ -42,6 +42,8 @@ MODE_NOTES = {
     "burst": "all N calls at once on virtual time: capacity, runtime saturated",
     "paced": "calls arrive at --rate per second, media in scaled real time, all N up together",
 }
+#: the servers a run compares unless told otherwise (the issue's targets name these three)
+COMPARED = ("hotline", "bare", "panoramisk")
 #: paced calls stay bridged this long after the last one arrived, so all N overlap
 PACED_OVERLAP = 1.0
 LEAK_TOLERANCE_KB = 1024
@@ -88,7 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES), help="concurrent N")
     parser.add_argument("--runs", type=int, default=3, help="runs per server and N (median)")
-    parser.add_argument("--servers", type=_kinds, default=list(KINDS))
+    parser.add_argument(
+        "--servers",
+        type=_kinds,
+        default=list(COMPARED),
+        help=f"of {', '.join(KINDS)}; agi, the runtime's protocol layer alone, when named",
+    )
     parser.add_argument(
         "--loop",
         choices=LOOPS,

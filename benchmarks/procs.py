@@ -70,8 +70,9 @@ class ServerProcess:
     async def start(self) -> dict[str, Any]:
         command = [sys.executable, "-m", "benchmarks.server", "--kind", self.kind]
         command += ["--loop", self.loop]
-        if self.kind == "hotline":
+        if self.kind in ("hotline", "agi"):
             command += ["--log-file", str(self.log_file), "--log-level", self.log_level]
+        if self.kind == "hotline":
             for tweak in self.tweaks:
                 command += ["--tweak", tweak]
         else:

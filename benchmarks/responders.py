@@ -3,6 +3,13 @@
 * :func:`start_bare` — the least an asyncio FastAGI server can do: read the
   header, send each command, read its reply (skipping ``100 Trying`` and the
   out-of-band ``HANGUP`` line), close.  No parsing, no logging, no timeouts.
+* :func:`start_agi_layer` — the runtime's own protocol layer and nothing of
+  the runtime above it: its FastAGI server and AGI session send the same
+  lines (through ``AgiSession.command``, each reply read and checked as the
+  flows' are), under its garbage-collection guard, with its logging set up
+  as ``hotline run`` sets it up; no flow, no observer, no call log line.
+  Beside ``hotline`` and ``bare`` it says what the protocol layer costs and
+  what the flows add (benchmarks/RESULTS.md, session 12).
 * :func:`start_panoramisk` — panoramisk 1.4's ``fast_agi.Application``, the
   peer a user would otherwise pick, with one route per AGI path that sends
   the same lines through ``Request.send_command``.  Its known defects
@@ -18,8 +25,11 @@ import asyncio
 import contextlib
 
 from benchmarks.exchange import Exchange
-from benchmarks.scenario import CALLER_ROUTE
+from benchmarks.scenario import CALLER_ROUTE, CONFIG
+from hotline.agi import AgiCommandError, AgiHangup, AgiSession, FastAgiServer
+from hotline.config import settings_from_mapping
 from hotline.contract import CONFIRM_ROUTE
+from hotline.gcguard import GcGuard
 
 BACKLOG = 1024
 _HANGUP = b"HANGUP\n"
@@ -63,6 +73,46 @@ async def start_bare(exchange: Exchange, host: str = "127.0.0.1") -> asyncio.Ser
         await _bare_connection(exchange, reader, writer)
 
     return await asyncio.start_server(handle, host, 0, backlog=BACKLOG)
+
+
+class AgiLayer:
+    """The runtime's FastAGI server and its garbage-collection guard, stopped together."""
+
+    def __init__(self, server: FastAgiServer, guard: GcGuard) -> None:
+        self.server = server
+        self.guard = guard
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def stop(self) -> None:
+        await self.guard.stop()
+        await self.server.stop()
+
+
+async def start_agi_layer(exchange: Exchange, host: str = "127.0.0.1") -> AgiLayer:
+    """The runtime's protocol layer alone replaying the exchange, on a free port."""
+
+    async def replay(session: AgiSession) -> None:
+        for words in exchange.words_for(session.request.env):
+            # a reply a flow would act on (510, 511, 520): the exchange goes on as it did
+            with contextlib.suppress(AgiCommandError, AgiHangup):
+                await session.command(*words)
+
+    agi = settings_from_mapping(CONFIG).agi  # the runtime's limits on the benchmark config
+    server = FastAgiServer(
+        {CALLER_ROUTE: replay, CONFIRM_ROUTE: replay},
+        host=host,
+        port=0,
+        header_timeout=agi.header_timeout,
+        command_timeout=agi.command_timeout,
+        max_connections=agi.max_connections,
+    )
+    await server.start()
+    guard = GcGuard(lambda: server.active_calls)
+    guard.start()
+    return AgiLayer(server, guard)
 
 
 async def start_panoramisk(exchange: Exchange, host: str = "127.0.0.1") -> asyncio.Server:

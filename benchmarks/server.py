@@ -3,7 +3,8 @@
 ``--kind hotline`` is the real :class:`hotline.runtime.Runtime` on the
 benchmark config with production logging (INFO, JSON lines, appended
 in batches to ``--log-file``, as ``hotline run`` does); ``bare`` and
-``panoramisk`` replay ``--exchange`` (see :mod:`benchmarks.responders`).
+``panoramisk`` replay ``--exchange`` (see :mod:`benchmarks.responders`), and so
+does ``agi``, the runtime's protocol layer alone, logging as the runtime does.
 
 The process prints ``{"ready": …, "port": …}`` on stdout, then obeys one JSON
 command per stdin line and answers each with one JSON line:
@@ -37,11 +38,11 @@ from benchmarks.blocks import BlockTracer
 from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
 from benchmarks.histogram import LogHistogram
-from benchmarks.responders import start_bare, start_panoramisk
+from benchmarks.responders import start_agi_layer, start_bare, start_panoramisk
 from benchmarks.scenario import CONFIG, HOSTILE_AGI
 from benchmarks.tweaks import TWEAKS
 
-KINDS = ("hotline", "bare", "panoramisk")
+KINDS = ("hotline", "bare", "panoramisk", "agi")
 LOOPS = ("asyncio", "uvloop")
 
 Stop = Callable[[], Awaitable[None]]
@@ -58,8 +59,8 @@ PAGE_TASKS = ("RequestHandler.start", "RequestHandler._handle_request", "Broadca
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.server")
     parser.add_argument("--kind", choices=KINDS, required=True)
-    parser.add_argument("--exchange", type=Path, help="exchange JSON (bare, panoramisk)")
-    parser.add_argument("--log-file", type=Path, help="hotline's JSON log file")
+    parser.add_argument("--exchange", type=Path, help="exchange JSON (bare, panoramisk, agi)")
+    parser.add_argument("--log-file", type=Path, help="JSON log file (hotline, agi)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--heartbeat", type=float, default=0.005, help="seconds between beats")
     parser.add_argument(
@@ -217,6 +218,17 @@ async def _open_pages(runtime: Any, count: int) -> subprocess.Popen[bytes]:
     return proc
 
 
+async def _start_agi_layer(
+    exchange_file: Path, log_file: Path, level: str
+) -> tuple[int, Stop, TextIO]:
+    from hotline.logs import configure_logging
+
+    stream = log_file.open("a", encoding="utf-8")
+    configure_logging(level=level, fmt="json", stream=stream, batch=True)
+    layer = await start_agi_layer(Exchange.load(exchange_file))
+    return layer.port, layer.stop, stream
+
+
 async def _start_replayer(kind: str, exchange_file: Path) -> tuple[int, Stop]:
     exchange = Exchange.load(exchange_file)
     server = await (start_bare if kind == "bare" else start_panoramisk)(exchange)
@@ -344,6 +356,11 @@ async def _serve(args: argparse.Namespace) -> int:
         port, stop, stream, settle = await _start_hotline(
             args.log_file, level, args.tweak, gc_pauses
         )
+    elif args.kind == "agi":
+        probe.install_hotline()
+        if args.exchange is None or args.log_file is None:
+            raise BenchmarkError("--kind agi needs --exchange and --log-file")
+        port, stop, stream = await _start_agi_layer(args.exchange, args.log_file, args.log_level)
     else:
         if args.exchange is None:
             raise BenchmarkError(f"--kind {args.kind} needs --exchange")
