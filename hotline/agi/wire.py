@@ -130,7 +130,23 @@ _SHARED_NAMES = frozenset(
         "agi_accountcode",
     }
 )
-#: such lines as seen, whole, with their name and value: each request that has one shares
+#: the names of the lines that differ from call to call (the same recordings), each kept
+#: once: a request's line of one of these names keeps its own value but not its own copy of
+#: the name (~0.6 KB per connection)
+_NAMES = {
+    name: name
+    for name in (
+        "agi_channel",
+        "agi_uniqueid",
+        "agi_callerid",
+        "agi_calleridname",
+        "agi_dnid",
+        "agi_rdnis",
+        "agi_threadid",
+        *(f"agi_arg_{number}" for number in range(1, 10)),
+    )
+}
+#: the shared lines as seen, whole, with their name and value: each request that has one shares
 #: the two strings, where each kept two of its own for as long as its call lasts (15 of
 #: Asterisk's 25 lines, ~1.6 KB per connection); emptied when full, a long one never kept
 _SHARED_LINES: dict[str, tuple[str, str]] = {}
@@ -159,6 +175,7 @@ def parse_header(lines: Sequence[str]) -> AgiRequest:
                 f"({line[:60]!r}); is the peer really Asterisk?"
             )
         value = value.removeprefix(" ")
+        key = _NAMES.get(key, key)
         if key in _SHARED_NAMES and len(line) <= CACHED_CHARS:
             if len(_SHARED_LINES) >= CACHE_ENTRIES:
                 _SHARED_LINES.clear()

@@ -104,16 +104,20 @@ def test_header_lines_alike_on_every_call_are_shared_and_a_call_s_own_never_kept
     from hotline.agi import wire
 
     lines = header_lines(recorded.load("12_").header)
-    first, second = parse_header(list(lines)), parse_header([line[:] for line in lines])
+    first, second = parse_header(lines), parse_header(lines)
     assert first.env == second.env
     shared = [key for key in first.env if first.env[key] is second.env[key]]
     # the 15 names every call has alike, and nothing else (no other line of this header has a
     # value CPython keeps once anyway, "" or one character)
     assert set(shared) == set(wire._SHARED_NAMES)
-    # a line naming the call, its channel, its caller or an argument is neither shared nor kept
+    # a line naming the call, its channel, its caller or an argument is neither shared nor kept:
+    # only its name is
+    names = {key: key for key in second.env}
     for own in ("agi_uniqueid", "agi_channel", "agi_callerid", "agi_threadid", "agi_arg_1"):
         assert own not in shared
         assert not any(key == own for key, _ in wire._SHARED_LINES.values())
+        (first_name,) = (key for key in first.env if key == own)
+        assert first_name is names[own]
 
 
 def test_shared_header_lines_stay_bounded_and_never_hold_a_long_line() -> None:
