@@ -51,34 +51,29 @@ class Exchange:
     def connections_per_call(self) -> int:
         return 1 + len(self.confirm)
 
-    def commands_for(self, header: Mapping[str, str]) -> list[str]:
-        """The command lines (without newline) for the connection this AGI header opened."""
+    def _leg(self, header: Mapping[str, str]) -> tuple[tuple[str, ...], str, str]:
+        """The template lines of the connection this AGI header opened, with its call id and
+        caller number (no lines for a route the exchange does not know)."""
         route = header.get("agi_network_script", "")
         if route == CALLER_ROUTE:
-            lines: tuple[str, ...] = self.caller
-            call_id, caller = header.get("agi_uniqueid", ""), header.get("agi_callerid", "")
-        elif route == CONFIRM_ROUTE:
+            return self.caller, header.get("agi_uniqueid", ""), header.get("agi_callerid", "")
+        if route == CONFIRM_ROUTE:
             lines = self.confirm.get(header.get("agi_arg_3", ""), ())
-            call_id, caller = header.get("agi_arg_1", ""), header.get("agi_arg_4", "")
-        else:
-            return []
+            return lines, header.get("agi_arg_1", ""), header.get("agi_arg_4", "")
+        return (), "", ""
+
+    def commands_for(self, header: Mapping[str, str]) -> list[str]:
+        """The command lines (without newline) for the connection this AGI header opened."""
+        lines, call_id, caller = self._leg(header)
         return [line.replace(CALL_ID, call_id).replace(CALLER, caller) for line in lines]
 
     def words_for(self, header: Mapping[str, str]) -> list[tuple[str, ...]]:
         """:meth:`commands_for` as each command's words (what ``AgiSession.command`` takes),
         split once per exchange, not per connection."""
-        route = header.get("agi_network_script", "")
-        if route == CALLER_ROUTE:
-            words = _split(self.caller)
-            call_id, caller = header.get("agi_uniqueid", ""), header.get("agi_callerid", "")
-        elif route == CONFIRM_ROUTE:
-            words = _split(self.confirm.get(header.get("agi_arg_3", ""), ()))
-            call_id, caller = header.get("agi_arg_1", ""), header.get("agi_arg_4", "")
-        else:
-            return []
+        lines, call_id, caller = self._leg(header)
         return [
             tuple(word.replace(CALL_ID, call_id).replace(CALLER, caller) for word in command)
-            for command in words
+            for command in _split(lines)
         ]
 
     def to_json(self) -> str:

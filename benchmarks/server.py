@@ -76,17 +76,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open_log(log_file: Path, level: str) -> TextIO:
+    """Logging as hotline.runtime.run_forever sets it up: line-buffered append, JSON
+    renderer, batched writes (the runtime and its protocol layer alone)."""
+    from hotline.logs import configure_logging
+
+    stream = log_file.open("a", encoding="utf-8", buffering=1)
+    configure_logging(level=level, fmt="json", stream=stream, batch=True)
+    return stream
+
+
 async def _start_hotline(
     log_file: Path, level: str, tweaks: Sequence[str], gc_pauses: probe.GcPauses
 ) -> tuple[int, Stop, TextIO, Settle]:
     """The runtime; returns its port, stop, log stream and what to await before stats."""
     from hotline.config import settings_from_mapping
-    from hotline.logs import configure_logging
     from hotline.runtime import Runtime
 
-    # as hotline.runtime.run_forever: line-buffered append, JSON renderer, batched writes
-    stream = log_file.open("a", encoding="utf-8", buffering=1)
-    configure_logging(level=level, fmt="json", stream=stream, batch=True)
+    stream = _open_log(log_file, level)
     config = dict(CONFIG)
     if "hostile" in tweaks:
         from hotline.sim.hostile import write_short_prompts
@@ -221,10 +228,7 @@ async def _open_pages(runtime: Any, count: int) -> subprocess.Popen[bytes]:
 async def _start_agi_layer(
     exchange_file: Path, log_file: Path, level: str
 ) -> tuple[int, Stop, TextIO]:
-    from hotline.logs import configure_logging
-
-    stream = log_file.open("a", encoding="utf-8")
-    configure_logging(level=level, fmt="json", stream=stream, batch=True)
+    stream = _open_log(log_file, level)
     layer = await start_agi_layer(Exchange.load(exchange_file))
     return layer.port, layer.stop, stream
 
