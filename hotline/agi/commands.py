@@ -6,12 +6,11 @@ application) lives here; how a command is sent and its reply read is
 :class:`hotline.agi.session.AgiSession`'s.
 """
 
-# ruff: noqa: ASYNC109
-
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from hotline.agi.errors import AgiCommandError, AgiHangup, AgiProtocolError
 from hotline.agi.wire import AgiReply
@@ -30,26 +29,71 @@ class _Default(enum.Enum):
 #: ``timeout=DEFAULT`` means the session's :attr:`AgiSession.command_timeout`
 DEFAULT = _Default.TIMEOUT
 
+_T = TypeVar("_T")
+
+
+#: what a typed command makes of its ``200`` reply, given the words it sent
+Finish = Callable[[tuple[str, ...], AgiReply], _T]
+
+
+def _reply_itself(words: tuple[str, ...], reply: AgiReply) -> AgiReply:
+    return reply
+
+
+def _nothing(words: tuple[str, ...], reply: AgiReply) -> None:
+    return None
+
+
+def _value(words: tuple[str, ...], reply: AgiReply) -> str | None:
+    return (reply.data or "") if reply.result == "1" else None
+
 
 class AgiCommands:
-    """The typed commands; a subclass sends them (:meth:`command`) and notes hang-ups."""
+    """The typed commands; a subclass sends them (:meth:`_send`) and notes hang-ups.
+
+    A typed command is not a coroutine of its own: it returns the one coroutine
+    that sends it (:meth:`_send`), told what to make of the reply.  Every command
+    resumes through each coroutine between its task and the socket, and a level
+    cost ~1,600 instructions and ~7 cache misses per command (callgrind,
+    benchmarks/RESULTS.md, issue 19, session 13).
+    """
 
     __slots__ = ()
 
     #: seconds a quick command may take before :class:`~hotline.agi.errors.AgiTimeout`
     command_timeout: float
 
-    async def command(
+    def _send(
+        self,
+        words: tuple[str, ...],
+        timeout: float | _Default | None,
+        secret: bool,
+        keep: Callable[[], bool] | None,
+        finish: Finish[_T],
+    ) -> Coroutine[Any, Any, _T]:
+        """Send ``words``; ``finish`` makes the result of a ``200`` reply, any other raises."""
+        raise NotImplementedError
+
+    def _note_hangup(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def command(
         self,
         *words: str,
         timeout: float | _Default | None = DEFAULT,
         secret: bool = False,
         keep: Callable[[], bool] | None = None,
-    ) -> AgiReply:
-        raise NotImplementedError
+    ) -> Coroutine[Any, Any, AgiReply]:
+        """Send one command and return its ``200`` reply; anything else raises.
 
-    def _note_hangup(self, reason: str) -> None:
-        raise NotImplementedError
+        ``511`` raises :class:`AgiHangup`, ``510``/``520`` :class:`AgiCommandError`,
+        no reply within ``timeout`` (default :attr:`command_timeout`; ``None``
+        waits for ever) :class:`AgiTimeout`.  ``result=-1`` is returned as is:
+        what it means depends on the command.  ``secret``: the reply holds a
+        secret (a PIN), so neither the DEBUG trace nor an error message quotes it.
+        ``keep``: asked when the deadline passes; True moves it on by ``timeout``.
+        """
+        return self._send(words, timeout, secret, keep, _reply_itself)
 
     def _check(self, name: str, reply: AgiReply) -> AgiReply:
         if reply.code == 200:
@@ -66,7 +110,10 @@ class AgiCommands:
             raise AgiHangup(f"{name} returned {result}: the channel hung up")
         return result
 
-    def _key(self, name: str, reply: AgiReply) -> str | None:
+    def _answered(self, words: tuple[str, ...], reply: AgiReply) -> None:
+        self._media_result(words[0], reply)
+
+    def _key(self, words: tuple[str, ...], reply: AgiReply) -> str | None:
         """The key a media command's reply carries (``None``: none); ``-1`` is a hang-up.
         One call per command, not two (issue 19)."""
         result = reply.result_int
@@ -75,45 +122,12 @@ class AgiCommands:
         if result == 0 or STREAM_CONTROL_RESULTS[0] <= result <= STREAM_CONTROL_RESULTS[1]:
             return None
         if result < 0:
-            self._media_result(name, reply)  # raises AgiHangup
+            self._media_result(words[0], reply)  # raises AgiHangup
         if result > 0x10FFFF:
             raise AgiProtocolError(f"AGI digit result {result} is not a character")
         return chr(result)
 
-    async def answer(self) -> None:
-        """Answer the channel (no-op when already up)."""
-        self._media_result("ANSWER", await self.command("ANSWER"))
-
-    async def stream_file(
-        self, name: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
-        """Play ``name``; the escape digit pressed, or ``None`` when it played to the end.
-
-        ``result=-1`` raises :class:`AgiHangup`.  Asterisk answers a missing
-        file with the same ``200 result=-1 endpos=0`` as a hang-up, so check that
-        prompts exist before taking calls.
-        """
-        reply = await self.command("STREAM FILE", name, escape_digits, timeout=timeout)
-        return self._key("STREAM FILE", reply)
-
-    async def get_data(
-        self,
-        prompt: str,
-        timeout_ms: int,
-        max_digits: int,
-        *,
-        timeout: float | _Default | None = DEFAULT,
-        secret: bool = False,
-    ) -> str | None:
-        """Play ``prompt`` and read up to ``max_digits`` digits (typing over the prompt counts).
-
-        ``None`` when nothing was typed before the timeout (``result= (timeout)``);
-        digits typed before a timeout are returned; ``""`` if only ``#`` was pressed.
-        ``secret`` (a PIN): the digits are never logged, not even in the DEBUG trace.
-        """
-        reply = await self.command(
-            "GET DATA", prompt, str(timeout_ms), str(max_digits), timeout=timeout, secret=secret
-        )
+    def _digits(self, words: tuple[str, ...], reply: AgiReply) -> str | None:
         if reply.result == "-1":
             self._note_hangup("get_data_-1")
             raise AgiHangup("GET DATA returned -1: the channel hung up")
@@ -121,29 +135,60 @@ class AgiCommands:
             return None
         return reply.result
 
-    async def wait_for_digit(
+    def answer(self) -> Coroutine[Any, Any, None]:
+        """Answer the channel (no-op when already up)."""
+        return self._send(("ANSWER",), DEFAULT, False, None, self._answered)
+
+    def stream_file(
+        self, name: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
+    ) -> Coroutine[Any, Any, str | None]:
+        """Play ``name``; the escape digit pressed, or ``None`` when it played to the end.
+
+        ``result=-1`` raises :class:`AgiHangup`.  Asterisk answers a missing
+        file with the same ``200 result=-1 endpos=0`` as a hang-up, so check that
+        prompts exist before taking calls.
+        """
+        return self._send(("STREAM FILE", name, escape_digits), timeout, False, None, self._key)
+
+    def get_data(
+        self,
+        prompt: str,
+        timeout_ms: int,
+        max_digits: int,
+        *,
+        timeout: float | _Default | None = DEFAULT,
+        secret: bool = False,
+    ) -> Coroutine[Any, Any, str | None]:
+        """Play ``prompt`` and read up to ``max_digits`` digits (typing over the prompt counts).
+
+        ``None`` when nothing was typed before the timeout (``result= (timeout)``);
+        digits typed before a timeout are returned; ``""`` if only ``#`` was pressed.
+        ``secret`` (a PIN): the digits are never logged, not even in the DEBUG trace.
+        """
+        words = ("GET DATA", prompt, str(timeout_ms), str(max_digits))
+        return self._send(words, timeout, secret, None, self._digits)
+
+    def wait_for_digit(
         self, timeout_ms: int, *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
+    ) -> Coroutine[Any, Any, str | None]:
         """Wait for one DTMF digit: ``'1'``, or ``None`` when ``timeout_ms`` passed."""
         if timeout is DEFAULT:
             timeout = None if timeout_ms < 0 else timeout_ms / 1000 + self.command_timeout
-        reply = await self.command("WAIT FOR DIGIT", str(timeout_ms), timeout=timeout)
-        return self._key("WAIT FOR DIGIT", reply)
+        return self._send(("WAIT FOR DIGIT", str(timeout_ms)), timeout, False, None, self._key)
 
-    async def say_digits(
+    def say_digits(
         self, digits: str, escape_digits: str = "", *, timeout: float | _Default | None = DEFAULT
-    ) -> str | None:
+    ) -> Coroutine[Any, Any, str | None]:
         """Say ``digits`` one by one; the escape digit pressed, or ``None``."""
-        reply = await self.command("SAY DIGITS", digits, escape_digits, timeout=timeout)
-        return self._key("SAY DIGITS", reply)
+        return self._send(("SAY DIGITS", digits, escape_digits), timeout, False, None, self._key)
 
-    async def exec_app(
+    def exec_app(
         self,
         app: str,
         *args: str,
         timeout: float | _Default | None = DEFAULT,
         keep: Callable[[], bool] | None = None,
-    ) -> int:
+    ) -> Coroutine[Any, Any, int]:
         """Run a dialplan application (``args`` joined with ``,``) and return its result.
 
         ``-1`` is returned, not raised: ``Dial`` returns it whenever a bridge ends,
@@ -152,31 +197,25 @@ class AgiCommands:
         asked when the deadline passes; True gives the application another
         ``timeout`` seconds (it is known to be still running).
         """
-        words = ["EXEC", app]
-        if args:
-            words.append(",".join(args))
-        reply = await self.command(*words, timeout=timeout, keep=keep)
-        result = reply.result_int
-        if result == -2:
-            raise AgiCommandError(200, f"application {app!r} not found", command="EXEC")
-        return result
+        words = ("EXEC", app, ",".join(args)) if args else ("EXEC", app)
+        return self._send(words, timeout, False, keep, _app_result)
 
-    async def get_variable(self, name: str) -> str | None:
+    def get_variable(self, name: str) -> Coroutine[Any, Any, str | None]:
         """A channel variable or function value; ``None`` when it is not set."""
-        reply = await self.command("GET VARIABLE", name)
-        return (reply.data or "") if reply.result == "1" else None
+        return self._send(("GET VARIABLE", name), DEFAULT, False, None, _value)
 
-    async def get_full_variable(self, expr: str, channel: str | None = None) -> str | None:
+    def get_full_variable(
+        self, expr: str, channel: str | None = None
+    ) -> Coroutine[Any, Any, str | None]:
         """Expand ``expr`` (``${…}`` allowed) on this or another channel; ``None`` if no channel."""
-        words = ["GET FULL VARIABLE", expr]
+        words: tuple[str, ...] = ("GET FULL VARIABLE", expr)
         if channel is not None:
-            words.append(channel)
-        reply = await self.command(*words)
-        return (reply.data or "") if reply.result == "1" else None
+            words = (*words, channel)
+        return self._send(words, DEFAULT, False, None, _value)
 
-    async def set_variable(self, name: str, value: str) -> None:
+    def set_variable(self, name: str, value: str) -> Coroutine[Any, Any, None]:
         """Set a channel variable (works on a dead channel too)."""
-        await self.command("SET VARIABLE", name, value)
+        return self._send(("SET VARIABLE", name, value), DEFAULT, False, None, _nothing)
 
     async def hangup(self, channel: str | None = None) -> None:
         """Hang up this (or another) channel; an already dead or vanished one is fine."""
@@ -186,8 +225,15 @@ class AgiCommands:
         except AgiHangup as exc:
             log.debug("agi_hangup_on_dead_channel", reason=str(exc))
 
-    async def verbose(
+    def verbose(
         self, message: str, level: int = 1, *, timeout: float | _Default | None = DEFAULT
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Write ``message`` to the Asterisk console/log at verbosity ``level``."""
-        await self.command("VERBOSE", message, str(level), timeout=timeout)
+        return self._send(("VERBOSE", message, str(level)), timeout, False, None, _nothing)
+
+
+def _app_result(words: tuple[str, ...], reply: AgiReply) -> int:
+    result = reply.result_int
+    if result == -2:
+        raise AgiCommandError(200, f"application {words[1]!r} not found", command="EXEC")
+    return result

@@ -30,8 +30,9 @@ import math
 import socket
 from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
-from hotline.agi.commands import DEFAULT, AgiCommands, _Default
+from hotline.agi.commands import DEFAULT, AgiCommands, Finish, _Default
 from hotline.agi.errors import (
     AgiConnectionLost,
     AgiError,
@@ -55,6 +56,8 @@ from hotline.agi.wire import (
 from hotline.logs import REDACTED, get_logger
 
 log = get_logger()
+
+_T = TypeVar("_T")
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
 _NEVER = math.inf
@@ -241,22 +244,15 @@ class AgiSession(AgiCommands):
 
     # -- commands ---------------------------------------------------------
 
-    async def command(
+    async def _send(
         self,
-        *words: str,
-        timeout: float | _Default | None = DEFAULT,
-        secret: bool = False,
-        keep: Callable[[], bool] | None = None,
-    ) -> AgiReply:
-        """Send one command and return its ``200`` reply; anything else raises.
-
-        ``511`` raises :class:`AgiHangup`, ``510``/``520`` :class:`AgiCommandError`,
-        no reply within ``timeout`` (default :attr:`command_timeout`; ``None``
-        waits for ever) :class:`AgiTimeout`.  ``result=-1`` is returned as is:
-        what it means depends on the command.  ``secret``: the reply holds a
-        secret (a PIN), so neither the DEBUG trace nor an error message quotes it.
-        ``keep``: asked when the deadline passes; True moves it on by ``timeout``.
-        """
+        words: tuple[str, ...],
+        timeout: float | _Default | None,
+        secret: bool,
+        keep: Callable[[], bool] | None,
+        finish: Finish[_T],
+    ) -> _T:
+        """The one coroutine of every command: see :meth:`AgiCommands.command`."""
         # AgiArgumentError before anything is sent; long ones (a peer's value in them) are
         # not remembered, as in hotline/agi/wire.py
         line, name, free_text = remembered_command(words) or prepare_command(words)
@@ -350,9 +346,9 @@ class AgiSession(AgiCommands):
                     result=reply.result,
                     data=reply.data,
                 )
-        if reply.code == 200:
-            return reply
-        return self._check(name, reply)
+        if reply.code != 200:
+            self._check(name, reply)  # raises: 511 AgiHangup, any other AgiCommandError
+        return finish(words, reply)
 
     async def _wait_turn(self) -> None:
         """Wait until the commands queued before this one are done (then this one owns it)."""

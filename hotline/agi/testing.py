@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 
@@ -261,3 +262,17 @@ async def start_stream_server(
         return stream
 
     return await loop.create_server(accept, host, port)
+
+
+def awaiting(task: asyncio.Task[object]) -> list[str]:
+    """The coroutines a suspended task resumes through, outermost first (qualified names).
+
+    Each is a level every command of a call pays for when it is resumed; tests
+    hold the runtime's chains to what benchmarks/RESULTS.md measured (issue 19).
+    """
+    names = []
+    coroutine: object = task.get_coro()
+    while inspect.iscoroutine(coroutine):
+        names.append(coroutine.cr_code.co_qualname)
+        coroutine = coroutine.cr_await
+    return names

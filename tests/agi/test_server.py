@@ -8,7 +8,7 @@ import pytest
 
 from hotline.agi.server import FastAgiServer
 from hotline.agi.session import AgiSession
-from hotline.agi.testing import RECORDING_01_HEADER, FakeAsterisk
+from hotline.agi.testing import RECORDING_01_HEADER, FakeAsterisk, awaiting
 from hotline.logs import get_logger
 from tests.agi.conftest import ServerFactory
 from tests.conftest import CapturedLog
@@ -36,6 +36,38 @@ async def test_routes_by_exact_path_with_query_and_args(start_server: ServerFact
         await pbx.send_header(script="hotline")
         route, _ = await asyncio.wait_for(seen.get(), 5)
         assert route == "hotline"
+
+
+async def test_a_command_resumes_through_the_connection_and_its_handler_only(
+    start_server: ServerFactory,
+) -> None:
+    """A typed command is the session's one coroutine, and the handler runs in the
+    connection's own (issue 19: each level cost ~7 cache misses per command)."""
+    tasks: asyncio.Queue[asyncio.Task[object]] = asyncio.Queue()
+
+    async def flow(session: AgiSession) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.put_nowait(task)
+        assert await session.wait_for_digit(1000) == "1"
+        assert await session.get_full_variable("${X}") == "y"
+
+    server = await start_server({"hotline": flow})
+    async with FakeAsterisk(server.port) as pbx:
+        await pbx.send_header()
+        task = await tasks.get()
+        for command, reply in (
+            ("WAIT FOR DIGIT 1000", "200 result=49"),
+            ("GET FULL VARIABLE ${X}", "200 result=1 (y)"),
+        ):
+            assert await pbx.read_command() == command
+            assert awaiting(task) == [
+                "FastAgiServer._serve_socket",
+                flow.__qualname__,
+                "AgiSession._send",
+            ]
+            await pbx.reply(reply)
+        assert await pbx.wait_closed() == []
 
 
 async def test_unknown_route_is_told_and_closed(
