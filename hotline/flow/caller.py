@@ -133,6 +133,8 @@ class CallerFlow:
         await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
 
     async def run(self) -> CallOutcome:
+        """The whole call.  One coroutine with the hunt's two below it: each of the leg's
+        commands resumes through every one (issue 19, benchmarks/RESULTS.md session 13)."""
         bind_context(hotline=self.hotline_name, caller=self.session.request.callerid)
         log.info("call_started", channel=self.session.request.channel)
         request = self.session.request
@@ -141,43 +143,48 @@ class CallerFlow:
                 self.call_id, self.hotline_name, request.callerid, request.channel, self.arrived
             )
         )
+        # its confirm legs find the config this call started with here (a reload may
+        # come while it runs)
+        calls = self.deps.state.calls
+        calls[self.call_id] = (self.hotline, self.deps)
         try:
             with self.deps.state.presence.watching(self.call_id):
-                outcome = await self._run()
+                # The plan is made once, when the call arrives: a shift change or a
+                # reload later does not change whom this call hunts.
+                self.plan = plan = self.deps.schedules.get(self.hotline).decide(self.deps.now())
+                log.info("schedule_decision", **plan.log_fields())
+                await self.session.answer()
+                await self.session.set_variable("CHANNEL(language)", self.hotline.language)
+                if not plan.open:
+                    outcome = await self._closed()
+                elif self.hotline.pin is not None and not await self._pin_accepted():
+                    outcome = CallOutcome.LOCKED_OUT if self.locked_out else CallOutcome.PIN_FAILED
+                else:
+                    self.step = "intro"
+                    await self._play("intro")
+                    log.info(
+                        "intro_played",
+                        prompt=self._prompt("intro"),
+                        custom=self.deps.prompts.is_custom(self.hotline, "intro"),
+                    )
+                    self.step = "please_hold"
+                    await self._play("please_hold")
+                    log.info(
+                        "prompt_played", slot="please_hold", prompt=self._prompt("please_hold")
+                    )
+                    if await self._hunt():
+                        outcome = CallOutcome.CONNECTED
+                    else:
+                        outcome = await self._nobody_available()
         except AgiHangup:
             return abandoned(self)
         except BaseException:  # a deadline, nonsense, a bug, a cancel: summary (journal) still
             write_summary(self, CallOutcome.FAILED)
             raise
+        finally:
+            calls.pop(self.call_id, None)
         write_summary(self, outcome)
         return outcome
-
-    async def _run(self) -> CallOutcome:
-        # The plan is made once, when the call arrives: a shift change or a reload
-        # later does not change whom this call hunts.
-        self.plan = plan = self.deps.schedules.get(self.hotline).decide(self.deps.now())
-        log.info("schedule_decision", **plan.log_fields())
-        await self.session.answer()
-        await self.session.set_variable("CHANNEL(language)", self.hotline.language)
-        if not plan.open:
-            return await self._closed()
-        if self.hotline.pin is not None and not await self._pin_accepted():
-            return CallOutcome.LOCKED_OUT if self.locked_out else CallOutcome.PIN_FAILED
-
-        self.step = "intro"
-        await self._play("intro")
-        log.info(
-            "intro_played",
-            prompt=self._prompt("intro"),
-            custom=self.deps.prompts.is_custom(self.hotline, "intro"),
-        )
-        self.step = "please_hold"
-        await self._play("please_hold")
-        log.info("prompt_played", slot="please_hold", prompt=self._prompt("please_hold"))
-
-        if await self._hunt():
-            return CallOutcome.CONNECTED
-        return await self._nobody_available()
 
     # --- PIN ---------------------------------------------------------------
 

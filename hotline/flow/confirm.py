@@ -63,6 +63,8 @@ _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
 CHECK_EVERY = 1.0
 #: every DTMF key: any of them answers while "press 1" plays
 _ANY_KEY = "0123456789*#"
+#: what the leg asks of the caller's channel: "1" while it hangs up
+_CHECK_HANGUP = "${CHANNEL(checkhangup)}"
 
 
 class _CallerLeft(Exception):
@@ -153,50 +155,48 @@ class ConfirmFlow:
         Is the caller still there?  AMI's word first; Asterisk is asked (one round trip)
         whenever AMI is not watching (it would tell at once), and with ``ask`` even when it
         watches (before asking: the caller may have left before this leg began; before
-        accepting: the last word before a bridge).  One coroutine, not two: every wait
-        slice's command resumes through it (issue 19).
+        accepting: the last word before a bridge).
         """
+        if self._must_ask(ask):
+            self._asked(await self._ask_asterisk())
+
+    def _must_ask(self, ask: bool) -> bool:
+        """True when only Asterisk can say whether the caller is there; else what is known
+        decides now (raises :class:`_CallerLeft` or :class:`_Taken`, or returns False)."""
         presence, call_id = self.presence, self.call_id
         if presence.gone(call_id):
-            present = False
-        elif not ask and presence.ami_watching():
-            present = True
-        else:
-            value = await self.session.get_full_variable("${CHANNEL(checkhangup)}", call_id)
-            # "1": hanging up; None: no such channel; "0" (or "" from an Asterisk without
-            # checkhangup): there, as far as anyone can tell
-            present = value is not None and value != "1"
-        if not present:
-            presence.noticed(call_id, self.session.request.channel)
-            # without AMI this leg is the first here to know: the caller leg hears it now
-            presence.hung_up(call_id)
-            raise _CallerLeft
+            self._caller_left()
+        if ask or not presence.ami_watching():
+            return True
         if self.registry.taken_by_other(call_id, self.target):
             raise _Taken
+        return False
+
+    def _ask_asterisk(self) -> Coroutine[Any, Any, str | None]:
+        return self.session.get_full_variable(_CHECK_HANGUP, self.call_id)
+
+    def _asked(self, value: str | None) -> None:
+        """Asterisk's answer on the caller's channel: "1" hanging up, None no such channel,
+        "0" (or "" from an Asterisk without checkhangup) there as far as anyone can tell."""
+        if value is None or value == "1":
+            self._caller_left()
+        if self.registry.taken_by_other(self.call_id, self.target):
+            raise _Taken
+
+    def _caller_left(self) -> None:
+        presence, call_id = self.presence, self.call_id
+        presence.noticed(call_id, self.session.request.channel)
+        # without AMI this leg is the first here to know: the caller leg hears it now
+        presence.hung_up(call_id)
+        raise _CallerLeft
 
     async def _play(self, name: str, keys: str, seconds: float) -> str | None:
-        """One prompt the answer keys interrupt; the caller is checked first."""
-        await self._check_caller()
+        """One prompt the answer keys interrupt; the caller is checked first (as
+        :meth:`_check_caller` does, written out: one coroutine fewer per command)."""
+        if self._must_ask(False):
+            self._asked(await self._ask_asterisk())
         self.during = name
         return await self.session.stream_file(name, keys, timeout=seconds)
-
-    async def _wait_for_key(self, seconds: float) -> str | None:
-        """Wait up to ``seconds`` for a key, looking at the caller at least every CHECK_EVERY.
-
-        The wait is cut into slices of WAIT FOR DIGIT that add up to ``seconds``.
-        """
-        left_ms = round(seconds * 1000)
-        every_ms = round(CHECK_EVERY * 1000)
-        session = self.session
-        self.during = "waiting"
-        while left_ms > 0:
-            await self._check_caller()
-            slice_ms = left_ms if left_ms < every_ms else every_ms
-            key = await session.wait_for_digit(slice_ms)
-            if key is not None:
-                return key
-            left_ms -= slice_ms
-        return None
 
     async def _announce(self, hotline: HotlineConfig, keys: str) -> str | None:
         """The caller's number, piece by piece; an answer key interrupts any piece."""
@@ -223,6 +223,8 @@ class ConfirmFlow:
         key = None
         if confirm.announce_caller and self.caller_number:
             key = await self._announce(hotline, answer_keys)
+        session = self.session
+        every_ms = round(CHECK_EVERY * 1000)
         for round_no in range(1, confirm.replays + 2):
             if key is None:
                 key = await self._play(
@@ -230,8 +232,21 @@ class ConfirmFlow:
                     _ANY_KEY,
                     deadlines.play("confirm_call"),
                 )
+            # Wait for a key, looking at the caller at least every CHECK_EVERY: slices of
+            # WAIT FOR DIGIT that add up to the confirm timeout.  Written out here, not in
+            # methods of their own: each command of the leg resumes through every
+            # coroutine between its task and the session (issue 19, session 13)
             if key is None:
-                key = await self._wait_for_key(confirm.timeout)
+                self.during = "waiting"
+                left_ms = round(confirm.timeout * 1000)
+                while left_ms > 0:
+                    if self._must_ask(False):
+                        self._asked(await self._ask_asterisk())
+                    slice_ms = left_ms if left_ms < every_ms else every_ms
+                    key = await session.wait_for_digit(slice_ms)
+                    if key is not None:
+                        break
+                    left_ms -= slice_ms
             if key is None:
                 log.info("confirm_no_key", round=round_no, of=confirm.replays + 1)
                 continue

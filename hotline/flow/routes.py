@@ -21,7 +21,9 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
     by_name: Mapping[str, HotlineConfig] = {h.name: h for h in settings.hotlines}
 
     def caller_handler(hotline: HotlineConfig) -> Handler:
-        async def handle(session: AgiSession) -> None:
+        def handle(session: AgiSession) -> Awaitable[object] | None:
+            # Not a coroutine: the server awaits the flow's own, one level fewer for each
+            # of the leg's commands to resume through (issue 19); None: not answered.
             if not deps.call_gate():
                 # Not answered: the socket closes and the dialplan's own fallback runs.
                 log.warning("call_refused", hotline=hotline.name, reason="license")
@@ -30,18 +32,12 @@ def build_routes(settings: Settings, deps: FlowDeps) -> dict[str, Handler]:
                     request.uniqueid, hotline.name, request.callerid, request.channel, "refused"
                 ):
                     deps.observers.emit(event)
-                return
-            calls = deps.state.calls
-            call_id = session.request.uniqueid
-            if not UNIQUEID.fullmatch(call_id):
+                return None
+            if not UNIQUEID.fullmatch(session.request.uniqueid):
                 # it goes into Dial's arguments: "1.0,60,G(x)" would add options (issue 12)
                 log.error("call_refused", hotline=hotline.name, reason="agi_uniqueid malformed")
-                return
-            calls[call_id] = (hotline, deps)
-            try:
-                await serve_caller(session, hotline, deps)
-            finally:
-                calls.pop(call_id, None)
+                return None
+            return serve_caller(session, hotline, deps)
 
         return handle
 

@@ -178,13 +178,12 @@ async def test_a_call_ended_by_a_bug_is_journaled_as_failed(
 ) -> None:
     """Every call is journaled, also one the flow could not finish (and in progress is 0 again)."""
     from hotline.flow.caller import CallerFlow
-    from hotline.flow.outcomes import CallOutcome
 
-    async def broken(self: CallerFlow) -> CallOutcome:
+    async def broken(self: CallerFlow) -> bool:
         self.step = "intro"
         raise RuntimeError("a bug in the flow")
 
-    monkeypatch.setattr(CallerFlow, "_run", broken)
+    monkeypatch.setattr(CallerFlow, "_hunt", broken)
     config = JournalConfig(enabled=True, path=tmp_path / "j.sqlite", caller="full")
     settings = journal_settings(config, metrics={"enabled": True})
     async with serving(settings, "201=accept") as stack:
