@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import pytest
 
 from hotline.agi.errors import AgiArgumentError, AgiProtocolError
+from hotline.agi.header import HeaderEnv
 from hotline.agi.wire import (
     MAX_COMMAND_BYTES,
     AgiReply,
@@ -129,6 +131,54 @@ def test_shared_header_lines_stay_bounded_and_never_hold_a_long_line() -> None:
     long = "agi_context: " + "x" * wire.CACHED_CHARS
     assert parse_header([long]).env["agi_context"] == "x" * wire.CACHED_CHARS
     assert long not in wire._SHARED_LINES
+
+
+def test_a_header_reads_as_the_mapping_of_its_lines() -> None:
+    lines = ["agi_uniqueid: 1.2", "agi_arg_1: a", "agi_uniqueid: 1.3", "agi_context: x"]
+    env = parse_header(lines).env
+    as_dict = {"agi_uniqueid": "1.3", "agi_arg_1": "a", "agi_context": "x"}  # last one wins
+    assert env == as_dict
+    assert as_dict == env
+    assert list(env) == list(as_dict)
+    assert len(env) == 3
+    assert env.get("agi_context") == "x"
+    assert env.get("agi_nope") is None
+    assert env.get("agi_nope", "") == ""
+    assert "agi_arg_1" in env
+    assert "agi_nope" not in env
+    with pytest.raises(KeyError):
+        env["agi_nope"]
+    assert HeaderEnv.of(env) is env
+    assert HeaderEnv.of(as_dict) == env
+    with pytest.raises(ValueError, match="one value per name"):
+        HeaderEnv(("agi_a", "agi_b"), ("1",))
+
+
+def test_a_header_keeps_its_values_and_shares_the_index_of_its_names() -> None:
+    """A call keeps its header for as long as it lasts, three per call: a tuple of its
+    values, less than half of what a dict of the same lines keeps."""
+    lines = header_lines(recorded.load("12_").header)
+    env = parse_header(lines).env
+    names, values = tuple(env), tuple(env.values())
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        header = HeaderEnv(names, tuple(list(values)))
+        kept = tracemalloc.get_traced_memory()[0] - start
+        as_dict = dict(zip(names, values, strict=True))
+        dict_kept = tracemalloc.get_traced_memory()[0] - start - kept
+    finally:
+        tracemalloc.stop()
+    assert header == as_dict == env
+    assert kept * 2 < dict_kept  # 336 against 864 bytes (3.11)
+
+
+def test_header_shapes_stay_bounded() -> None:
+    from hotline.agi import header
+
+    for number in range(header.SHAPES_KEPT + 10):
+        assert parse_header([f"agi_x{number}: 1", "agi_uniqueid: 1.2"]).uniqueid == "1.2"
+        assert len(header._SHAPES) <= header.SHAPES_KEPT
 
 
 def test_header_request_is_immutable() -> None:
