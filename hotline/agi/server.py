@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from hotline.agi.deadlines import DeadlineSlots
 from hotline.agi.errors import (
     AgiConnectionLost,
     AgiError,
@@ -103,6 +104,8 @@ class FastAgiServer:
         self._keepalive_inherited = False
         self._serving = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: the sessions' command deadlines, one loop timer for all (made on start)
+        self._deadlines: DeadlineSlots | None = None
         self._stopped = asyncio.Event()
         #: connections open right now (accepted, not yet closed)
         self.connections = 0
@@ -164,6 +167,7 @@ class FastAgiServer:
             )
         self.max_connections = budget.cap
         self._listeners = await listen(self.host, self._requested_port)
+        self._deadlines = DeadlineSlots(asyncio.get_running_loop())
         self._serving = True
         for sock in self._listeners:
             set_keepalive(sock, self.keepalive)  # accepted sockets inherit it (Linux)
@@ -257,6 +261,8 @@ class FastAgiServer:
         if self._listeners is listeners:
             self._listeners = []
             self._accepting = []
+            if self._deadlines is not None:
+                self._deadlines.close()  # every session is closed: nothing waits any more
             self._stopped.set()
             log.info("agi_server_stopped")
 
@@ -429,7 +435,9 @@ class FastAgiServer:
                 # the socket's and the connection's coroutines, 114.1k -> 112.0k instructions
                 # per AGI command, benchmarks/RESULTS.md)
                 bind_context(call_id=request.uniqueid, route=request.path)
-                session = AgiSession(request, stream, command_timeout=self.command_timeout)
+                session = AgiSession(
+                    request, stream, command_timeout=self.command_timeout, deadlines=self._deadlines
+                )
                 try:
                     # the handler is awaited here, not in a coroutine of its own: every
                     # command resumes through each coroutine between this task and the

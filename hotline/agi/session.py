@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from hotline.agi.commands import DEFAULT, AgiCommands, Finish, _Default
+from hotline.agi.deadlines import DeadlineSlots
 from hotline.agi.errors import (
     AgiConnectionLost,
     AgiError,
@@ -82,6 +83,7 @@ class AgiSession(AgiCommands):
         "_busy",
         "_closed",
         "_deadline_at",
+        "_deadlines",
         "_hangup_seen",
         "_keep",
         "_limit",
@@ -89,8 +91,9 @@ class AgiSession(AgiCommands):
         "_running",
         "_secret",
         "_stream",
-        "_timer",
         "_timer_at",
+        "_timer_context",
+        "_timer_slot",
         "_turns",
         "command_timeout",
         "commands",
@@ -104,6 +107,7 @@ class AgiSession(AgiCommands):
         stream: AgiStream,
         *,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        deadlines: DeadlineSlots | None = None,
     ) -> None:
         self.request = request
         #: seconds a quick command may take before :class:`AgiTimeout`
@@ -128,10 +132,16 @@ class AgiSession(AgiCommands):
         #: when the running command must be answered (loop time), and its length in seconds
         self._deadline_at = _NEVER
         self._limit: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        #: when the timer fires (loop time; _NEVER without one): the session's own copy, as
-        #: asking the timer (``when()``) was a call and a look at one more cold object per
-        #: command (issue 19, RESULTS.md session 12)
+        #: where the deadline waits: the server's slots, shared by its sessions (a loop
+        #: timer per session was ~600 bytes per connection, hotline/agi/deadlines.py)
+        self._deadlines = deadlines if deadlines is not None else DeadlineSlots(self._loop)
+        #: the context of the command that armed the deadline (None: not armed; its call's
+        #: log fields for a timeout's line), and the deadline's slot
+        self._timer_context: contextvars.Context | None = None
+        self._timer_slot = 0
+        #: when it runs (loop time; _NEVER without one): kept here, as asking the timer
+        #: (``when()``) was a call and a look at one more cold object per command (issue
+        #: 19, RESULTS.md session 12)
         self._timer_at = _NEVER
         self._broken: tuple[type[AgiError], str] | None = None
         self._closed = False
@@ -147,6 +157,7 @@ class AgiSession(AgiCommands):
         *,
         header_timeout: float = 5.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        deadlines: DeadlineSlots | None = None,
     ) -> AgiSession:
         """Read the AGI header from the stream and return the session for it."""
         try:
@@ -154,7 +165,9 @@ class AgiSession(AgiCommands):
                 header = await read_header_lines(stream)
         except TimeoutError:
             raise AgiTimeout(f"no complete AGI header within {header_timeout}s") from None
-        return cls(parse_header(header), stream, command_timeout=command_timeout)
+        return cls(
+            parse_header(header), stream, command_timeout=command_timeout, deadlines=deadlines
+        )
 
     # -- connection state -------------------------------------------------
 
@@ -464,17 +477,22 @@ class AgiSession(AgiCommands):
         self._arm(at)
 
     def _arm(self, at: float) -> None:
-        """The timer fires by ``at`` (moved earlier if it would fire later)."""
+        """The deadline is looked at by ``at`` (moved earlier if it would be later)."""
         if self._timer_at > at:
-            timer = self._timer
-            if timer is not None:
-                timer.cancel()
-            self._timer = self._loop.call_at(at, self._deadline_passed)
+            if self._timer_context is not None:
+                self._deadlines.discard(self, self._timer_slot)
+            self._timer_context = contextvars.copy_context()
+            self._timer_slot = self._deadlines.add(self, at)
             self._timer_at = at
 
-    def _deadline_passed(self) -> None:
-        self._timer = None
+    def deadline_due(self) -> None:
+        """The armed deadline passed (:class:`~hotline.agi.deadlines.DeadlineSlots`)."""
+        context, self._timer_context = self._timer_context, None
         self._timer_at = _NEVER
+        if context is not None:
+            context.run(self._deadline_passed)
+
+    def _deadline_passed(self) -> None:
         if not self._busy or self._deadline_at == _NEVER or self._broken is not None:
             return  # no command waits: the next one arms the timer again
         if self._deadline_at - self._loop.time() > _TIMER_SLACK:
@@ -498,10 +516,10 @@ class AgiSession(AgiCommands):
         if self._closed:
             return
         self._closed = True
-        timer, self._timer = self._timer, None
+        context, self._timer_context = self._timer_context, None
         self._timer_at = _NEVER
-        if timer is not None:
-            timer.cancel()  # and with it the timer's reference to this session
+        if context is not None:
+            self._deadlines.discard(self, self._timer_slot)  # and its reference to us
         stream = self._stream
         stream.idle = False
         stream.on_idle_input = None  # the transport outlives us in the loop for a moment
