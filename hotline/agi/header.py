@@ -16,21 +16,23 @@ from typing import TypeVar, overload
 
 _T = TypeVar("_T")
 
-#: shapes kept (names in order -> index); emptied when full, as a hostile peer may send
-#: any names (hotline/agi/wire.py bounds its other tables the same way)
-SHAPES_KEPT = 256
+#: shapes kept (names in order -> index); emptied when full (hotline/agi/wire.py bounds its
+#: other tables the same way).  Only headers of names Asterisk sends are kept: the leak
+#: check's hostile peers, an odd line at any place, made ~250 shapes (~400 KB) otherwise
+SHAPES_KEPT = 64
 
 _SHAPES: dict[tuple[str, ...], dict[str, int]] = {}
 
 
-def _index_of(names: tuple[str, ...]) -> dict[str, int]:
+def _index_of(names: tuple[str, ...], remember: bool) -> dict[str, int]:
     index = _SHAPES.get(names)
     if index is None:
         # a name given twice: its last value counts, as a dict built line by line keeps it
         index = {name: position for position, name in enumerate(names)}
-        if len(_SHAPES) >= SHAPES_KEPT:
-            _SHAPES.clear()
-        _SHAPES[names] = index
+        if remember:
+            if len(_SHAPES) >= SHAPES_KEPT:
+                _SHAPES.clear()
+            _SHAPES[names] = index
     return index
 
 
@@ -39,10 +41,14 @@ class HeaderEnv(Mapping[str, str]):
 
     __slots__ = ("_index", "_values")
 
-    def __init__(self, names: tuple[str, ...], values: tuple[str, ...]) -> None:
+    def __init__(
+        self, names: tuple[str, ...], values: tuple[str, ...], *, remember: bool = True
+    ) -> None:
+        """``remember``: keep the index of ``names`` for headers alike (False for a header
+        with a name Asterisk does not send)."""
         if len(names) != len(values):
             raise ValueError("a header needs one value per name")
-        self._index = _index_of(names)
+        self._index = _index_of(names, remember)
         self._values = values
 
     @classmethod
@@ -50,7 +56,7 @@ class HeaderEnv(Mapping[str, str]):
         """``mapping`` as a header (itself when it is one already: it never changes)."""
         if isinstance(mapping, HeaderEnv):
             return mapping
-        return cls(tuple(mapping), tuple(mapping.values()))
+        return cls(tuple(mapping), tuple(mapping.values()), remember=False)
 
     def __getitem__(self, key: str) -> str:
         return self._values[self._index[key]]

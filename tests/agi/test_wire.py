@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import tracemalloc
 
@@ -173,12 +174,20 @@ def test_a_header_keeps_its_values_and_shares_the_index_of_its_names() -> None:
     assert kept * 2 < dict_kept  # 336 against 864 bytes (3.11)
 
 
-def test_header_shapes_stay_bounded() -> None:
+def test_header_shapes_stay_bounded_and_only_those_of_asterisk_s_names_are_kept() -> None:
     from hotline.agi import header
 
-    for number in range(header.SHAPES_KEPT + 10):
-        assert parse_header([f"agi_x{number}: 1", "agi_uniqueid: 1.2"]).uniqueid == "1.2"
+    names = ["agi_uniqueid", "agi_channel", "agi_context", "agi_arg_1", "agi_arg_2"]
+    for order in itertools.permutations(names):  # 120 shapes of names Asterisk sends
+        env = parse_header([f"{name}: 1.2" for name in order]).env
+        assert list(env) == list(order)
         assert len(header._SHAPES) <= header.SHAPES_KEPT
+    assert tuple(order) in header._SHAPES
+    # a name Asterisk never sends (a hostile peer's odd line): read, and never kept
+    odd = parse_header(["agi_uniqueid: 1.2", "k: \udcff"])
+    assert odd.uniqueid == "1.2"
+    assert odd.env["k"] == "\udcff"
+    assert not any("k" in shape for shape in header._SHAPES)
 
 
 def test_header_request_is_immutable() -> None:
