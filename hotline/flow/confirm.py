@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 from hotline.agi.errors import AgiHangup
 from hotline.config import HotlineConfig
@@ -183,7 +183,7 @@ class ConfirmFlow:
         if self.registry.taken_by_other(self.call_id, self.target):
             raise _Taken
 
-    def _caller_left(self) -> None:
+    def _caller_left(self) -> NoReturn:
         presence, call_id = self.presence, self.call_id
         presence.noticed(call_id, self.session.request.channel)
         # without AMI this leg is the first here to know: the caller leg hears it now

@@ -51,7 +51,12 @@ async def test_each_is_told_in_deadline_order_and_never_before_its_deadline() ->
     slots = DeadlineSlots(loop)
     make = _Recorder(loop, 4)
     now = loop.time()
-    deadlines = {"c": now + 3 * GRAIN, "a": now + 0.01, "b": now + GRAIN + 0.01, "d": now + 5 * GRAIN}
+    deadlines = {
+        "c": now + 3 * GRAIN,
+        "a": now + 0.01,
+        "b": now + GRAIN + 0.01,
+        "d": now + 5 * GRAIN,
+    }
     for name, at in deadlines.items():
         slots.add(make(name), at)
     assert len(slots) == 4
