@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from hotline.agi.commands import DEFAULT, AgiCommands, Finish, _Default
-from hotline.agi.deadlines import DeadlineSlots
+from hotline.agi.deadlines import EARLY, DeadlineSlots
 from hotline.agi.errors import (
     AgiConnectionLost,
     AgiError,
@@ -62,8 +62,6 @@ _T = TypeVar("_T")
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
 _NEVER = math.inf
-#: a deadline timer may fire this much early (the loop's clock resolution and rounding)
-_TIMER_SLACK = 0.001
 #: a 520 usage text is ~20 lines; a variable value with newlines is joined up to this
 _MAX_BLOCK_LINES = 256
 
@@ -495,7 +493,7 @@ class AgiSession(AgiCommands):
     def _deadline_passed(self) -> None:
         if not self._busy or self._deadline_at == _NEVER or self._broken is not None:
             return  # no command waits: the next one arms the timer again
-        if self._deadline_at - self._loop.time() > _TIMER_SLACK:
+        if self._deadline_at - self._loop.time() > EARLY:  # the slots' own allowance
             self._arm(self._deadline_at)
             return
         name, limit = self._running, self._limit
