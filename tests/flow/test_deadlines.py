@@ -14,6 +14,7 @@ from hotline.flow.prompting import PromptBook
 from hotline.runtime import Runtime
 from hotline.sim.hostile import write_short_prompts
 from tests.conftest import CapturedLog
+from tests.flow.replies import agi_reply
 
 RING_TIME = 1
 
@@ -37,22 +38,10 @@ def _settings(sounds: Path) -> Settings:
     )
 
 
-def _reply(command: str) -> str:
-    if command.startswith("STREAM FILE"):
-        return "200 result=0 endpos=160"
-    if command.startswith("GET FULL VARIABLE ${CHANNEL(checkhangup)}"):
-        return "200 result=1 (0)"  # the caller is still there
-    if command.startswith("GET FULL VARIABLE"):
-        return "200 result=1 (ANSWER|ACCEPTED|16)"
-    if command.startswith("WAIT FOR DIGIT"):
-        return "200 result=49"  # the confirm digit, 1
-    return "200 result=1"
-
-
 async def _answer_until_dial(pbx: FakeAsterisk) -> str:
     """Answer the caller leg's commands as Asterisk would, up to its EXEC Dial."""
     while not (command := await pbx.read_command()).startswith("EXEC Dial"):
-        await pbx.reply(_reply(command))
+        await pbx.reply(agi_reply(command))
     return command
 
 
@@ -92,7 +81,7 @@ async def test_an_accepted_call_outlives_its_dial_deadline(
             await agent.send_header(
                 "confirm", uniqueid="1795305542.8", args=["1795305542.7", "support", "201", ""]
             )
-            await agent.answer_until_closed(_reply)
+            await agent.answer_until_closed(agi_reply)
         assert captured_log.named("call_connected")
         # a second call, dialled later with the same deadline, times out ...
         clock, _ = await _caller_at_dial(rt.port, "1795305542.9")
@@ -100,7 +89,7 @@ async def test_an_accepted_call_outlives_its_dial_deadline(
         await clock.close()
         # ... while the accepted one is still bridged: its Dial returns when the call ends
         await bridged.reply("200 result=0")
-        await bridged.answer_until_closed(_reply)
+        await bridged.answer_until_closed(agi_reply)
         await bridged.close()
     outcomes = {e["call_id"]: e["outcome"] for e in captured_log.named("call_summary")}
     assert outcomes == {"1795305542.7": "connected", "1795305542.9": "failed"}

@@ -11,6 +11,7 @@ from hotline.agi.testing import FakeAsterisk, awaiting
 from hotline.config import Settings, settings_from_mapping
 from hotline.runtime import Runtime
 from hotline.sim.hostile import write_short_prompts
+from tests.flow.replies import agi_reply
 
 CALL = "1795305542.1"
 LEG = "1795305542.2"
@@ -39,13 +40,7 @@ def _chain_of(flow: str) -> list[str]:
 
 
 def _reply(command: str) -> str:
-    if command.startswith("STREAM FILE"):
-        return "200 result=0 endpos=160"
-    if command.startswith("GET FULL VARIABLE ${CHANNEL(checkhangup)}"):
-        return "200 result=1 (0)"  # the caller is still there
-    if command.startswith("WAIT FOR DIGIT"):
-        return "200 result=0"  # no key in this slice
-    return "200 result=1"
+    return agi_reply(command, key="")  # the agent presses no key in any wait slice
 
 
 async def test_each_command_of_a_call_resumes_through_few_coroutines(tmp_path: Path) -> None:
