@@ -28,7 +28,7 @@ from hotline.sim.pbx import SimulatedPbx
 from hotline.sim.records import CallRecord
 from tests.conftest import CapturedLog
 from tests.redisd import RedisServer
-from tests.shared_state.test_parts import settled
+from tests.shared_state.test_parts import HEALTHY_TIMEOUT, settled
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ("201", "202", "203")
@@ -37,7 +37,7 @@ AGENTS = ("201", "202", "203")
 def config(url: str, runtime_id: str, **hunt: Any) -> dict[str, Any]:
     return {
         "asterisk": {"sounds_dir": "/var/lib/hotline/sounds", "enabled": False},
-        "state": {"redis_url": url, "runtime_id": runtime_id, "timeout": 0.5},
+        "state": {"redis_url": url, "runtime_id": runtime_id, "timeout": HEALTHY_TIMEOUT},
         "hotlines": [
             {
                 "name": "sales",
