@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import codecs
 import contextvars
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, TextIO, cast
 
 import orjson
 import structlog
@@ -216,16 +217,23 @@ class _Writer:
     threads, the CLI) every line is written at once.  ``stream=None`` means
     whatever ``sys.stdout`` is at the time of writing.
 
-    A line is UTF-8 with its newline (orjson's own output; lone surrogates pass
-    through both ways, as a text stream would take them); a batch is decoded once.
+    A line is UTF-8 with its newline (orjson's own output).  A batch is copied
+    once, into one buffer kept for the writer's life, and goes to a UTF-8 text
+    stream's binary buffer as it is: a list of lines joined, decoded and encoded
+    again by the text stream was three more copies of every line, ~4 cache
+    misses per AGI command (benchmarks/RESULTS.md, issue 19 session 14).  A
+    stream without a binary buffer (``io.StringIO``) or of another encoding is
+    given text; lone surrogates pass through both ways, as a text stream would
+    take them.
     """
 
     def __init__(self, stream: TextIO | None, *, batch: bool) -> None:
         self._stream = stream
         self.batch = batch
         self._lock = threading.Lock()
-        self._lines: list[bytes] = []
-        self._chars = 0
+        #: the batch: its lines at the front of a buffer of BATCH_CHARS bytes, ``_used`` long
+        self._batch = bytearray(BATCH_CHARS if batch else 0)
+        self._used = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._timer_thread = 0
@@ -239,11 +247,19 @@ class _Writer:
         self._lock.acquire()
         try:
             if not self.batch:
-                self._put(line.decode("utf-8", "surrogatepass"))
+                self._put(line)
                 return
-            self._lines.append(line)
-            self._chars += len(line)
-            if urgent or self._chars >= BATCH_CHARS:
+            used = self._used
+            end = used + len(line)
+            if end > BATCH_CHARS:  # full: what it holds goes first
+                self._flush_locked()
+                if len(line) >= BATCH_CHARS:
+                    self._put(line)
+                    return
+                used, end = 0, len(line)
+            self._batch[used:end] = line  # a copy in place: the buffer never changes size
+            self._used = end
+            if urgent:
                 self._flush_locked()
                 return
             timer_loop = self._timer_loop
@@ -271,18 +287,37 @@ class _Writer:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        if self._lines:
-            text = b"".join(self._lines).decode("utf-8", "surrogatepass")
-            self._lines.clear()
-            self._chars = 0
-            self._put(text)
+        if self._used:
+            with memoryview(self._batch) as whole, whole[: self._used] as lines:
+                self._used = 0
+                self._put(lines)
 
-    def _put(self, text: str) -> None:
+    def _put(self, data: bytes | memoryview) -> None:
         stream = self.stream
         if stream.closed:
             return  # the stream's owner closed it (a test, the end of ``hotline run``)
-        stream.write(text)
-        stream.flush()
+        binary = _utf8_buffer(stream)
+        if binary is None:
+            stream.write(str(data, "utf-8", "surrogatepass"))
+            stream.flush()
+        else:
+            stream.flush()  # what the text layer holds goes first
+            binary.write(data)
+            binary.flush()
+
+
+def _utf8_buffer(stream: TextIO) -> BinaryIO | None:
+    """The binary buffer under a UTF-8 text stream (a file, stdout), where a line's bytes
+    can go as they are; None for any other stream."""
+    binary = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if binary is None or not isinstance(encoding, str):
+        return None
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return None
+    return cast("BinaryIO", binary) if utf8 else None
 
 
 class _Output:

@@ -6,12 +6,14 @@ import asyncio
 import io
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from hotline.logs import (
+    BATCH_CHARS,
     BATCH_DELAY,
     SECRET_KEYS,
     bind_context,
@@ -238,6 +240,46 @@ async def test_reconfiguring_writes_what_was_held() -> None:
     get_logger().info("held")
     configure_logging(level="INFO", fmt="json", stream=io.StringIO())
     assert [e["event"] for e in stream.lines()] == ["held"]
+
+
+async def test_a_files_batches_go_out_as_bytes_in_order_with_its_own_text(
+    tmp_path: Path,
+) -> None:
+    """A UTF-8 file is given the batch's bytes; what was written to it as text before
+    comes first, and nothing is torn across batches of any size."""
+    path = tmp_path / "hotline.log"
+    with path.open("w", encoding="utf-8") as stream:
+        configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
+        log = get_logger()
+        stream.write("text written before\n")  # held in the text layer's own buffer
+        log.info("grüße", caller="ünïcode ☎")
+        padding = "x" * 200
+        for n in range(700):  # over two batches' worth
+            log.info("step", n=n, padding=padding)
+        log.info("huge", text="y" * (BATCH_CHARS + 10))  # longer than a whole batch
+        log.info("after_huge")
+        flush_logs()
+        stream.write("text written after\n")
+        configure_logging(level="INFO", fmt="json", stream=io.StringIO())
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "text written before"
+    assert lines[-1] == "text written after"
+    events = [json.loads(line) for line in lines[1:-1]]
+    assert events[0]["event"] == "grüße"
+    assert events[0]["caller"] == "ünïcode ☎"
+    assert [e["n"] for e in events[1:701]] == list(range(700))
+    assert [e["event"] for e in events[701:]] == ["huge", "after_huge"]
+    assert len(events[701]["text"]) == BATCH_CHARS + 10
+
+
+def test_a_stream_of_another_encoding_is_given_text() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="latin-1")
+    configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
+    get_logger().info("grüße", n=1)  # no running loop: written at once
+    configure_logging(level="INFO", fmt="json", stream=io.StringIO())
+    stream.flush()
+    assert json.loads(raw.getvalue().decode("latin-1"))["event"] == "grüße"
 
 
 def test_console_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
