@@ -209,13 +209,13 @@ def _time_log_writes(tracer: BlockTracer) -> None:
 
     put = logs._Writer._put
 
-    def timed(writer: Any, text: str) -> None:
+    def timed(writer: Any, data: bytes | memoryview) -> None:
         started = time.thread_time()
         try:
-            put(writer, text)
+            put(writer, data)
         finally:
             used = time.thread_time() - started
             tracer.window.log += used
-            tracer.window.name(f"log write {len(text)} chars", used)
+            tracer.window.name(f"log write {len(data)} bytes", used)
 
     setattr(logs._Writer, "_put", timed)  # noqa: B010 - replacing a method on purpose
