@@ -163,6 +163,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def run_order(servers: Sequence[str], index: int) -> list[str]:
+    """The servers of run ``index`` (from 1), each run starting one server later, so that a
+    stretch of a busy neighbour on the host does not always fall on the same server's turn
+    (benchmarks/RESULTS.md, issue 19 session 14)."""
+    shift = (index - 1) % len(servers) if servers else 0
+    return [*servers[shift:], *servers[:shift]]
+
+
 class Bench:
     """One benchmark session: its folder, the reference exchange, progress output."""
 
@@ -321,14 +329,15 @@ class Bench:
         }
 
     async def load(self) -> dict[str, Any]:
-        """Every mode x N x run x server; servers interleaved so that noise hits them alike."""
+        """Every mode x N x run x server; servers interleaved so that noise hits them alike,
+        and each run starts with the next server (:func:`run_order`)."""
         found: dict[str, Any] = {}
         for mode in self.args.modes:
             runs: dict[str, dict[int, list[dict[str, Any]]]] = {k: {} for k in self.args.servers}
             for size in self.args.sizes:
                 self.say(f"{mode}, N = {size}")
                 for index in range(1, self.args.runs + 1):
-                    for kind in self.args.servers:
+                    for kind in run_order(self.args.servers, index):
                         run = await self.one_run(kind, mode, size, index)
                         runs[kind].setdefault(size, []).append(run)
             medians = {
