@@ -220,8 +220,9 @@ class _Writer:
     A line is UTF-8 with its newline (orjson's own output).  A batch is copied
     once, into one buffer kept for the writer's life, and goes to a UTF-8 text
     stream's binary buffer as it is: a list of lines joined, decoded and encoded
-    again by the text stream was three more copies of every line, ~4 cache
-    misses per AGI command (benchmarks/RESULTS.md, issue 19 session 14).  A
+    again by the text stream was three more copies of every line, 3 cache
+    misses per AGI command (128 -> 125 simulated, benchmarks/RESULTS.md, issue 19
+    session 14).  A
     stream without a binary buffer (``io.StringIO``) or of another encoding is
     given text; lone surrogates pass through both ways, as a text stream would
     take them.
