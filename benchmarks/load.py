@@ -30,7 +30,7 @@ from benchmarks import report
 from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange, capture_exchange
 from benchmarks.logcheck import read_log
-from benchmarks.procs import DriveResult, Load, ServerProcess, drive, machine_busy_seconds
+from benchmarks.procs import DriveResult, Load, ServerProcess, drive, machine_seconds
 from benchmarks.scenario import MIXES
 from benchmarks.server import KINDS, LOOPS
 from benchmarks.startup import measure_startup
@@ -222,17 +222,19 @@ class Bench:
                 if warm.correct != warm.calls:
                     raise BenchmarkError(f"{kind}: warm-up calls went wrong: {warm.errors}")
             base = await server.command("reset")
-            busy = machine_busy_seconds()
+            busy, steal = machine_seconds()
             window = time.perf_counter()
             load = self.load_for(mode, size)
             result = await drive(server.port, load, caller_commands=self.caller_commands)
             window = time.perf_counter() - window
-            busy = machine_busy_seconds() - busy
+            busy_after, steal_after = machine_seconds()
+            busy, steal = busy_after - busy, steal_after - steal
             stats = await server.command("stats")
         finally:
             await server.stop()
         run = self._metrics(kind, mode, size, index, load, result, base, stats)
         run["other_cpu_s"] = round(max(0.0, busy - float(stats["cpu_s"]) - result.driver_cpu_s), 3)
+        run["steal_s"] = round(steal, 3)
         run["window_s"] = round(window, 3)
         if server.kind == "hotline":
             run["runtime_log"] = read_log(server.log_file)
@@ -242,7 +244,8 @@ class Bench:
             f"{run['correct_pct']:g} % correct, p99 {run['turnaround_p99_ms']} ms, "
             f"{run['cpu_us_per_command']} µs CPU/cmd, lag max {run['loop_lag_max_ms']} ms "
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
-            f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s"
+            f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s, "
+            f"the host took {run['steal_s']} s"
             + _journal_note(run.get("journal"))
             + _page_note(run.get("page"))
         )

@@ -30,6 +30,7 @@ METRICS = (
     "wall_s",
     "driver_cpu_s",
     "other_cpu_s",
+    "steal_s",
     "commands",
 )
 
@@ -164,6 +165,7 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: s
         "loop lag max, CPU-backed (ms)",
         "GC pause max (ms)",
         "others' CPU s",
+        "host took (steal) s",
     )
     lines = [_row(header), _row("---" for _ in header)]
     for kind, sizes in medians.items():
@@ -185,6 +187,7 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: s
                         f"{m['loop_cpu_lag_max_ms']:.1f}",
                         f"{m['gc_max_ms']:.1f}",
                         f"{m['other_cpu_s']:.1f}",
+                        f"{m.get('steal_s', 0.0):.1f}",
                     )
                 )
             )
