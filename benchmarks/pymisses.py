@@ -24,6 +24,7 @@ settings, not these figures with the load benchmark's.  Needs valgrind
 from __future__ import annotations
 
 import argparse
+import asyncio
 import bisect
 import json
 import re
@@ -37,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.errors import BenchmarkError
-from benchmarks.scenario import driver_command
+from benchmarks.exchange import capture_exchange
+from benchmarks.procs import DriveResult, Load, drive
 
 #: callgrind's cache: a last level small enough that the calls' working set exceeds it, as
 #: the L3 is exceeded at N = 1,000 on the benchmark machines (RESULTS.md, session 14)
@@ -201,29 +203,13 @@ def _read_ready(server: subprocess.Popen[bytes]) -> int:
     raise BenchmarkError(f"the server was not ready within {START_TIMEOUT:g} s under valgrind")
 
 
-def _drive(port: int, calls: int, concurrency: int, caller_commands: int) -> dict[str, object]:
-    command = driver_command(port, calls, caller_commands=caller_commands, concurrency=concurrency)
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=DRIVE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise BenchmarkError(
-            f"{calls} calls took over {DRIVE_TIMEOUT:g} s under valgrind"
-        ) from None
-    try:
-        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise BenchmarkError(
-            f"the load generator exited {done.returncode}: {done.stderr[-200:]}"
-        ) from None
-    return result
+def _drive(port: int, calls: int, concurrency: int, caller_commands: int) -> DriveResult:
+    load = Load(calls, concurrency=concurrency, limit=DRIVE_TIMEOUT)
+    return asyncio.run(drive(port, load, caller_commands=caller_commands))
 
 
 def measure(args: argparse.Namespace, folder: Path) -> str:
     """Run the server under callgrind, place the calls, and return the report."""
-    import asyncio
-
-    from benchmarks.exchange import capture_exchange
-
     if not hasattr(sys, "activate_stack_trampoline"):  # what -X perf switches on
         raise BenchmarkError(
             "needs CPython 3.12 or newer on Linux (-X perf); run it with .venvs/3.12/bin/python"
@@ -280,8 +266,16 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
     perf_map_file = Path(f"/tmp/perf-{server.pid}.map")
     if not perf_map_file.exists():
         raise BenchmarkError(f"{perf_map_file} was not written: does this CPython support -X perf?")
-    perf_map = PerfMap.parse(perf_map_file.read_text())
-    shutil.move(perf_map_file, folder / "perf.map")
+    kept_map = folder / "perf.map"
+    shutil.move(perf_map_file, kept_map)
+    if result.correct != result.calls:
+        # a call cut short (a header or command deadline passed under valgrind's slowness)
+        # sent fewer commands than the exchange: no per-command figure then
+        raise BenchmarkError(
+            f"only {result.correct} of {result.calls} calls went right under valgrind: run one "
+            "kind at a time, or fewer --concurrency"
+        )
+    perf_map = PerfMap.parse(kept_map.read_text())
     dumped = profile.with_name(profile.name + ".1")  # the dump after the counted calls
     annotated = subprocess.run(
         [annotate, "--inclusive=yes", "--threshold=100", f"--show={','.join(EVENTS)}", str(dumped)],
@@ -290,18 +284,10 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
         check=True,
     ).stdout
     total, rows = parse_annotate(annotated)
-    calls, correct = int(str(result["calls"])), int(str(result["correct"]))
-    if correct != calls:
-        # a call cut short (a header or command deadline passed under valgrind's slowness)
-        # sent fewer commands than the exchange: no per-command figure then
-        raise BenchmarkError(
-            f"only {correct} of {calls} calls went right under valgrind: run one kind at a "
-            "time, or fewer --concurrency"
-        )
-    commands = calls * exchange.commands_per_call
+    commands = result.calls * exchange.commands_per_call
     header = (
-        f"{args.kind}, CPython {sys.version.split()[0]}, {result['calls']} calls "
-        f"({result['correct']} correct), {args.concurrency} at once, LL {args.ll}, -X perf"
+        f"{args.kind}, CPython {sys.version.split()[0]}, {result.calls} calls, all correct, "
+        f"{args.concurrency} at once, LL {args.ll}, -X perf"
     )
     return header + "\n" + report(total, by_python_function(rows, perf_map), commands, args.top)
 

@@ -187,7 +187,7 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: s
                         f"{m['loop_cpu_lag_max_ms']:.1f}",
                         f"{m['gc_max_ms']:.1f}",
                         f"{m['other_cpu_s']:.1f}",
-                        f"{m.get('steal_s', 0.0):.1f}",
+                        f"{m['steal_s']:.1f}",
                     )
                 )
             )

@@ -83,3 +83,10 @@ def test_a_broken_map_line_is_one_error_naming_it(bad: str) -> None:
 def test_output_without_totals_is_refused() -> None:
     with pytest.raises(BenchmarkError, match="PROGRAM TOTALS"):
         parse_annotate("nothing here\n")
+
+
+def test_a_drive_under_valgrind_gets_its_own_bound() -> None:
+    from benchmarks.procs import Load
+
+    assert Load(300, concurrency=200, limit=1800.0).deadline == 1800.0
+    assert Load(300, concurrency=200).deadline == 60.0 + 300 * 0.05 + 2.0  # as before
