@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from benchmarks.loops import LOOPS, loop_factory
 from benchmarks.scenario import (
     AGENTS,
     HANGUP_STEPS,
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--caller-commands", type=int, required=True)
     parser.add_argument("--mix", choices=MIXES, default="calls", help="errors: leak check mix")
+    parser.add_argument("--loop", choices=LOOPS, default="asyncio", help="the simulator's loop")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.ramp < 0 or args.time_scale < 0:
         print("benchmarks.driver: --calls >= 1, --ramp and --time-scale >= 0", file=sys.stderr)
@@ -200,17 +202,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.time_scale > 0:
         pace(args.time_scale)
         talk = args.talk / args.time_scale
-    result = asyncio.run(
-        place(
-            args.port,
-            args.calls,
-            concurrency=args.concurrency or args.calls,
-            ramp=args.ramp,
-            talk_seconds=talk,
-            caller_commands=args.caller_commands,
-            mix=args.mix,
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        result = runner.run(
+            place(
+                args.port,
+                args.calls,
+                concurrency=args.concurrency or args.calls,
+                ramp=args.ramp,
+                talk_seconds=talk,
+                caller_commands=args.caller_commands,
+                mix=args.mix,
+            )
         )
-    )
     print(json.dumps(result))
     return 0 if result["correct"] == result["calls"] else 1
 

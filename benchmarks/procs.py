@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import resource
 import sys
 from collections.abc import Sequence
@@ -24,22 +23,6 @@ from benchmarks.scenario import driver_command
 #: the repository root: child processes run ``python -m benchmarks.…`` from here
 ROOT = Path(__file__).resolve().parent.parent
 CONTROL_TIMEOUT = 60.0
-
-
-def machine_seconds(stat: str | None = None) -> tuple[float, float]:
-    """CPU seconds all processes on the machine have spent so far, and the seconds the
-    host took from this virtual machine's CPUs meanwhile (steal), from ``/proc/stat``.
-
-    Steal is time the hypervisor ran something else while a CPU here had work: a run
-    that lost some is slower for every server and its loop waits longer, which is not
-    the code's doing (benchmarks/RESULTS.md, session 15)."""
-    text = stat if stat is not None else Path("/proc/stat").read_text()
-    fields = text.splitlines()[0].split()[1:]
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-    steal = ticks[7] if len(ticks) > 7 else 0
-    per_second = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks[:7]) - idle) / per_second, steal / per_second
 
 
 def children_cpu_seconds() -> float:
@@ -165,6 +148,8 @@ class Load:
     #: the whole run's real seconds at most when given (a server under valgrind is ~50x
     #: slower: benchmarks/pymisses.py); else :attr:`deadline`'s own bound
     limit: float | None = None
+    #: the simulator's own event loop (benchmarks/loops.py)
+    loop: str = "asyncio"
 
     @property
     def deadline(self) -> float:
@@ -208,6 +193,7 @@ async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
             time_scale=load.time_scale,
             talk=load.talk,
             mix=load.mix,
+            loop=load.loop,
         ),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

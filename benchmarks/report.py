@@ -8,6 +8,22 @@ from typing import Any
 
 Run = Mapping[str, Any]
 
+MODE_NOTES = {
+    "burst": "all N calls at once on virtual time: capacity, runtime saturated",
+    "paced": "calls arrive at --rate per second, media in scaled real time, all N up together",
+}
+#: what a run measured again leaves in the results (benchmarks/host.py: the host took its CPU)
+RERUN_KEYS = (
+    "server",
+    "n",
+    "run",
+    "steal_s",
+    "steal_share",
+    "window_s",
+    "cpu_us_per_command",
+    "turnaround_p99_ms",
+    "loop_cpu_lag_max_ms",
+)
 #: per-run metrics whose median is reported
 METRICS = (
     "calls_per_s",
@@ -88,12 +104,19 @@ def targets(
                 m["correct_pct"] == 100.0,
             )
         )
+        # issue 19 asks for these in every run, not in the median run
+        by_size = modes[primary].get("runs", {}).get("hotline", {})
+        kept = [r for rs in by_size.values() for r in rs]
+        at_top = by_size.get(top, [])
+        worst_p99 = max((r["turnaround_p99_ms"] for r in at_top), default=m["turnaround_p99_ms"])
+        disturbed = sum(1 for r in at_top if r.get("disturbed"))
         found.append(
             _target(
-                f"p99 turnaround at N={top} ({primary})",
+                f"p99 turnaround at N={top} ({primary}), every run",
                 "< 5 ms",
-                f"{m['turnaround_p99_ms']:.3f} ms",
-                m["turnaround_p99_ms"] < 5.0,
+                f"{worst_p99:.3f} ms (median {m['turnaround_p99_ms']:.3f})"
+                + (f"; {disturbed} run(s) the host disturbed" if disturbed else ""),
+                worst_p99 < 5.0,
             )
         )
         for mode, results in modes.items():
@@ -110,10 +133,13 @@ def targets(
                         )
                     )
         del ratio
-        worst_lag = max(v["loop_cpu_lag_max_ms"] for v in hotline.values())
+        worst_lag = max(
+            [v["loop_cpu_lag_max_ms"] for v in hotline.values()]
+            + [r["loop_cpu_lag_max_ms"] for r in kept]
+        )
         found.append(
             _target(
-                f"longest event-loop block, any N ({primary}; heartbeat lag our CPU accounts for)",
+                f"longest event-loop block, every run ({primary}; lag our CPU accounts for)",
                 "< 20 ms",
                 f"{worst_lag:.2f} ms",
                 worst_lag < 20.0,
@@ -210,3 +236,55 @@ def target_table(found: Sequence[Mapping[str, Any]]) -> str:
         met = {True: "yes", False: "**no**", None: "-"}[t["met"]]
         lines.append(_row((t["target"], t["goal"], t["measured"], met)))
     return "\n".join(lines)
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown tables for a terminal or RESULTS.md."""
+    m = results["machine"]
+    parts = [
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['implementation']} {m['python']}, "
+        f"{m['platform']}; load average {m['loadavg_start'][0]:.2f} at start, "
+        f"{m['loadavg_end'][0]:.2f} at end; hotline {m['hotline']}, panoramisk {m['panoramisk']}.",
+        f"Exchange per call: {results['exchange']['commands_per_call']} AGI commands on "
+        f"{results['exchange']['connections_per_call']} connections. "
+        f"Medians of {results['settings']['runs']} runs.",
+    ]
+    for mode, found in results["modes"].items():
+        parts.append(f"**{mode}** ({MODE_NOTES[mode]})")
+        parts.append(load_table(found["medians"], mode))
+        if found.get("rerun"):
+            parts.append(rerun_note(found["rerun"]))
+        if found["ratios"]:
+            parts.append(ratio_table(found["ratios"]))
+    leak = results.get("leak")
+    if leak:
+        parts.append(
+            f"Leak check: {leak['calls']} calls after {leak['warmup_calls']} warm-up "
+            f"(concurrency {leak['concurrency']}), {leak['correct_pct']:g} % correct; RSS "
+            f"{leak['baseline_rss_kb']} KB after warm-up, {leak['series'][0]['rss_kb']} KB after "
+            f"the first batch, {leak['final_rss_kb']} KB at the end "
+            f"({leak['growth_after_first_batch_kb']:+d} KB); live objects "
+            f"{leak['baseline_gc_objects']} -> {leak['final_gc_objects']}."
+        )
+    startup = results.get("startup")
+    if startup:
+        run_s = startup["hotline_run_to_serving"]["median_s"]
+        check_s = startup["hotline_check"]["median_s"]
+        python_s = startup["python_startup"]["median_s"]
+        parts.append(
+            f"Startup (median): hotline run to serving {run_s:.3f} s, hotline check "
+            f"{check_s:.3f} s, bare python {python_s:.3f} s."
+        )
+    parts.append(target_table(results["targets"]))
+    return "\n\n".join(parts)
+
+
+def rerun_note(rerun: Sequence[Run]) -> str:
+    """One line on the runs measured again because the host took its CPUs."""
+    rounds = sorted({(r["n"], r["run"]) for r in rerun})
+    worst = max(float(r["steal_share"]) for r in rerun)
+    return (
+        f"Measured again: {len(rounds)} round(s) of runs in which the host took up to "
+        f"{worst:.1%} of the machine (over --max-steal); their figures are in the JSON's "
+        "`rerun`."
+    )

@@ -66,6 +66,7 @@ def driver_command(
     time_scale: float = 0.0,
     talk: float = 1.0,
     mix: str = "calls",
+    loop: str = "asyncio",
 ) -> list[str]:
     """The load generator process (:mod:`benchmarks.driver`) placing ``calls`` calls."""
     return [
@@ -88,6 +89,8 @@ def driver_command(
         str(caller_commands),
         "--mix",
         mix,
+        "--loop",
+        loop,
     ]
 
 

@@ -38,12 +38,12 @@ from benchmarks.blocks import BlockTracer
 from benchmarks.errors import BenchmarkError
 from benchmarks.exchange import Exchange
 from benchmarks.histogram import LogHistogram
+from benchmarks.loops import LOOPS, loop_factory
 from benchmarks.responders import start_agi_layer, start_bare, start_panoramisk
 from benchmarks.scenario import CONFIG, HOSTILE_AGI
 from benchmarks.tweaks import TWEAKS
 
 KINDS = ("hotline", "bare", "panoramisk", "agi")
-LOOPS = ("asyncio", "uvloop")
 
 Stop = Callable[[], Awaitable[None]]
 #: awaited before ``stats``: finish background work that belongs to the run; returns extra stats
@@ -401,13 +401,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    factory = None
-    if args.loop == "uvloop":
-        import uvloop
-
-        factory = uvloop.new_event_loop
     try:
-        with asyncio.Runner(loop_factory=factory) as runner:
+        with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
             return runner.run(_serve(args))
     except BenchmarkError as exc:
         print(f"benchmarks.server: {exc}", file=sys.stderr)

@@ -44,6 +44,11 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             "2",
             "--startup-runs",
             "1",
+            "--driver-loop",
+            "uvloop",
+            # tiny windows: one tick of the host's steal is a share over --max-steal
+            "--retries",
+            "0",
             "--quiet",
             "--json",
             str(out),
@@ -58,6 +63,7 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
 
     assert results["machine"]["cores"] >= 1
+    assert results["driver_loop"] == "uvloop"
     exchange = results["exchange"]
     assert exchange["connections_per_call"] == 3
     assert set(results["modes"]) == {"burst", "paced"}
@@ -69,6 +75,9 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             assert run["correct_pct"] == 100.0
             assert run["commands"] == run["commands_expected"] == 3 * exchange["commands_per_call"]
             assert run["turnaround_ms"]["count"] == run["commands"]
+            assert run["steal_share"] >= 0.0
+            assert run["disturbed"] == (run["steal_share"] > 0.01)
+        assert isinstance(mode["rerun"], list)
         assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
     hotline_log = results["modes"]["burst"]["runs"]["hotline"]["3"][0]["runtime_log"]
     # the runtime's own log: 2 warm-up calls and 3 measured, all connected to the third target

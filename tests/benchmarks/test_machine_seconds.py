@@ -1,4 +1,4 @@
-"""benchmarks.procs.machine_seconds: busy CPU and the host's steal apart, from /proc/stat."""
+"""benchmarks.host.machine_seconds: busy CPU and the host's steal apart, from /proc/stat."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmarks.procs import machine_seconds
+from benchmarks.host import machine_seconds
 
 #: /proc/stat's first line as read on the benchmark machine (session 15): user nice system
 #: idle iowait irq softirq steal guest guest_nice, in ticks
