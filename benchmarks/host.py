@@ -3,11 +3,11 @@
 The benchmark machines are virtual: their hypervisor runs other guests on the same
 cores, and ``/proc/stat``'s steal column counts the time a CPU here had work but did
 not run.  A run that lost a few percent of its CPUs this way is slower for every
-server, and its event loops wait in bursts (benchmarks/RESULTS.md, sessions 15 and 16:
-every run with a block over 20 ms or a p99 over 5 ms had lost 2-60 % of the machine;
-no run that lost under 1 % had either).  :func:`steal_share` names such a run, so that
-the load benchmark can measure it again rather than report the host's doing as the
-server's.
+server, and its event loops wait in bursts (benchmarks/RESULTS.md, session 16: none of
+the 29 runtime runs that lost under 2 % of the machine had a block over 20 ms or a p99
+over 5 ms; 28 of the 40 that lost 2-30 % had one or both).  :func:`steal_share` names
+such a run, so that the load benchmark can measure it again rather than report the
+host's doing as the server's.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 #: the share of the machine's CPU time the host may take in a run before the load benchmark
-#: measures that run again (``--max-steal``): runs that lost up to 0.42 s of ~52 CPU
-#: seconds met every target in sessions 15 and 16, runs that lost 1 s and more did not
+#: measures that run again (``--max-steal``): half the 2 % under which every runtime run of
+#: session 16 met the latency targets, so a round kept is clear of that edge
 MAX_STEAL = 0.01
 
 

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.loops import LOOPS, loop_factory
 from hotline.logs import bind_context, configure_logging, flush_logs, get_logger
 
 log = get_logger()
@@ -64,18 +65,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--kinds", default="info,debug", help="info, debug or both")
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--loop", choices=LOOPS, default="uvloop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "log.jsonl"
         with path.open("a", encoding="utf-8", buffering=1) as stream:
             configure_logging(level="INFO", fmt="json", stream=stream, batch=True)
-            if args.loop == "uvloop":
-                import uvloop
-
-                result = uvloop.run(_run(args.lines, args.kinds))
-            else:
-                result = asyncio.run(_run(args.lines, args.kinds))
+            with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+                result = runner.run(_run(args.lines, args.kinds))
             flush_logs()
         written = sum(1 for _ in path.open(encoding="utf-8"))
     print(json.dumps({"lines": args.lines, "written": written, **result}))
