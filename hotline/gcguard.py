@@ -72,6 +72,12 @@ GROWTH_KB = 64 * 1024
 #: not the 10,000-17,000 CPython's net count lets pile up): CPython's own young
 #: collections then never find much to walk either
 YOUNG_INTERVAL = 0.01
+#: ... and between two looks while no call is up: nothing is made then, and a 10 ms timer
+#: woke an idle runtime 100 times a second (~1 % of a core, 0.32 s of CPU in 30 s idle on
+#: uvloop; 0.03 s with this: benchmarks/RESULTS.md, issue 19 session 17); a call arriving
+#: waits at most this long for the first freeze, its objects meanwhile in CPython's own
+#: young collections
+IDLE_YOUNG_INTERVAL = 0.5
 #: a generation-2 threshold no counter reaches: no automatic full collection
 _NEVER = 2**31 - 1
 
@@ -127,7 +133,8 @@ class GcGuard:
 
     :meth:`check` is one look (the periodic task calls it every ``interval``
     seconds), :meth:`collect_young` one look at the young objects (every
-    ``young_interval`` seconds; None: CPython's count only); ``collect``,
+    ``young_interval`` seconds while a call is up, every ``idle_young_interval``
+    while none is; None: CPython's count only); ``collect``,
     ``collect_generation``, ``freeze`` and ``rss_kb`` are seams for tests.
     """
 
@@ -138,6 +145,7 @@ class GcGuard:
         interval: float = INTERVAL,
         growth_kb: int = GROWTH_KB,
         young_interval: float | None = YOUNG_INTERVAL,
+        idle_young_interval: float = IDLE_YOUNG_INTERVAL,
         collect: Callable[[], int] = gc.collect,
         collect_generation: Callable[[int], int] = gc.collect,
         freeze: Callable[[], None] = gc.freeze,
@@ -147,6 +155,7 @@ class GcGuard:
         self.interval = interval
         self.growth_kb = growth_kb
         self.young_interval = young_interval
+        self.idle_young_interval = idle_young_interval
         self._collect = collect
         self._collect_generation = collect_generation
         self._freeze = freeze
@@ -198,10 +207,11 @@ class GcGuard:
             self._young = loop.call_later(self.young_interval, self._young_tick)
 
     def _young_tick(self) -> None:
-        self.collect_young()
+        ran = self.collect_young()
         loop = self._young_loop
         if self.young_interval is not None and self._task is not None and loop is not None:
-            self._young = loop.call_later(self.young_interval, self._young_tick)
+            delay = self.young_interval if ran else self.idle_young_interval
+            self._young = loop.call_later(delay, self._young_tick)
 
     def collect_young(self) -> bool:
         """What calls made since the last look, out of later collections' way, if a call is

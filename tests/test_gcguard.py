@@ -255,6 +255,41 @@ async def _young_collections() -> None:
     assert gc.get_freeze_count() == 0
 
 
+async def _idle_ticks() -> None:
+    calls = 0
+    looked = asyncio.Event()
+    guard = GcGuard(lambda: calls, interval=3600, young_interval=0.001, idle_young_interval=3600)
+    collect_young = guard.collect_young
+
+    def look() -> bool:
+        looked.set()
+        return collect_young()
+
+    guard.collect_young = look  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    guard.start()
+    try:
+        await asyncio.wait_for(looked.wait(), 30)
+        # nothing was up: the next look is the idle interval away, not the busy one
+        assert guard._young is not None
+        assert guard._young.when() - loop.time() > 3000
+        assert guard.young_collections == 0
+        calls = 2
+        guard._young.cancel()
+        guard._young_tick()  # a call is up now: the next look is the busy interval away
+        assert guard.young_collections == 1
+        assert guard._young.when() - loop.time() < 1
+    finally:
+        await guard.stop()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_an_idle_guard_looks_at_young_objects_seldom(loop: str) -> None:
+    """No call up: the timer wakes the loop twice a second, not 100 times (issue 19)."""
+    with _runner(loop) as runner:
+        runner.run(_idle_ticks())
+
+
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_young_collections_run_on_a_timer_while_calls_are_up(loop: str) -> None:
     with _runner(loop) as runner:
