@@ -47,6 +47,8 @@ log = get_logger()
 
 #: what may travel from the caller id into Gosub arguments: digits and a leading +
 _CALLER_DIGITS = re.compile(r"\+?[0-9]{1,32}")
+#: what the caller leg asks after each Dial, in one GET FULL VARIABLE
+_DIAL_REPORT = "${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}"
 
 
 def caller_digits(callerid: str) -> str:
@@ -129,8 +131,10 @@ class CallerFlow:
     def _prompt(self, slot: str) -> str:
         return self.deps.prompts.name(self.hotline_name, slot)
 
-    async def _play(self, slot: str) -> None:
-        await self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
+    def _play(self, slot: str) -> Coroutine[Any, Any, str | None]:
+        """The slot's prompt: the session's coroutine itself, not one of ours around it (a
+        coroutine fewer for its command to resume through, issue 19)."""
+        return self.session.stream_file(self._prompt(slot), timeout=self.deadlines.play(slot))
 
     async def run(self) -> CallOutcome:
         """The whole call.  One coroutine with the hunt's two below it: each of the leg's
@@ -380,7 +384,8 @@ class CallerFlow:
             self.deps.registry.forget(self.call_id)
         if self.summarised:  # the caller left meanwhile and the record says so already
             raise AgiHangup(f"the caller hung up while target {planned.attempt} was tried")
-        report = await self._dial_report(result)
+        # the report's one command awaited here, not in a coroutine of its own (issue 19)
+        report = self._dial_report(result, await self.session.get_full_variable(_DIAL_REPORT))
         outcome = report.outcome
         said = outcome.value  # an enum's value is a Python property: read once
         seconds = self.clock() - dial_started
@@ -459,10 +464,8 @@ class CallerFlow:
             )
         return False
 
-    async def _dial_report(self, result: int) -> DialReport:
-        values = await self.session.get_full_variable(
-            "${DIALSTATUS}|${GOSUB_RETVAL}|${HANGUPCAUSE}"
-        )
+    def _dial_report(self, result: int, values: str | None) -> DialReport:
+        """What the Dial did, from its result and :data:`_DIAL_REPORT`'s value."""
         dialstatus, gosub_retval, hangupcause = ((values or "") + "||").split("|")[:3]
         return DialReport(
             result=result,

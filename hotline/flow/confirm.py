@@ -190,52 +190,57 @@ class ConfirmFlow:
         presence.hung_up(call_id)
         raise _CallerLeft
 
-    async def _play(self, name: str, keys: str, seconds: float) -> str | None:
-        """One prompt the answer keys interrupt; the caller is checked first (as
-        :meth:`_check_caller` does, written out: one coroutine fewer per command)."""
-        if self._must_ask(False):
-            self._asked(await self._ask_asterisk())
-        self.during = name
-        return await self.session.stream_file(name, keys, timeout=seconds)
-
-    async def _announce(self, hotline: HotlineConfig, keys: str) -> str | None:
-        """The caller's number, piece by piece; an answer key interrupts any piece."""
-        deadlines = self._deadlines(hotline)
-        key = await self._play(
-            self.deps.prompts.name(self.hotline_name, "caller_number_is"),
-            keys,
-            deadlines.play("caller_number_is"),
+    def _announcement(self, deadlines: Deadlines) -> list[tuple[str, float]]:
+        """The caller's number as the leg plays it: "the caller's number is", then one
+        prompt per digit (only single prompts can be stopped, recording 21); each with
+        its deadline."""
+        pieces = [
+            (
+                self.deps.prompts.name(self.hotline_name, "caller_number_is"),
+                deadlines.play("caller_number_is"),
+            )
+        ]
+        pieces.extend(
+            (f"digits/{digit}", deadlines.say_digits(digit))
+            for digit in self.caller_number.lstrip("+")
         )
-        for digit in self.caller_number.lstrip("+"):
-            if key is not None:
-                break
-            key = await self._play(f"digits/{digit}", keys, deadlines.say_digits(digit))
-        return key
+        return pieces
 
     async def _ask_agent(self, hotline: HotlineConfig) -> str:
         prompts = self.deps.prompts
         confirm = hotline.confirm
         deadlines = self._deadlines(hotline)
         answer_keys = confirm.digit + confirm.decline_digit
-        await self.session.set_variable("CHANNEL(language)", hotline.language)
+        session = self.session
+        await session.set_variable("CHANNEL(language)", hotline.language)
         await self._check_caller(ask=True)
         log.info("confirm_asking", replays=confirm.replays)
+        # Every prompt below comes after a look at the caller (:meth:`_check_caller`'s
+        # work), and every wait too.  Written out here, not in methods of their own: each
+        # command of the leg resumes through every coroutine between its task and the
+        # session (issue 19, sessions 13 and 17)
         key = None
         if confirm.announce_caller and self.caller_number:
-            key = await self._announce(hotline, answer_keys)
-        session = self.session
+            # an answer key interrupts any piece of the announcement
+            for name, seconds in self._announcement(deadlines):
+                if self._must_ask(False):
+                    self._asked(await self._ask_asterisk())
+                self.during = name
+                key = await session.stream_file(name, answer_keys, timeout=seconds)
+                if key is not None:
+                    break
+        confirm_call = prompts.name(self.hotline_name, "confirm_call")
         every_ms = round(CHECK_EVERY * 1000)
         for round_no in range(1, confirm.replays + 2):
-            if key is None:
-                key = await self._play(
-                    prompts.name(self.hotline_name, "confirm_call"),
-                    _ANY_KEY,
-                    deadlines.play("confirm_call"),
+            if key is None:  # "press 1": any key answers it
+                if self._must_ask(False):
+                    self._asked(await self._ask_asterisk())
+                self.during = confirm_call
+                key = await session.stream_file(
+                    confirm_call, _ANY_KEY, timeout=deadlines.play("confirm_call")
                 )
             # Wait for a key, looking at the caller at least every CHECK_EVERY: slices of
-            # WAIT FOR DIGIT that add up to the confirm timeout.  Written out here, not in
-            # methods of their own: each command of the leg resumes through every
-            # coroutine between its task and the session (issue 19, session 13)
+            # WAIT FOR DIGIT that add up to the confirm timeout.
             if key is None:
                 self.during = "waiting"
                 left_ms = round(confirm.timeout * 1000)
