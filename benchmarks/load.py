@@ -302,6 +302,10 @@ class Bench:
             "cpu_ms_per_call": round(cpu / size * 1000, 4),
             "cpu_us_per_command": round(cpu / commands * 1e6, 3) if commands else None,
             "cpu_utilisation": round(active_cpu / active_wall, 3) if active_wall else None,
+            # the process's wake-ups in the active window (heartbeat's included), per command
+            "wakes_per_command": round(stats.get("active_wakes", 0) / commands, 4)
+            if commands
+            else None,
             "rss_base_kb": base["rss_kb"],
             "rss_peak_kb": stats["peak_rss_kb"],
             "rss_end_kb": stats["rss_kb"],

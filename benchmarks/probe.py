@@ -44,8 +44,9 @@ class Probe:
         self.connections = 0
         self.open_connections = 0
         self.max_open_connections = 0
-        self.active_start: tuple[float, float] | None = None
-        self.active_end: tuple[float, float] | None = None
+        #: (wall, CPU, wake-ups) when the active window began and ended (:func:`moment`)
+        self.active_start: tuple[float, float, int] | None = None
+        self.active_end: tuple[float, float, int] | None = None
 
     def reset(self) -> None:
         self.turnaround.clear()
@@ -59,21 +60,23 @@ class Probe:
         self.open_connections += 1
         self.max_open_connections = max(self.max_open_connections, self.open_connections)
         if self.active_start is None:
-            self.active_start = (time.perf_counter(), sum(cpu_seconds()))
+            self.active_start = moment()
 
     def closed(self) -> None:
         self.open_connections -= 1
         if self.open_connections == 0:
-            self.active_end = (time.perf_counter(), sum(cpu_seconds()))
+            self.active_end = moment()
 
     def active(self) -> dict[str, float]:
-        """Wall and CPU seconds of the active window (zero before any call ended)."""
+        """Wall and CPU seconds and the wake-ups of the active window (zero before any call
+        ended)."""
         start, end = self.active_start, self.active_end
         if start is None or end is None or end[0] < start[0]:
-            return {"active_wall_s": 0.0, "active_cpu_s": 0.0}
+            return {"active_wall_s": 0.0, "active_cpu_s": 0.0, "active_wakes": 0}
         return {
             "active_wall_s": round(end[0] - start[0], 4),
             "active_cpu_s": round(end[1] - start[1], 4),
+            "active_wakes": end[2] - start[2],
         }
 
 
@@ -306,6 +309,15 @@ def cpu_seconds() -> tuple[float, float]:
     """(user, system) CPU seconds of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime, usage.ru_stime
+
+
+def moment() -> tuple[float, float, int]:
+    """Now: wall seconds, CPU seconds and wake-ups so far (voluntary context switches: each
+    time the process slept, in its loop's poll or elsewhere, and was woken).  A wake-up
+    costs the process 85-250 µs of CPU on the benchmark's virtual machines
+    (benchmarks/wake_cost.py), so servers are told apart by them too."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
 
 
 def memory_kb() -> dict[str, int]:

@@ -115,12 +115,11 @@ async def _start_hotline(
         port=0,
         gc_guard="gc-default" not in tweaks,
     )
-    if "gc-count-young" in tweaks and runtime.gc is not None:
+    if ("gc-count-young" in tweaks or "gc-off" in tweaks) and runtime.gc is not None:
+        runtime.gc.freeze_young = False
         runtime.gc.young_interval = None
-    if "gc-off" in tweaks and runtime.gc is not None:
-        runtime.gc.young_interval = None
-    if "young-50ms" in tweaks and runtime.gc is not None:
-        runtime.gc.young_interval = 0.05
+    if "young-timer" in tweaks and runtime.gc is not None:
+        runtime.gc.freeze_young = False  # its timer, every YOUNG_INTERVAL
     # every step of the journal writer's task: how long it blocks the loop at a time
     writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
@@ -150,7 +149,7 @@ async def _start_hotline(
             return {"page": page_cpu.take()} if page_cpu is not None else {}
         if journal.pending:
             await journal.drained()
-            probe.PROBE.active_end = (time.perf_counter(), sum(probe.cpu_seconds()))
+            probe.PROBE.active_end = probe.moment()
         return {
             "journal": {
                 "written": journal.written,

@@ -8,13 +8,15 @@ a tweak is named.
 * ``gc-default`` — the interpreter's own garbage collection instead of
   ``hotline run``'s :class:`hotline.gcguard.GcGuard` (what the runtime did
   before it: the side-by-side baseline for the guard).
-* ``gc-count-young`` — the guard without its timer (which freezes what calls
-  made, or collects it young where calls leave cycles): young collections only
-  when CPython's net allocation count says so (the guard as it was before; the
-  side-by-side baseline for the timer).
-* ``young-50ms`` — the guard's timer every 50 ms instead of
-  :data:`hotline.gcguard.YOUNG_INTERVAL` (measured when the timer still
-  collected young objects: no cheaper, longer pauses; benchmarks/RESULTS.md).
+* ``gc-count-young`` — the guard without its young freeze (which freezes what
+  calls made when CPython starts a young collection, or collects it young on a
+  timer where calls leave cycles): CPython's own young collections, walking,
+  when its net allocation count says so (the side-by-side baseline for the
+  freeze).
+* ``young-timer`` — what calls made frozen every
+  :data:`hotline.gcguard.YOUNG_INTERVAL` seconds on a timer (the guard before
+  issue 19's session 17) instead of in CPython's young collections: what the
+  timer's wake-ups cost.
 * ``gc-off`` — not a fix: no collection at all while serving (neither CPython's
   own young ones nor the guard's timer; the guard's idle and growth collections
   stay): what collecting costs per call, and whether the loop's long blocks are
@@ -52,6 +54,6 @@ TWEAKS = frozenset(
         "page-5",
         "trace-blocks",
         "gc-off",
-        "young-50ms",
+        "young-timer",
     }
 )

@@ -17,20 +17,24 @@ any age), so under a steady load, where the old objects of finished commands
 die as fast as new ones are made, generation 0 collects rarely and then walks
 everything made since that is still alive.  Measured at N = 1,000 paced
 calls: generation-1 collections walking 10,000-17,000 objects (3,700-5,400 of
-them coroutines of commands waiting for their reply), 9-16 ms each.  A young
-collection every :data:`YOUNG_INTERVAL` seconds while calls are up walks
-only what the last interval made and promotes the survivors to the old
-generation, which no automatic collection walks.  Where calls leave no
-cycles even that walk finds nothing (none collected in any benchmark run,
-at 1.5-3.6 µs of CPU per AGI command): there the timer freezes what the
-interval made instead (``gc.freeze()``: a list splice, no walk); the
-guard's growth collection unfreezes everything first.
+them coroutines of commands waiting for their reply), 9-16 ms each.  Where
+calls leave no cycles such a walk finds nothing (none collected in any
+benchmark run), so while calls are up the guard freezes what they made at the
+moment CPython starts a young collection (``gc.freeze()`` in a
+``gc.callbacks`` hook: a list splice, and the collection then walks nothing;
+``tests/test_gcguard.py`` shows the order on every supported CPython).  It
+used to freeze on a 10 ms timer instead: a timer wakes the process, and on
+the benchmark's machines a wake-up costs 85-250 µs of the process's CPU, so
+that timer was ~4 µs per AGI command (benchmarks/RESULTS.md, issue 19,
+session 17); the hook runs only when CPython would have walked, on a turn
+the loop takes anyway.  Where calls leave cycles, a young collection every
+:data:`YOUNG_INTERVAL` seconds while calls are up walks only what the last
+interval made.
 
 So, once serving (``hotline run``): the objects of start-up are frozen out of
 every later collection, the automatic full collection is off, what calls make
-is frozen (or, where calls leave cycles, collected young) on a timer besides
-CPython's own young collections, and :class:`GcGuard` runs a full collection
-itself, only
+is frozen when CPython would walk it (or, where calls leave cycles, collected
+young on a timer), and :class:`GcGuard` runs a full collection itself, only
 
 * when no call is up (it then walks little and delays nobody: not what is
   frozen; unfreezing start-up's ~95,000 objects for it paused the loop for
@@ -38,7 +42,7 @@ itself, only
 * when the peak RSS grew by :data:`GROWTH_KB` since the last one (a guard
   that notices growth: something does leave garbage after all, or load grew),
   logged as ``gc_growth_collection`` with what it found.  This one unfreezes
-  everything first, so garbage the timer froze is found there.
+  everything first, so garbage frozen meanwhile is found there.
 
 Where calls would leave cycles and the transport fix cannot apply, the
 automatic full collections stay on: turning them off there would grow memory
@@ -67,10 +71,9 @@ INTERVAL = 5.0
 #: ~3,000 calls' worth of live state (~20 KB per call measured), so a ramp to
 #: 1,000 calls never triggers it while real accumulation cannot go unnoticed
 GROWTH_KB = 64 * 1024
-#: seconds between two looks at what calls made while they are up (frozen, or a young
-#: collection that walks ~10 ms of new objects: 1-2 ms of pause at N = 1,000 paced calls,
-#: not the 10,000-17,000 CPython's net count lets pile up): CPython's own young
-#: collections then never find much to walk either
+#: where calls leave cycles: seconds between two young collections while calls are up (each
+#: walks ~10 ms of new objects: 1-2 ms of pause at N = 1,000 paced calls, not the
+#: 10,000-17,000 CPython's net count lets pile up)
 YOUNG_INTERVAL = 0.01
 #: ... and between two looks while no call is up: nothing is made then, and a 10 ms timer
 #: woke an idle runtime 100 times a second (~1 % of a core, 0.32 s of CPU in 30 s idle on
@@ -128,13 +131,16 @@ def install_transport_fix() -> bool:
 
 
 class GcGuard:
-    """Freezes start-up objects, freezes (or collects) young objects on a timer and runs
-    full collections only when they hurt nobody.
+    """Freezes start-up objects, freezes (or collects) young objects and runs full
+    collections only when they hurt nobody.
 
     :meth:`check` is one look (the periodic task calls it every ``interval``
-    seconds), :meth:`collect_young` one look at the young objects (every
-    ``young_interval`` seconds while a call is up, every ``idle_young_interval``
-    while none is; None: CPython's count only); ``collect``,
+    seconds), :meth:`collect_young` one look at the young objects: where calls
+    leave no cycles (:attr:`manual`) whenever CPython starts a young collection
+    (``freeze_young``; False: CPython's own walks), where they do every
+    ``young_interval`` seconds while a call is up (every ``idle_young_interval``
+    while none is; None: CPython's count only); ``young_interval`` applies to the
+    first kind too when ``freeze_young`` is False.  ``collect``,
     ``collect_generation``, ``freeze`` and ``rss_kb`` are seams for tests.
     """
 
@@ -146,6 +152,7 @@ class GcGuard:
         growth_kb: int = GROWTH_KB,
         young_interval: float | None = YOUNG_INTERVAL,
         idle_young_interval: float = IDLE_YOUNG_INTERVAL,
+        freeze_young: bool = True,
         collect: Callable[[], int] = gc.collect,
         collect_generation: Callable[[int], int] = gc.collect,
         freeze: Callable[[], None] = gc.freeze,
@@ -156,10 +163,13 @@ class GcGuard:
         self.growth_kb = growth_kb
         self.young_interval = young_interval
         self.idle_young_interval = idle_young_interval
+        self.freeze_young = freeze_young
+        #: the hook in ``gc.callbacks`` while serving (freeze_young, manual)
+        self._hooked = False
         self._collect = collect
         self._collect_generation = collect_generation
         self._freeze = freeze
-        #: objects were frozen by the timer since the last full collection
+        #: young objects were frozen since the last full collection
         self._frozen_young = False
         self._rss_kb = rss_kb
         self._thresholds = gc.get_threshold()
@@ -170,18 +180,23 @@ class GcGuard:
         self.manual = False
         #: full collections this guard ran, by reason
         self.collections = {"idle": 0, "growth": 0}
-        #: the timer's looks at what calls made (frozen, or collected young)
+        #: looks at what calls made (frozen, or collected young)
         self.young_collections = 0
+
+    @property
+    def _hook_young(self) -> bool:
+        return self.manual and self.freeze_young
 
     @property
     def policy(self) -> str:
         """One line for the ``serving`` log line."""
         what = "young objects frozen" if self.manual else "young collections"
-        young = (
-            f"; {what} every {self.young_interval * 1000:g} ms while calls are up"
-            if self.young_interval is not None
-            else ""
-        )
+        if self._hook_young:
+            young = f"; {what} when CPython would collect them while calls are up"
+        elif self.young_interval is not None:
+            young = f"; {what} every {self.young_interval * 1000:g} ms while calls are up"
+        else:
+            young = ""
         if not self.manual:
             return "start-up frozen; automatic full collections (calls leave cycles here)" + young
         return (
@@ -191,7 +206,7 @@ class GcGuard:
 
     def start(self) -> None:
         """Freeze what start-up built; take over full collections where calls leave no cycles;
-        start the young objects' timer."""
+        hook into CPython's young collections, or start the young objects' timer."""
         loop = asyncio.get_running_loop()
         self._collect()
         gc.freeze()
@@ -203,8 +218,17 @@ class GcGuard:
         self._baseline_kb = self._rss_kb()
         self._task = loop.create_task(self._run(), name="gc-guard")
         self._young_loop = loop
-        if self.young_interval is not None:
+        if self._hook_young:
+            gc.callbacks.append(self._before_collection)
+            self._hooked = True
+        elif self.young_interval is not None:
             self._young = loop.call_later(self.young_interval, self._young_tick)
+
+    def _before_collection(self, phase: str, info: dict[str, int]) -> None:
+        """``gc.callbacks``: a young collection is about to walk what calls made; frozen
+        first, it walks nothing (a full one is the guard's own, or someone's on purpose)."""
+        if phase == "start" and info["generation"] < 2:
+            self.collect_young()
 
     def _young_tick(self) -> None:
         ran = self.collect_young()
@@ -229,6 +253,9 @@ class GcGuard:
 
     async def stop(self) -> None:
         """Stop looking and give the interpreter its own collections back."""
+        if self._hooked:
+            self._hooked = False
+            gc.callbacks.remove(self._before_collection)
         young, self._young = self._young, None
         if young is not None:
             young.cancel()
@@ -258,7 +285,7 @@ class GcGuard:
             return None
         started = time.perf_counter()
         if reason == "growth" and self._frozen_young:
-            gc.unfreeze()  # what the timer froze is seen too (start-up's as well)
+            gc.unfreeze()  # what was frozen young is seen too (start-up's as well)
             try:
                 found = self._collect()
             finally:

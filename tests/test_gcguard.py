@@ -115,6 +115,7 @@ def _guard(process: FakeProcess, active: Callable[[], int]) -> GcGuard:
         interval=3600,
         growth_kb=1024,
         young_interval=None,
+        freeze_young=False,  # full collections only: the young ones are tested below
         collect=process.collect,
         rss_kb=lambda: process.rss_kb,
     )
@@ -206,6 +207,7 @@ async def _young_collections() -> None:
         interval=3600,
         growth_kb=1024,
         young_interval=0.001,
+        freeze_young=False,  # the timer, as where calls leave cycles
         collect=collect,
         rss_kb=lambda: rss_kb,
     )
@@ -255,10 +257,74 @@ async def _young_collections() -> None:
     assert gc.get_freeze_count() == 0
 
 
+class _Cycle:
+    pass
+
+
+def _cycles(count: int) -> None:
+    """``count`` objects only the collector can free (each refers to itself)."""
+    for _ in range(count):
+        cycle = _Cycle()
+        cycle.me = cycle  # type: ignore[attr-defined]
+
+
+async def _hooked_young_collections(captured_log: CapturedLog) -> None:
+    calls = 3
+    rss_kb = 50_000
+    guard = GcGuard(lambda: calls, interval=3600, growth_kb=1024, rss_kb=lambda: rss_kb)
+    guard.start()
+    try:
+        assert guard.manual
+        assert "young objects frozen when CPython would collect them" in guard.policy
+        assert guard._young is None  # no timer wakes the loop
+        _cycles(5)
+        frozen = gc.get_freeze_count()
+        # a call is up: what it made is frozen before the young collection walks it
+        assert gc.collect(0) == 0
+        assert gc.get_freeze_count() >= frozen + 5
+        assert guard.young_collections == 1
+        # CPython's own young collections too (made objects kept, past its threshold)
+        kept: list[list[int]] = [[] for _ in range(gc.get_threshold()[0] * 2)]
+        assert guard.young_collections > 1
+        del kept
+        # no call up: CPython's own walk, which finds what is there
+        calls = 0
+        young = guard.young_collections
+        _cycles(3)
+        assert gc.collect(0) >= 3
+        assert guard.young_collections == young
+        # the growth collection unfreezes first: what was frozen young is found there
+        rss_kb += 2048
+        calls = 1
+        assert guard.check() == "growth"
+        (growth,) = captured_log.named("gc_growth_collection")
+        assert growth["unreachable_objects"] >= 5
+    finally:
+        await guard.stop()
+    assert guard._before_collection not in gc.callbacks
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_young_objects_are_frozen_when_cpython_would_walk_them(
+    loop: str, captured_log: CapturedLog
+) -> None:
+    """Where calls leave no cycles, no timer: the freeze comes in CPython's own young
+    collection, before its walk (gc.callbacks' "start" on 3.11-3.13; issue 19)."""
+    with _runner(loop) as runner:
+        runner.run(_hooked_young_collections(captured_log))
+
+
 async def _idle_ticks() -> None:
     calls = 0
     looked = asyncio.Event()
-    guard = GcGuard(lambda: calls, interval=3600, young_interval=0.001, idle_young_interval=3600)
+    guard = GcGuard(
+        lambda: calls,
+        interval=3600,
+        young_interval=0.001,
+        idle_young_interval=3600,
+        freeze_young=False,
+    )
     collect_young = guard.collect_young
 
     def look() -> bool:
