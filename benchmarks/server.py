@@ -120,11 +120,22 @@ async def _start_hotline(
         runtime.gc.young_interval = None
     if "young-timer" in tweaks and runtime.gc is not None:
         runtime.gc.freeze_young = False  # its timer, every YOUNG_INTERVAL
-    # every step of the journal writer's task: how long it blocks the loop at a time
-    writer_steps, writer_cpu_steps = probe.time_task_steps("JournalWriter._run", gc_pauses)
+    # Timing a task's steps takes a task factory, a Python call for every task the runtime
+    # makes (~540 instructions and 1.5 misses past the cache per AGI command,
+    # benchmarks/pymisses.py, issue 19 session 17): only when a timed task runs at all.
+    # Every step of the journal writer's task: how long it blocks the loop at a time
+    writer_steps, writer_cpu_steps = (
+        probe.time_task_steps("JournalWriter._run", gc_pauses)
+        if "journal-metrics" in tweaks
+        else (LogHistogram(), LogHistogram())
+    )
     RESET_WITH_METER.extend((writer_steps, writer_cpu_steps))  # from the run's reset on
     # every step of the live page's tasks: the push task and each open page's stream
-    page_cpu_steps = [probe.time_task_steps(name, gc_pauses)[1] for name in PAGE_TASKS]
+    page_cpu_steps = (
+        [probe.time_task_steps(name, gc_pauses)[1] for name in PAGE_TASKS]
+        if "page" in tweaks or "page-5" in tweaks
+        else []
+    )
     RESET_WITH_METER.extend(page_cpu_steps)
     await runtime.start()
     if "gc-off" in tweaks and runtime.gc is not None:
