@@ -42,6 +42,11 @@ MODES = ("burst", "paced")
 COMPARED = ("hotline", "bare", "panoramisk")
 #: paced calls stay bridged this long after the last one arrived, so all N overlap
 PACED_OVERLAP = 1.0
+#: seconds the idle server is measured before a run's calls: its CPU rate then (the 5 ms
+#: heartbeat's, ~0.03 s/s) is subtracted from the run's.  Measured over the simulator's start
+#: alone (~0.5 s) it ranged 0.013-0.046 s/s for one kind of server (results-session16.json),
+#: ±0.4 s of a run's ~5 s (issue 19, session 17)
+IDLE_SECONDS = 2.0
 LEAK_TOLERANCE_KB = 1024
 
 
@@ -127,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--retries", type=int, default=2, help="times a run is measured again")
     parser.add_argument("--warmup", type=int, default=50, help="calls before each measured run")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=IDLE_SECONDS,
+        help="the idle server's CPU is measured this long before each run's calls",
+    )
     parser.add_argument("--leak-calls", type=int, default=20_000, help="0 skips the leak check")
     parser.add_argument("--leak-batch", type=int, default=2_000)
     parser.add_argument("--leak-concurrency", type=int, default=100)
@@ -217,6 +228,7 @@ class Bench:
                 if warm.correct != warm.calls:
                     raise BenchmarkError(f"{kind}: warm-up calls went wrong: {warm.errors}")
             base = await server.command("reset")
+            await asyncio.sleep(self.args.idle_seconds)  # see IDLE_SECONDS
             busy, steal = machine_seconds()
             window = time.perf_counter()
             load = self.load_for(mode, size)

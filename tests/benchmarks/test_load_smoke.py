@@ -28,6 +28,8 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             "1",
             "--warmup",
             "2",
+            "--idle-seconds",
+            "0.1",
             "--rate",
             "100",
             "--time-scale",

@@ -29,6 +29,8 @@ def tiny_burst(tmp_path: Path, servers: str) -> dict[str, Any]:
             "1",
             "--warmup",
             "2",
+            "--idle-seconds",
+            "0.1",
             "--leak-calls",
             "0",
             "--startup-runs",
