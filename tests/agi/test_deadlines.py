@@ -104,6 +104,47 @@ async def test_deadlines_share_one_loop_timer(monkeypatch: pytest.MonkeyPatch) -
     assert len(slots) == 0
 
 
+class _Rearming:
+    """Told once, adds itself again to a later slot (a session whose command's deadline was
+    moved on since it was armed)."""
+
+    def __init__(self, slots: DeadlineSlots, later: float) -> None:
+        self.slots = slots
+        self.later = later
+        self.told = asyncio.Event()
+
+    def deadline_due(self) -> None:
+        if not self.told.is_set():
+            self.told.set()
+            self.slots.add(self, self.later)
+
+
+async def test_one_told_that_adds_itself_again_leaves_one_loop_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    armed: list[asyncio.TimerHandle] = []
+    call_at = loop.call_at
+
+    def recording(when: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        handle = call_at(when, callback, *args)
+        armed.append(handle)
+        return handle
+
+    monkeypatch.setattr(loop, "call_at", recording)
+    slots = DeadlineSlots(loop)
+    now = loop.time()
+    rearming = _Rearming(slots, now + 30)
+    slots.add(rearming, now + 0.01)
+    slots.add(_Idle(), now + 60)  # a slot after it: the timer moves on to a slot either way
+    await rearming.told.wait()
+    # one timer waits (for the re-added slot, 30 s out), not one per add made while firing
+    waiting = [handle for handle in armed if not handle.cancelled() and handle.when() > now + 1]
+    assert len(waiting) == 1
+    assert waiting[0].when() == pytest.approx(now + 30, abs=GRAIN)
+    slots.close()
+
+
 class _Broken:
     def deadline_due(self) -> None:
         raise RuntimeError("a bug in one session")
