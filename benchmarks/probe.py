@@ -314,7 +314,7 @@ def cpu_seconds() -> tuple[float, float]:
 def moment() -> tuple[float, float, int]:
     """Now: wall seconds, CPU seconds and wake-ups so far (voluntary context switches: each
     time the process slept, in its loop's poll or elsewhere, and was woken).  A wake-up
-    costs the process 85-250 µs of CPU on the benchmark's virtual machines
+    costs the process 75-250 µs of CPU on the benchmark's virtual machines
     (benchmarks/wake_cost.py), so servers are told apart by them too."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return time.perf_counter(), usage.ru_utime + usage.ru_stime, usage.ru_nvcsw

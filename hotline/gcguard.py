@@ -24,7 +24,7 @@ moment CPython starts a young collection (``gc.freeze()`` in a
 ``gc.callbacks`` hook: a list splice, and the collection then walks nothing;
 ``tests/test_gcguard.py`` shows the order on every supported CPython).  It
 used to freeze on a 10 ms timer instead: a timer wakes the process, and on
-the benchmark's machines a wake-up costs 85-250 µs of the process's CPU, so
+the benchmark's machines a wake-up costs 75-250 µs of the process's CPU, so
 that timer was ~4 µs per AGI command (benchmarks/RESULTS.md, issue 19,
 session 17); the hook runs only when CPython would have walked, on a turn
 the loop takes anyway.  Where calls leave cycles, a young collection every
