@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import resource
 import sys
 import time
 from collections import Counter
@@ -82,6 +84,40 @@ def _as_checked(record: CallRecord) -> dict[str, Any]:
         "dialed": record.dialed,
         "commands": len(record.commands),
     }
+
+
+class GcPauses:
+    """The simulator's own garbage collections: each pauses every call it plays at once.
+
+    When the simulator stops, the server under test waits; when it resumes, every
+    command that fell due meanwhile arrives together, and the server's loop serves
+    them in one long turn (its heartbeat reads that as a block of its own).
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._hook)
+
+    def _hook(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def summary(self) -> dict[str, float]:
+        pauses = self.pauses
+        return {
+            "count": len(pauses),
+            "max_ms": round(max(pauses, default=0.0) * 1e3, 3),
+            "total_ms": round(sum(pauses) * 1e3, 3),
+        }
 
 
 async def place(
@@ -158,7 +194,8 @@ async def place(
 
     start = loop.time()
     began = time.perf_counter()
-    placed = await asyncio.gather(*(one(i) for i in range(calls)))
+    with GcPauses() as collections:
+        placed = await asyncio.gather(*(one(i) for i in range(calls)))
     wall = time.perf_counter() - began
     summary = summarize([r for r in placed if r is not None], wall)
     return {
@@ -170,6 +207,12 @@ async def place(
         "max_in_flight": max_in_flight,
         "outcomes": summary["outcomes"],
         "sim_latency_ms": summary["latency_ms"],
+        "simulator": {
+            "gc_pauses": collections.summary(),
+            # cyclic garbage the run left (automatic collections are off: main)
+            "garbage_objects": gc.collect(),
+            "rss_max_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        },
     }
 
 
@@ -202,6 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.time_scale > 0:
         pace(args.time_scale)
         talk = args.talk / args.time_scale
+    # A PBX does not stop to collect garbage: with automatic collections on, the
+    # simulator's full collections stopped every call it plays for 122-145 ms at
+    # N = 1,000, then sent what fell due meanwhile at once, which the server's loop
+    # served in one long turn (benchmarks/RESULTS.md, session 18). A run is one
+    # short process, and what its calls leave in cycles is counted in its summary.
+    gc.disable()
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
         result = runner.run(
             place(

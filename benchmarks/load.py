@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -252,7 +253,8 @@ class Bench:
             f"{run['cpu_us_per_command']} µs CPU/cmd, lag max {run['loop_lag_max_ms']} ms "
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s, "
-            f"the host took {run['steal_s']} s"
+            f"the host took {run['steal_s']} s, "
+            f"the simulator's GC max {result.simulator['gc_pauses']['max_ms']} ms"
             + _journal_note(run.get("journal"))
             + _page_note(run.get("page"))
         )
@@ -334,6 +336,7 @@ class Bench:
             else None,
             "driver_cpu_s": result.driver_cpu_s,
             "sim_latency_ms": result.sim_latency_ms,
+            "simulator": result.simulator,
             # the journal's counts after the run (hotline+journal-metrics only)
             "journal": stats.get("journal"),
             # the live page's snapshots in the run (hotline+page, hotline+page-5 only)
@@ -492,6 +495,11 @@ class Bench:
 
 async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
+    # SIGTERM cancels the run as Ctrl-C does, so each server and simulator is
+    # stopped with it instead of running its measurement on alone
+    this = asyncio.current_task()
+    assert this is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     info = machine()
     exchange = await capture_exchange()
     bench = Bench(args, folder, exchange)
@@ -579,6 +587,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"benchmarks.load: {exc}", file=sys.stderr)
         return exc.exit_code
+    except asyncio.CancelledError:
+        print("benchmarks.load: stopped (SIGTERM), with its servers and simulator", file=sys.stderr)
+        return 128 + signal.SIGTERM
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
     print(report.render(results))

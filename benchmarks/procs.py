@@ -76,7 +76,11 @@ class ServerProcess:
             preexec_fn=None if self.open_files is None else self._limit_files,
         )
         self.pid = self._proc.pid
-        self.ready = await self._read()
+        try:
+            self.ready = await self._read()
+        except asyncio.CancelledError:  # the benchmark stopped (SIGTERM, Ctrl-C)
+            await self.kill()
+            raise
         if not self.ready.get("ready"):
             raise BenchmarkError(f"{self.kind} server did not start: {self.ready}")
         self.port = int(self.ready["port"])
@@ -174,6 +178,8 @@ class DriveResult:
     outcomes: dict[str, int]
     #: placements by kind (call, hangup, hostile)
     kinds: dict[str, int]
+    #: the simulator process itself: its collections, the garbage it left, its peak RSS
+    simulator: dict[str, Any]
 
     @property
     def correct_pct(self) -> float:
@@ -208,6 +214,10 @@ async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
         raise BenchmarkError(
             f"load generator run of {load.calls} calls exceeded {load.deadline:g} s"
         ) from None
+    except asyncio.CancelledError:  # the benchmark stopped: the simulator stops with it
+        proc.kill()
+        await proc.wait()
+        raise
     driver_cpu = children_cpu_seconds() - before
     try:
         data = json.loads(out.decode().strip().splitlines()[-1])
@@ -226,4 +236,5 @@ async def drive(port: int, load: Load, *, caller_commands: int) -> DriveResult:
         sim_latency_ms=data.get("sim_latency_ms", {}),
         outcomes=data.get("outcomes", {}),
         kinds=data.get("kinds", {}),
+        simulator=data.get("simulator", {}),
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.procs import Load, drive
 from tests.benchmarks.tiny import tiny_burst
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +85,9 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             assert run["disturbed"] == (run["steal_share"] > 0.01)
             # the server sleeps in its poll between a command and its reply now and then
             assert run["wakes_per_command"] > 0
+            # the simulator, like a PBX, never stopped its calls to collect garbage
+            assert run["simulator"]["gc_pauses"]["count"] == 0
+            assert run["simulator"]["rss_max_kb"] > 0
         assert isinstance(mode["rerun"], list)
         assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
     hotline_log = results["modes"]["burst"]["runs"]["hotline"]["3"][0]["runtime_log"]
@@ -104,3 +111,75 @@ def test_the_protocol_layer_alone_replays_the_same_exchange(tmp_path: Path) -> N
         assert run["correct_pct"] == 100.0
         assert run["commands"] == run["commands_expected"] == bare["commands_expected"] > 3
         assert run["turnaround_ms"]["count"] == run["commands"]
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_stops_the_benchmark_with_its_servers_and_simulator() -> None:
+    """Stopped while its first server starts or its simulator runs, the benchmark leaves
+    no process behind to go on loading the machine (its own process group is empty)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.load",
+            "--servers",
+            "bare",
+            "--sizes",
+            "200",
+            "--runs",
+            "1",
+            "--modes",
+            "paced",
+            "--overlap",
+            "60",
+            "--leak-calls",
+            "0",
+            "--startup-runs",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stderr is not None
+    try:
+        # said once the exchange is captured, right before the first server starts
+        assert proc.stderr.readline().startswith("exchange:")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=100)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped (SIGTERM)" in err
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
+
+
+async def test_a_cancelled_drive_kills_its_simulator() -> None:
+    """The simulator is killed with the run that drove it, not left waiting for replies
+    (its own wait for a command is 60 s: benchmarks/driver.py)."""
+    connected = asyncio.Event()
+    calls: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        calls.append((reader, writer))
+        connected.set()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        run = asyncio.create_task(drive(port, Load(1, concurrency=1), caller_commands=15))
+        await connected.wait()
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        # the simulator's process is gone, so its end of the call is closed
+        reader, writer = calls[0]
+        async with asyncio.timeout(10):
+            await reader.read()
+        assert reader.at_eof()
+        writer.close()
+        await writer.wait_closed()
