@@ -254,7 +254,7 @@ class Bench:
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s, "
             f"the host took {run['steal_s']} s, "
-            f"the simulator's GC max {result.simulator['gc_pauses']['max_ms']} ms"
+            f"the simulator's GC max {result.simulator.get('gc_pauses', {}).get('max_ms')} ms"
             + _journal_note(run.get("journal"))
             + _page_note(run.get("page"))
         )
