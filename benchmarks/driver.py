@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from benchmarks.loops import LOOPS, loop_factory
+from benchmarks.probe import GcPauses
 from benchmarks.scenario import (
     AGENTS,
     HANGUP_STEPS,
@@ -84,40 +85,6 @@ def _as_checked(record: CallRecord) -> dict[str, Any]:
         "dialed": record.dialed,
         "commands": len(record.commands),
     }
-
-
-class GcPauses:
-    """The simulator's own garbage collections: each pauses every call it plays at once.
-
-    When the simulator stops, the server under test waits; when it resumes, every
-    command that fell due meanwhile arrives together, and the server's loop serves
-    them in one long turn (its heartbeat reads that as a block of its own).
-    """
-
-    def __init__(self) -> None:
-        self.pauses: list[float] = []
-        self._started = 0.0
-
-    def __enter__(self) -> GcPauses:
-        gc.callbacks.append(self._hook)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        gc.callbacks.remove(self._hook)
-
-    def _hook(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.pauses.append(time.perf_counter() - self._started)
-
-    def summary(self) -> dict[str, float]:
-        pauses = self.pauses
-        return {
-            "count": len(pauses),
-            "max_ms": round(max(pauses, default=0.0) * 1e3, 3),
-            "total_ms": round(sum(pauses) * 1e3, 3),
-        }
 
 
 async def place(
@@ -194,8 +161,12 @@ async def place(
 
     start = loop.time()
     began = time.perf_counter()
-    with GcPauses() as collections:
-        placed = await asyncio.gather(*(one(i) for i in range(calls)))
+    # the simulator's own collections (none: main). Each would stop every call at once;
+    # then every command that fell due meanwhile arrives together, and the server's loop
+    # serves them in one long turn (its heartbeat reads that as a block of its own)
+    collections = GcPauses()
+    collections.install()
+    placed = await asyncio.gather(*(one(i) for i in range(calls)))
     wall = time.perf_counter() - began
     summary = summarize([r for r in placed if r is not None], wall)
     return {

@@ -254,7 +254,8 @@ class Bench:
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s, "
             f"the host took {run['steal_s']} s, "
-            f"the simulator's GC max {result.simulator.get('gc_pauses', {}).get('max_ms')} ms"
+            f"the simulator's GC max "
+            f"{max(result.simulator.get('gc_pauses', {}).get('max_ms') or [None])} ms"
             + _journal_note(run.get("journal"))
             + _page_note(run.get("page"))
         )
@@ -495,8 +496,7 @@ class Bench:
 
 async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    # SIGTERM cancels the run as Ctrl-C does, so each server and simulator is
-    # stopped with it instead of running its measurement on alone
+    # SIGTERM cancels the run as Ctrl-C does: its server and simulator stop with it
     this = asyncio.current_task()
     assert this is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
