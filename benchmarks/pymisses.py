@@ -19,6 +19,14 @@ calls, and a coroutine's cost is its whole chain's (every frame a resumed step
 passes through counts it); compare functions of one run and kinds of the same
 settings, not these figures with the load benchmark's.  Needs valgrind
 (``callgrind_control`` beside it) and CPython 3.12 or newer.
+
+``--plain`` runs the interpreter as the load benchmark does, without ``-X perf``,
+and prints the totals only.  A ``-X perf`` interpreter has an eval-frame hook, and
+with one CPython's ``SEND`` never pushes an awaited coroutine's frame itself
+(``Python/bytecodes.c``, 3.12 and 3.13): every level of a coroutine chain becomes a C
+call through ``PyIter_Check`` and ``gen_send`` (RESULTS.md, issue 19 session 19).
+Compare what a change does to a command's instructions and misses with ``--plain``
+(any CPython, 3.11 too).
 """
 
 from __future__ import annotations
@@ -172,6 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--top", type=int, default=40, help="functions shown")
     parser.add_argument("--keep", type=Path, help="keep the profile, map and logs here")
     parser.add_argument("--tweak", action="append", default=[], help="as benchmarks.server's")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no -X perf (as the load benchmark runs): the totals per command only",
+    )
     return parser
 
 
@@ -210,7 +223,7 @@ def _drive(port: int, calls: int, concurrency: int, caller_commands: int) -> Dri
 
 def measure(args: argparse.Namespace, folder: Path) -> str:
     """Run the server under callgrind, place the calls, and return the report."""
-    if not hasattr(sys, "activate_stack_trampoline"):  # what -X perf switches on
+    if not args.plain and not hasattr(sys, "activate_stack_trampoline"):  # -X perf's
         raise BenchmarkError(
             "needs CPython 3.12 or newer on Linux (-X perf); run it with .venvs/3.12/bin/python"
         )
@@ -226,8 +239,7 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
         f"--LL={args.ll}",
         f"--callgrind-out-file={profile}",
         sys.executable,
-        "-X",
-        "perf",
+        *(() if args.plain else ("-X", "perf")),
         "-m",
         "benchmarks.server",
         "--kind",
@@ -263,11 +275,6 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    perf_map_file = Path(f"/tmp/perf-{server.pid}.map")
-    if not perf_map_file.exists():
-        raise BenchmarkError(f"{perf_map_file} was not written: does this CPython support -X perf?")
-    kept_map = folder / "perf.map"
-    shutil.move(perf_map_file, kept_map)
     if result.correct != result.calls:
         # a call cut short (a header or command deadline passed under valgrind's slowness)
         # sent fewer commands than the exchange: no per-command figure then
@@ -275,21 +282,30 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
             f"only {result.correct} of {result.calls} calls went right under valgrind: run one "
             "kind at a time, or fewer --concurrency"
         )
-    perf_map = PerfMap.parse(kept_map.read_text())
     dumped = profile.with_name(profile.name + ".1")  # the dump after the counted calls
-    annotated = subprocess.run(
-        [annotate, "--inclusive=yes", "--threshold=100", f"--show={','.join(EVENTS)}", str(dumped)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    total, rows = parse_annotate(annotated)
     commands = result.calls * exchange.commands_per_call
     header = (
         f"{args.kind}, CPython {sys.version.split()[0]}, {result.calls} calls, all correct, "
-        f"{args.concurrency} at once, LL {args.ll}, -X perf"
+        f"{args.concurrency} at once, LL {args.ll}"
     )
-    return header + "\n" + report(total, by_python_function(rows, perf_map), commands, args.top)
+    if args.plain:
+        total, _rows = parse_annotate(_annotate(annotate, dumped))
+        return header + "\n" + report(total, {}, commands, 0).splitlines()[0]
+    perf_map_file = Path(f"/tmp/perf-{server.pid}.map")
+    if not perf_map_file.exists():
+        raise BenchmarkError(f"{perf_map_file} was not written: does this CPython support -X perf?")
+    kept_map = folder / "perf.map"
+    shutil.move(perf_map_file, kept_map)
+    perf_map = PerfMap.parse(kept_map.read_text())
+    total, rows = parse_annotate(_annotate(annotate, dumped))
+    functions = by_python_function(rows, perf_map)
+    return header + ", -X perf\n" + report(total, functions, commands, args.top)
+
+
+def _annotate(annotate: str, profile: Path) -> str:
+    command = [annotate, "--inclusive=yes", "--threshold=100"]
+    command += [f"--show={','.join(EVENTS)}", str(profile)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
