@@ -2,9 +2,10 @@
 
 Each connection's task reads the header under a deadline, binds ``call_id``
 and ``route`` to the log context (task-local, so calls never see each
-other's), runs the route's handler on an :class:`AgiSession` and always closes
-the socket.  Whatever a handler does — raise, hang, be cancelled — is
-contained to its own call; the server keeps serving.
+other's), runs the route's handler on an :class:`AgiSession` (a coroutine handler
+in a task of its own, which the connection's awaits) and always closes the socket.
+Whatever a handler does — raise, hang, be cancelled — is contained to its own call;
+the server keeps serving.
 
 The server runs its own accept loop rather than asyncio's: at most
 ``max_connections`` connections are open at once (at the cap, accepting
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import inspect
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -439,10 +441,6 @@ class FastAgiServer:
                     request, stream, command_timeout=self.command_timeout, deadlines=self._deadlines
                 )
                 try:
-                    # the handler is awaited here, not in a coroutine of its own: every
-                    # command resumes through each coroutine between this task and the
-                    # socket (~1,600 instructions and ~7 cache misses per command and
-                    # level, callgrind, benchmarks/RESULTS.md issue 19, session 13)
                     handler = self._routes.get(request.path)
                     if handler is None:
                         await self._no_route(session, peer)
@@ -452,18 +450,26 @@ class FastAgiServer:
                     else:
                         started = self._call_started(request, peer, loop)
                         outcome = "completed"
+                        # the lines after the handler carry what it bound (its hotline…)
+                        context = contextvars.copy_context()
                         try:
                             result = handler(session)
                             if inspect.isawaitable(result):
-                                await result
+                                context = contextvars.copy_context()
+                                # a task of its own, awaited here: every command resumes
+                                # through each coroutine between its task and the socket,
+                                # and this one is not among them then (3.13: 123.3 -> 118.2
+                                # misses past the cache per command for the runtime,
+                                # benchmarks/RESULTS.md issue 19, session 19)
+                                await loop.create_task(_awaited(result), context=context)
                         except asyncio.CancelledError:
                             outcome = "cancelled"
-                            log.info("agi_session_cancelled")
+                            context.run(log.info, "agi_session_cancelled")
                             raise
                         except Exception as exc:  # noqa: BLE001 - one call's, logged there
-                            outcome = self._call_failed(exc)
+                            outcome = context.run(self._call_failed, exc)
                         finally:
-                            self._call_ended(session, outcome, loop.time() - started)
+                            context.run(self._call_ended, session, outcome, loop.time() - started)
                 finally:
                     await session.close()
         except Exception:  # a bug of ours must cost one call, not the server
@@ -556,6 +562,17 @@ class FastAgiServer:
             commands=session.commands,
             hung_up=session.hung_up,
         )
+
+
+def _awaited(result: Awaitable[object]) -> Coroutine[Any, Any, object]:
+    """A handler's coroutine as it is; any other awaitable in one that awaits it."""
+    if inspect.iscoroutine(result):
+        return result
+
+    async def awaiting() -> object:
+        return await result
+
+    return awaiting()
 
 
 def _peer(stream: AgiStream) -> str:
