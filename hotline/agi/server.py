@@ -1,4 +1,4 @@
-"""FastAGI server: one asyncio task per connection, routed by the AGI script path.
+"""FastAGI server: an asyncio task per connection, routed by the AGI script path.
 
 Each connection's task reads the header under a deadline, binds ``call_id``
 and ``route`` to the log context (task-local, so calls never see each
