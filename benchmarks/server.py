@@ -90,11 +90,14 @@ async def _start_hotline(
     log_file: Path, level: str, tweaks: Sequence[str], gc_pauses: probe.GcPauses
 ) -> tuple[int, Stop, TextIO, Settle]:
     """The runtime; returns its port, stop, log stream and what to await before stats."""
+    from hotline.agi.server import FastAgiServer
     from hotline.config import settings_from_mapping
     from hotline.runtime import Runtime
 
     stream = _open_log(log_file, level)
     config = dict(CONFIG)
+    if "handler-inline" in tweaks:
+        FastAgiServer.handler_task = False
     if "hostile" in tweaks:
         from hotline.sim.hostile import write_short_prompts
 

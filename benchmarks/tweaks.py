@@ -36,6 +36,10 @@ a tweak is named.
 * ``trace-blocks`` — not a fix: every task step, collection and log write
   timed and attributed to the heartbeat's late windows
   (:mod:`benchmarks.blocks`); costs CPU itself, for finding out.
+* ``handler-inline`` — a route's handler awaited in the connection's own
+  coroutine, as before issue 19's session 19, instead of in a task of its own
+  (``FastAgiServer.handler_task``): what the shorter chain of coroutines a
+  command resumes through saves, against the task per connection it costs.
 * ``hostile`` — not a fix: the leak check's runtime, with deadlines short
   enough (:data:`benchmarks.scenario.HOSTILE_AGI`, 20 ms prompts) that the
   hostile peers of its ``errors`` mix end in fractions of a second.
@@ -55,5 +59,6 @@ TWEAKS = frozenset(
         "trace-blocks",
         "gc-off",
         "young-timer",
+        "handler-inline",
     }
 )

@@ -28,7 +28,7 @@ import inspect
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from hotline.agi.deadlines import DeadlineSlots
 from hotline.agi.errors import (
@@ -55,6 +55,8 @@ from hotline.logsquash import RateLimit
 
 log = get_logger()
 
+_T = TypeVar("_T")
+
 #: what a route runs for a connection: the call's awaitable (a coroutine, awaited in the
 #: connection's task), or None when it has nothing to do (the socket then just closes)
 Handler = Callable[[AgiSession], Awaitable[object] | None]
@@ -74,6 +76,9 @@ class FastAgiServer:
     #: the protocol built for each accepted connection (a seam: the benchmarks' probe
     #: swaps in a subclass that times replies, as it does asyncio's streams for its peers)
     stream_class: type[AgiStream] = AgiStream
+    #: a coroutine handler runs in a task of its own (a seam: the benchmarks' tweak
+    #: ``handler-inline`` awaits it in the connection's coroutine, as before, to compare)
+    handler_task = True
 
     def __init__(
         self,
@@ -450,11 +455,12 @@ class FastAgiServer:
                     else:
                         started = self._call_started(request, peer, loop)
                         outcome = "completed"
-                        # the lines after the handler carry what it bound (its hotline…)
-                        context = contextvars.copy_context()
+                        # the handler's task's context, whose lines carry what it bound
+                        # (its hotline…): the lines after it are logged there too
+                        context: contextvars.Context | None = None
                         try:
                             result = handler(session)
-                            if inspect.isawaitable(result):
+                            if inspect.isawaitable(result) and self.handler_task:
                                 context = contextvars.copy_context()
                                 # a task of its own, awaited here: every command resumes
                                 # through each coroutine between its task and the socket,
@@ -462,14 +468,17 @@ class FastAgiServer:
                                 # misses past the cache per command for the runtime,
                                 # benchmarks/RESULTS.md issue 19, session 19)
                                 await loop.create_task(_awaited(result), context=context)
+                            elif inspect.isawaitable(result):
+                                await result
                         except asyncio.CancelledError:
                             outcome = "cancelled"
-                            context.run(log.info, "agi_session_cancelled")
+                            _run_in(context, log.info, "agi_session_cancelled")
                             raise
                         except Exception as exc:  # noqa: BLE001 - one call's, logged there
-                            outcome = context.run(self._call_failed, exc)
+                            outcome = _run_in(context, self._call_failed, exc)
                         finally:
-                            context.run(self._call_ended, session, outcome, loop.time() - started)
+                            duration = loop.time() - started
+                            _run_in(context, self._call_ended, session, outcome, duration)
                 finally:
                     await session.close()
         except Exception:  # a bug of ours must cost one call, not the server
@@ -573,6 +582,13 @@ def _awaited(result: Awaitable[object]) -> Coroutine[Any, Any, object]:
         return await result
 
     return awaiting()
+
+
+def _run_in(context: contextvars.Context | None, function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` in ``context`` (None: the current one)."""
+    if context is None:
+        return function(*args)
+    return context.run(function, *args)
 
 
 def _peer(stream: AgiStream) -> str:

@@ -75,6 +75,38 @@ async def test_a_command_resumes_through_the_handler_only_in_a_task_of_its_own(
     assert ended["outcome"] == "completed"
 
 
+async def test_without_a_task_of_its_own_the_handler_is_awaited_in_the_connections(
+    start_server: ServerFactory, captured_log: CapturedLog
+) -> None:
+    """``handler_task = False`` (the benchmarks' ``handler-inline`` tweak): as before, a
+    command resumes through the connection's coroutine too; the lines are the same."""
+    tasks: asyncio.Queue[asyncio.Task[object]] = asyncio.Queue()
+
+    async def flow(session: AgiSession) -> None:
+        bind_context(hotline="support")
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.put_nowait(task)
+        await session.answer()
+
+    server = await start_server({"hotline": flow})
+    server.handler_task = False
+    async with FakeAsterisk(server.port) as pbx:
+        await pbx.send_header()
+        task = await tasks.get()
+        assert await pbx.read_command() == "ANSWER"
+        assert awaiting(task) == [
+            "FastAgiServer._serve_socket",
+            flow.__qualname__,
+            "AgiSession._send",
+        ]
+        await pbx.reply("200 result=0")
+        assert await pbx.wait_closed() == []
+    await server.stop()
+    (ended,) = captured_log.named("agi_session_ended")
+    assert ended["hotline"] == "support"
+
+
 def _serves(task: asyncio.Task[object]) -> bool:
     return "FastAgiServer._serve_socket" in awaiting(task)
 
