@@ -321,13 +321,23 @@ def moment() -> tuple[float, float, int]:
 
 
 def memory_kb() -> dict[str, int]:
-    """Current and peak resident set size (``VmRSS``, ``VmHWM``) in KiB."""
+    """Current and peak resident set size (``VmRSS``, ``VmHWM``) in KiB, and how much of
+    the anonymous memory is on transparent huge pages (tweak heap-hugepages)."""
     values: dict[str, int] = {}
     for line in (_PROC / "status").read_text().splitlines():
         key, _, rest = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
-    return {"rss_kb": values.get("VmRSS", 0), "peak_rss_kb": values.get("VmHWM", 0)}
+    with contextlib.suppress(OSError):  # Linux 4.14 and later
+        for line in (_PROC / "smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key == "AnonHugePages":
+                values[key] = int(rest.split()[0])
+    return {
+        "rss_kb": values.get("VmRSS", 0),
+        "peak_rss_kb": values.get("VmHWM", 0),
+        "huge_pages_kb": values.get("AnonHugePages", 0),
+    }
 
 
 def reset_peak_rss() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from benchmarks.errors import BenchmarkError
 from benchmarks.scenario import driver_command
+from benchmarks.tweaks import HEAP_HUGEPAGES_ENV
 
 #: the repository root: child processes run ``python -m benchmarks.…`` from here
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +70,13 @@ class ServerProcess:
                 command += ["--tweak", tweak]
         else:
             command += ["--exchange", str(self.exchange)]
+        env = None
+        if self.kind == "hotline" and "heap-hugepages" in self.tweaks:
+            env = {**os.environ, **HEAP_HUGEPAGES_ENV}
         self._proc = await asyncio.create_subprocess_exec(
             *command,
             cwd=ROOT,
+            env=env,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             preexec_fn=None if self.open_files is None else self._limit_files,
