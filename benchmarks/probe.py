@@ -322,7 +322,7 @@ def moment() -> tuple[float, float, int]:
 
 def memory_kb() -> dict[str, int]:
     """Current and peak resident set size (``VmRSS``, ``VmHWM``) in KiB, and how much of
-    the anonymous memory is on transparent huge pages (tweak heap-hugepages)."""
+    the anonymous memory is on transparent huge pages (hotline/heap.py)."""
     values: dict[str, int] = {}
     for line in (_PROC / "status").read_text().splitlines():
         key, _, rest = line.partition(":")

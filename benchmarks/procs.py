@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.errors import BenchmarkError
 from benchmarks.scenario import driver_command
-from benchmarks.tweaks import HEAP_HUGEPAGES_ENV
+from hotline.heap import glibc_version, huge_pages_env, thp_mode
 
 #: the repository root: child processes run ``python -m benchmarks.…`` from here
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +71,9 @@ class ServerProcess:
         else:
             command += ["--exchange", str(self.exchange)]
         env = None
-        if self.kind == "hotline" and "heap-hugepages" in self.tweaks:
-            env = {**os.environ, **HEAP_HUGEPAGES_ENV}
+        if self.kind == "hotline" and "heap-pymalloc" not in self.tweaks:
+            # as ``hotline run`` starts itself again where it can (hotline/heap.py)
+            env = huge_pages_env(os.environ, thp_mode(), glibc_version())
         self._proc = await asyncio.create_subprocess_exec(
             *command,
             cwd=ROOT,

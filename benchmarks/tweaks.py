@@ -40,12 +40,9 @@ a tweak is named.
   coroutine, as before issue 19's session 19, instead of in a task of its own
   (``FastAgiServer.handler_task``): what the shorter chain of coroutines a
   command resumes through saves, against the task per connection it costs.
-* ``heap-hugepages`` — the runtime's objects on transparent huge pages: the
-  server starts with :data:`HEAP_HUGEPAGES_ENV` (CPython's objects from glibc's
-  malloc, which advises its heap for huge pages, instead of pymalloc's 4 KiB
-  pages).  At 1,000 calls the runtime's working set is ~12 MB: over 3,000
-  pages, more than a core's TLB holds, and every miss there is a page walk, in
-  a virtual machine a nested one.
+* ``heap-pymalloc`` — the runtime's objects in CPython's own allocator on 4 KiB
+  pages, as before issue 19's session 19, instead of on transparent huge pages
+  as ``hotline run`` starts itself where it can (:mod:`hotline.heap`).
 * ``hostile`` — not a fix: the leak check's runtime, with deadlines short
   enough (:data:`benchmarks.scenario.HOSTILE_AGI`, 20 ms prompts) that the
   hostile peers of its ``errors`` mix end in fractions of a second.
@@ -66,10 +63,6 @@ TWEAKS = frozenset(
         "gc-off",
         "young-timer",
         "handler-inline",
-        "heap-hugepages",
+        "heap-pymalloc",
     }
 )
-
-#: the environment of tweak heap-hugepages' server (read by the interpreter and glibc
-#: at start: it cannot be set from inside the process)
-HEAP_HUGEPAGES_ENV = {"PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}

@@ -48,6 +48,7 @@ from hotline.flow.prompting import PromptBook
 from hotline.flow.routes import build_routes
 from hotline.flow.state import RuntimeState
 from hotline.gcguard import GcGuard, event_loop_name
+from hotline.heap import heap_name
 from hotline.journal.writer import JournalWriter
 from hotline.licensing.model import InstallationIdentity
 from hotline.licensing.verify import LicenseGuard, LicenseVerifier, check_license
@@ -216,6 +217,7 @@ class Runtime:
             port=self.server.port,
             hotlines=[h.name for h in self.settings.hotlines],
             event_loop=event_loop_name(asyncio.get_running_loop()),
+            heap=heap_name(),
             gc=self.gc.policy if self.gc is not None else "interpreter default",
         )
 

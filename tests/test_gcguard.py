@@ -17,6 +17,7 @@ from benchmarks.scenario import CONFIG, HOSTILE_AGI
 from hotline.config import Settings, settings_from_mapping
 from hotline.eventloop import loop_factory
 from hotline.gcguard import GcGuard, calls_leave_cycles, event_loop_name, install_transport_fix
+from hotline.heap import heap_name
 from hotline.logs import configure_logging
 from hotline.runtime import Runtime
 from hotline.sim.hostile import write_short_prompts
@@ -173,11 +174,12 @@ def test_guard_collects_when_idle_or_after_growth_and_gives_gc_back(
         runner.run(_guard_decisions(captured_log))
 
 
-async def test_serving_line_reports_loop_and_gc(captured_log: CapturedLog) -> None:
+async def test_serving_line_reports_loop_heap_and_gc(captured_log: CapturedLog) -> None:
     async with Runtime(settings_from_mapping(CONFIG), host="127.0.0.1", port=0, gc_guard=True):
         pass
     (serving,) = captured_log.named("serving")
     assert serving["event_loop"] == event_loop_name(asyncio.get_running_loop())
+    assert serving["heap"] == heap_name()  # this interpreter's (hotline/heap.py)
     assert serving["gc"].startswith("start-up frozen")
     assert gc.get_freeze_count() == 0  # stopping gave the interpreter its collections back
 
