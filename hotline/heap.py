@@ -7,9 +7,11 @@ virtual machine each walk is a nested one.  On 2 MiB pages the same objects need
 six.  CPython's own allocator (pymalloc) takes 1 MiB arenas that it never advises
 for huge pages (3.11-3.13); glibc's ``malloc`` advises its heap for them when told
 to (``glibc.malloc.hugetlb=1``, glibc 2.35 and later), and ``PYTHONMALLOC=malloc``
-gives it every object.  Measured at N = 1,000 (paced, CPython 3.13, uvloop): the
-runtime's CPU per AGI command 7-11 % lower (benchmarks/RESULTS.md, issue 19,
-session 19; the benchmarks' tweak ``heap-pymalloc`` runs it as before, side by side).
+gives it every object.  Measured at N = 1,000 (paced, CPython 3.13, uvloop, the
+same rounds): the runtime's CPU per AGI command 8 % lower by the medians (107.5 ->
+99.1 µs; -1 to -25 % by round), its longest loop block 5.0-9.6 ms against 5.6-50.0
+ms (benchmarks/RESULTS.md, issue 19, session 19; the benchmarks' tweak
+``heap-pymalloc`` runs it as before, side by side).
 
 Both settings are read when the interpreter starts, so ``hotline run`` starts itself
 once more with them (``exec``: the same process, the same pid) unless
