@@ -85,7 +85,10 @@ def restart_on_huge_pages() -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, sys.orig_argv, env)  # noqa: S606 - this interpreter, its argv
+    try:
+        os.execve(sys.executable, sys.orig_argv, env)  # noqa: S606 - this interpreter, its argv
+    except OSError as exc:  # the interpreter's file is gone or not executable: run on as is
+        print(f"hotline: not started again on huge pages ({exc.strerror or exc})", file=sys.stderr)
 
 
 def heap_name(environ: Mapping[str, str] = os.environ) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline import cli
+from hotline import cli, heap
 from hotline.heap import (
     HUGETLB_TUNABLE,
     glibc_version,
@@ -91,6 +91,21 @@ def test_only_the_run_command_itself_starts_again(
     monkeypatch.setattr(sys, "argv", ["hotline", "check", "--config", str(config)])
     assert cli.main() != 0
     assert restarts == ["restart"]
+
+
+def test_a_failed_restart_is_one_line_and_the_command_runs_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.setattr(heap, "thp_mode", lambda: "madvise")
+    monkeypatch.setattr(heap, "glibc_version", lambda: GLIBC)
+    monkeypatch.setattr(os, "execve", refuse)
+    heap.restart_on_huge_pages()  # returns: the process runs on as it is
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["hotline: not started again on huge pages (Permission denied)"]
 
 
 _PROBE = """

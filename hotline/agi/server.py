@@ -57,8 +57,9 @@ log = get_logger()
 
 _T = TypeVar("_T")
 
-#: what a route runs for a connection: the call's awaitable (a coroutine, awaited in the
-#: connection's task), or None when it has nothing to do (the socket then just closes)
+#: what a route runs for a connection: the call's awaitable (run in a task of its own,
+#: which the connection's task awaits), or None when it has nothing to do (the socket
+#: then just closes)
 Handler = Callable[[AgiSession], Awaitable[object] | None]
 
 #: accept() errors that mean "out of descriptors or memory": pause, never crash
@@ -464,8 +465,8 @@ class FastAgiServer:
                                 context = contextvars.copy_context()
                                 # a task of its own, awaited here: every command resumes
                                 # through each coroutine between its task and the socket,
-                                # and this one is not among them then (3.13: 123.3 -> 118.2
-                                # misses past the cache per command for the runtime,
+                                # and this one is not among them then (3.13: 1-5 misses
+                                # past the cache fewer per command, simulated,
                                 # benchmarks/RESULTS.md issue 19, session 19)
                                 await loop.create_task(_awaited(result), context=context)
                             elif inspect.isawaitable(result):
