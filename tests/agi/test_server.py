@@ -38,12 +38,15 @@ async def test_routes_by_exact_path_with_query_and_args(start_server: ServerFact
         assert route == "hotline"
 
 
+@pytest.mark.parametrize("handler_task", [True, False], ids=["own-task", "inline"])
 async def test_a_command_resumes_through_the_handler_only_in_a_task_of_its_own(
-    start_server: ServerFactory, captured_log: CapturedLog
+    start_server: ServerFactory, captured_log: CapturedLog, handler_task: bool
 ) -> None:
     """A typed command is the session's one coroutine, and the handler runs in a task of
-    its own that the connection's awaits (issue 19: each level cost ~7 cache misses per
-    command); what the handler binds is on the connection's last line too."""
+    its own that the connection's awaits (issue 19: each level cost cache misses per
+    command); what the handler binds is on the connection's last line too.  Without
+    (``handler_task = False``, the benchmarks' ``handler-inline``): as before, a command
+    resumes through the connection's coroutine too, and the lines are the same."""
     tasks: asyncio.Queue[asyncio.Task[object]] = asyncio.Queue()
 
     async def flow(session: AgiSession) -> None:
@@ -55,6 +58,8 @@ async def test_a_command_resumes_through_the_handler_only_in_a_task_of_its_own(
         assert await session.get_full_variable("${X}") == "y"
 
     server = await start_server({"hotline": flow})
+    server.handler_task = handler_task
+    chain = [flow.__qualname__, "AgiSession._send"]
     async with FakeAsterisk(server.port) as pbx:
         await pbx.send_header()
         task = await tasks.get()
@@ -63,48 +68,19 @@ async def test_a_command_resumes_through_the_handler_only_in_a_task_of_its_own(
             ("GET FULL VARIABLE ${X}", "200 result=1 (y)"),
         ):
             assert await pbx.read_command() == command
-            assert awaiting(task) == [flow.__qualname__, "AgiSession._send"]
-            # the connection's task waits for the handler's, and is not resumed per command
-            (connection,) = [t for t in asyncio.all_tasks() if t is not task and _serves(t)]
-            assert awaiting(connection) == ["FastAgiServer._serve_socket"]
+            if handler_task:
+                assert awaiting(task) == chain
+                # the connection's task waits for the handler's, not resumed per command
+                (connection,) = [t for t in asyncio.all_tasks() if t is not task and _serves(t)]
+                assert awaiting(connection) == ["FastAgiServer._serve_socket"]
+            else:
+                assert awaiting(task) == ["FastAgiServer._serve_socket", *chain]
             await pbx.reply(reply)
         assert await pbx.wait_closed() == []
     await server.stop()
     (ended,) = captured_log.named("agi_session_ended")
     assert ended["hotline"] == "support"
     assert ended["outcome"] == "completed"
-
-
-async def test_without_a_task_of_its_own_the_handler_is_awaited_in_the_connections(
-    start_server: ServerFactory, captured_log: CapturedLog
-) -> None:
-    """``handler_task = False`` (the benchmarks' ``handler-inline`` tweak): as before, a
-    command resumes through the connection's coroutine too; the lines are the same."""
-    tasks: asyncio.Queue[asyncio.Task[object]] = asyncio.Queue()
-
-    async def flow(session: AgiSession) -> None:
-        bind_context(hotline="support")
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.put_nowait(task)
-        await session.answer()
-
-    server = await start_server({"hotline": flow})
-    server.handler_task = False
-    async with FakeAsterisk(server.port) as pbx:
-        await pbx.send_header()
-        task = await tasks.get()
-        assert await pbx.read_command() == "ANSWER"
-        assert awaiting(task) == [
-            "FastAgiServer._serve_socket",
-            flow.__qualname__,
-            "AgiSession._send",
-        ]
-        await pbx.reply("200 result=0")
-        assert await pbx.wait_closed() == []
-    await server.stop()
-    (ended,) = captured_log.named("agi_session_ended")
-    assert ended["hotline"] == "support"
 
 
 def _serves(task: asyncio.Task[object]) -> bool:
