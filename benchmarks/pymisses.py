@@ -151,11 +151,18 @@ def by_python_function(rows: Iterable[tuple[str, Cost]], perf_map: PerfMap) -> d
     return found
 
 
+def totals_line(total: Cost, commands: int) -> str:
+    """The program's instructions and misses per command (``--plain`` prints only this)."""
+    return (
+        f"{commands} AGI commands: {total.instructions / commands:,.0f} instructions and "
+        f"{total.misses / commands:.1f} misses past the last level per command"
+    )
+
+
 def report(total: Cost, functions: dict[str, Cost], commands: int, top: int) -> str:
     """The table: totals per command, then the ``top`` functions by misses per command."""
     lines = [
-        f"{commands} AGI commands: {total.instructions / commands:,.0f} instructions and "
-        f"{total.misses / commands:.1f} misses past the last level per command",
+        totals_line(total, commands),
         "",
         "| instructions / command | misses / command | Python function (inclusive) |",
         "| ---: | ---: | --- |",
@@ -290,7 +297,7 @@ def measure(args: argparse.Namespace, folder: Path) -> str:
     )
     if args.plain:
         total, _rows = parse_annotate(_annotate(annotate, dumped))
-        return header + "\n" + report(total, {}, commands, 0).splitlines()[0]
+        return header + "\n" + totals_line(total, commands)
     perf_map_file = Path(f"/tmp/perf-{server.pid}.map")
     if not perf_map_file.exists():
         raise BenchmarkError(f"{perf_map_file} was not written: does this CPython support -X perf?")
