@@ -31,7 +31,8 @@ from benchmarks.exchange import Exchange, capture_exchange
 from benchmarks.host import MAX_STEAL, machine, machine_seconds, steal_share
 from benchmarks.logcheck import read_log
 from benchmarks.loops import LOOPS
-from benchmarks.procs import DriveResult, Load, ServerProcess, drive
+from benchmarks.procs import Load, ServerProcess, drive
+from benchmarks.record import run_record
 from benchmarks.scenario import MIXES
 from benchmarks.server import KINDS
 from benchmarks.startup import measure_startup
@@ -240,7 +241,9 @@ class Bench:
             stats = await server.command("stats")
         finally:
             await server.stop()
-        run = self._metrics(kind, mode, size, index, load, result, base, stats)
+        run = run_record(
+            kind, mode, size, index, load, result, base, stats, self.exchange.commands_per_call
+        )
         run["other_cpu_s"] = round(max(0.0, busy - float(stats["cpu_s"]) - result.driver_cpu_s), 3)
         run["steal_s"] = round(steal, 3)
         run["window_s"] = round(window, 3)
@@ -260,91 +263,6 @@ class Bench:
             + _page_note(run.get("page"))
         )
         return run
-
-    def _metrics(
-        self,
-        kind: str,
-        mode: str,
-        size: int,
-        index: int,
-        load: Load,
-        result: DriveResult,
-        base: dict[str, Any],
-        stats: dict[str, Any],
-    ) -> dict[str, Any]:
-        # CPU of the active window (first connection to last close), less what
-        # the idle server (heartbeat) burns in that time
-        active_cpu = float(stats["active_cpu_s"])
-        active_wall = float(stats["active_wall_s"])
-        idle_rate = stats.get("idle_cpu_per_s") or 0.0
-        cpu = max(0.0, active_cpu - idle_rate * active_wall)
-        commands = int(stats["commands"])
-        turnaround = stats["turnaround_ms"]
-        return {
-            "server": kind,
-            "mode": mode,
-            "n": size,
-            "run": index,
-            "load": {
-                "calls": load.calls,
-                "concurrency": load.concurrency or load.calls,
-                "ramp_s": load.ramp,
-                "time_scale": load.time_scale,
-                "talk_s": load.talk if load.time_scale else None,
-            },
-            "calls": result.calls,
-            "correct": result.correct,
-            "correct_pct": result.correct_pct,
-            "errors": result.errors,
-            "outcomes": result.outcomes,
-            "wall_s": result.wall_s,
-            "calls_per_s": round(size / result.wall_s, 2) if result.wall_s else None,
-            "max_in_flight": result.max_in_flight,
-            "commands": commands,
-            "commands_expected": size * self.exchange.commands_per_call,
-            "connections": stats["connections"],
-            "turnaround_ms": turnaround,
-            "turnaround_p50_ms": turnaround["p50"],
-            "turnaround_p99_ms": turnaround["p99"],
-            "turnaround_max_ms": turnaround["max"],
-            "cpu_s": round(cpu, 4),
-            "active_cpu_s": active_cpu,
-            "active_wall_s": active_wall,
-            "idle_cpu_per_s": idle_rate,
-            "cpu_total_s": stats["cpu_s"],
-            "cpu_user_s": stats["cpu_user_s"],
-            "cpu_system_s": stats["cpu_system_s"],
-            "cpu_ms_per_call": round(cpu / size * 1000, 4),
-            "cpu_us_per_command": round(cpu / commands * 1e6, 3) if commands else None,
-            "cpu_utilisation": round(active_cpu / active_wall, 3) if active_wall else None,
-            # the process's wake-ups in the active window (heartbeat's included), per command
-            "wakes_per_command": round(stats.get("active_wakes", 0) / commands, 4)
-            if commands
-            else None,
-            "rss_base_kb": base["rss_kb"],
-            "rss_peak_kb": stats["peak_rss_kb"],
-            "rss_end_kb": stats["rss_kb"],
-            "rss_per_call_kb": round((stats["peak_rss_kb"] - base["rss_kb"]) / size, 2),
-            "max_open_connections": stats["max_open_connections"],
-            "loop_lag_ms": stats["loop_lag_ms"],
-            "loop_lag_max_ms": stats["loop_lag_ms"]["max"],
-            "loop_lag_p99_ms": stats["loop_lag_ms"]["p99"],
-            "loop_cpu_lag_max_ms": stats["loop_cpu_lag_ms"]["max"],
-            "gc": stats["gc"],
-            "gc_max_ms": stats["gc"]["max_cpu_ms"],
-            "gc_cpu_share": round(stats["gc"]["total_cpu_ms"] / 1000 / active_cpu, 3)
-            if active_cpu
-            else None,
-            "driver_cpu_s": result.driver_cpu_s,
-            "sim_latency_ms": result.sim_latency_ms,
-            "simulator": result.simulator,
-            # the journal's counts after the run (hotline+journal-metrics only)
-            "journal": stats.get("journal"),
-            # the live page's snapshots in the run (hotline+page, hotline+page-5 only)
-            "page": stats.get("page"),
-            # what filled the late heartbeat windows (hotline+trace-blocks only)
-            "blocks": stats.get("blocks"),
-        }
 
     async def load(self) -> dict[str, Any]:
         """Every mode x N x run x server; servers interleaved so that noise hits them alike,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.procs import Load, drive
+from hotline.heap import glibc_version, huge_pages_env, thp_mode
 from tests.benchmarks.tiny import tiny_burst
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,8 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
     exchange = results["exchange"]
     assert exchange["connections_per_call"] == 3
     assert set(results["modes"]) == {"burst", "paced"}
-    for mode in results["modes"].values():
+    modes = list(results["modes"].values())
+    for mode in modes:
         assert set(mode["runs"]) == {"hotline", "bare", "panoramisk"}
         for runs in mode["runs"].values():
             (run,) = runs["3"]
@@ -90,6 +92,9 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             assert run["simulator"]["rss_max_kb"] > 0
         assert isinstance(mode["rerun"], list)
         assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
+    if huge_pages_env(os.environ, thp_mode(), glibc_version()) is not None:
+        # the runtime ran on huge pages, as ``hotline run`` does here (hotline/heap.py)
+        assert all(mode["runs"]["hotline"]["3"][0]["huge_pages_kb"] > 0 for mode in modes)
     hotline_log = results["modes"]["burst"]["runs"]["hotline"]["3"][0]["runtime_log"]
     # the runtime's own log: 2 warm-up calls and 3 measured, all connected to the third target
     assert hotline_log["call_summaries"] == hotline_log["connected_to_target"] == 2 + 3
