@@ -269,11 +269,13 @@ def render(results: dict[str, Any]) -> str:
     startup = results.get("startup")
     if startup:
         run_s = startup["hotline_run_to_serving"]["median_s"]
+        pymalloc_s = startup["hotline_run_on_pymalloc"]["median_s"]
         check_s = startup["hotline_check"]["median_s"]
         python_s = startup["python_startup"]["median_s"]
         parts.append(
-            f"Startup (median): hotline run to serving {run_s:.3f} s, hotline check "
-            f"{check_s:.3f} s, bare python {python_s:.3f} s."
+            f"Startup (median): hotline run to serving {run_s:.3f} s "
+            f"({pymalloc_s:.3f} s with PYTHONMALLOC=pymalloc, not started again on huge "
+            f"pages), hotline check {check_s:.3f} s, bare python {python_s:.3f} s."
         )
     parts.append(target_table(results["targets"]))
     return "\n\n".join(parts)

@@ -9,6 +9,7 @@ throw-away public key to ``serve`` (the configuration cannot carry one).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -49,10 +50,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _time_run(config: Path, public_key: Path, module_key: str) -> float:
-    """Seconds from spawning the runtime to its ``serving`` log line; then SIGTERM."""
+async def _time_run(
+    config: Path, public_key: Path, module_key: str, environ: dict[str, str]
+) -> tuple[float, str]:
+    """Seconds from spawning the runtime to its ``serving`` log line, and the heap that line
+    names; then SIGTERM."""
     env = {
-        **os.environ,
+        **environ,
         "HOTLINE_LICENSE__MODULE_KEY": module_key,
         "HOTLINE_LICENSE__SERVER_KEY": SERVER_KEY,
         "HOTLINE_AGI__PORT": str(_free_port()),
@@ -90,6 +94,7 @@ async def _time_run(config: Path, public_key: Path, module_key: str) -> float:
                     raise BenchmarkError(f"hotline run exited before serving: {problem[-300:]}")
                 if b'"event":"serving"' in line:
                     elapsed = time.perf_counter() - started
+                    heap = str(json.loads(line).get("heap"))
                     break
             proc.send_signal(signal.SIGTERM)
             await proc.communicate()
@@ -99,7 +104,7 @@ async def _time_run(config: Path, public_key: Path, module_key: str) -> float:
         raise BenchmarkError(f"hotline run did not serve within {STARTUP_TIMEOUT:g} s") from None
     if proc.returncode != 0:
         raise BenchmarkError(f"hotline run exited {proc.returncode} on SIGTERM")
-    return elapsed
+    return elapsed, heap
 
 
 async def _time_process(*command: str) -> tuple[float, int]:
@@ -138,18 +143,34 @@ async def measure_startup(folder: Path, runs: int, config: Path = EXAMPLE_CONFIG
         [str(hotline_cli)] if hotline_cli.exists() else [sys.executable, "-m", "hotline"]
     ) + ["check", str(config)]
     run_samples: list[float] = []
+    heaps: dict[str, set[str]] = {"run": set(), "pymalloc": set()}
+    # PYTHONMALLOC set: the admin chose the heap, so ``hotline run`` does not start itself
+    # once more (hotline/heap.py); the difference is what that second start costs
+    no_restart = {**os.environ, "PYTHONMALLOC": "pymalloc"}
+    no_restart_samples: list[float] = []
     check_samples: list[float] = []
     python_samples: list[float] = []
     check_codes: set[int] = set()
     for _ in range(runs):
-        run_samples.append(await _time_run(config, public_key, module_key))
+        for samples, environ, name in (
+            (run_samples, dict(os.environ), "run"),
+            (no_restart_samples, no_restart, "pymalloc"),
+        ):
+            seconds, heap = await _time_run(config, public_key, module_key, environ)
+            samples.append(seconds)
+            heaps[name].add(heap)
         seconds, code = await _time_process(*check_command)
         check_samples.append(seconds)
         check_codes.add(code)
         python_samples.append((await _time_process(sys.executable, "-c", "pass"))[0])
     return {
         "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
-        "hotline_run_to_serving": _summary(run_samples),
+        "hotline_run_to_serving": {**_summary(run_samples), "heaps": sorted(heaps["run"])},
+        # the same, not started again on huge pages (PYTHONMALLOC=pymalloc)
+        "hotline_run_on_pymalloc": {
+            **_summary(no_restart_samples),
+            "heaps": sorted(heaps["pymalloc"]),
+        },
         "hotline_check": {**_summary(check_samples), "exit_codes": sorted(check_codes)},
         "python_startup": _summary(python_samples),
     }

@@ -2,6 +2,6 @@
 
 import sys
 
-from hotline.cli import main
+from hotline.command import main
 
 sys.exit(main())

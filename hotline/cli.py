@@ -17,7 +17,6 @@ from typing import TextIO
 from hotline import __version__
 from hotline.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, config_path, load_settings
 from hotline.errors import HotlineError, ProblemsError
-from hotline.heap import restart_on_huge_pages
 from hotline.journal.commands import add_report_parser
 from hotline.licensing.commands import add_license_parser
 from hotline.prompts.commands import add_prompts_parser
@@ -296,10 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Command = args.func
-    if argv is None and func is _cmd_run:
-        # the command itself, not a caller passing its arguments (the tests): this process
-        # starts once more with its objects on huge pages where it can (hotline/heap.py)
-        restart_on_huge_pages()
     try:
         return func(args)
     except HotlineError as exc:

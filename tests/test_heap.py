@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline import cli, heap
+from hotline import __version__, heap
 from hotline.heap import (
     HUGETLB_TUNABLE,
     glibc_version,
@@ -69,28 +69,43 @@ def test_the_serving_line_names_the_heap() -> None:
     assert named.startswith("malloc on huge pages")
 
 
-def test_only_the_run_command_itself_starts_again(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+_ENTRY = """
+import sys
+import hotline.command as command
+
+def restart():
+    heavy = [m for m in ("hotline.cli", "hotline.config", "pydantic") if m in sys.modules]
+    print("restart", *heavy, flush=True)
+
+command.restart_on_huge_pages = restart
+sys.argv = ["hotline", *sys.argv[1:]]
+sys.exit(command.main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "restarts", "code", "said"),
+    [
+        (["run", "--config", "missing.toml"], ["restart"], 2, "config file not found"),
+        (["check", "missing.toml"], [], 2, "config file not found"),
+        (["--version"], [], 0, f"hotline {__version__}"),
+    ],
+)
+def test_only_run_starts_again_and_before_the_commands_imports(
+    argv: list[str], restarts: list[str], code: int, said: str, tmp_path: Path
 ) -> None:
-    restarts: list[str] = []
-
-    def restart() -> None:
-        restarts.append("restart")
-        raise SystemExit(0)  # os.execve would not return either
-
-    monkeypatch.setattr(cli, "restart_on_huge_pages", restart)
-    config = tmp_path / "missing.toml"
-    # arguments given by a caller (the tests): no restart, the command runs (and fails)
-    assert cli.main(["run", "--config", str(config)]) != 0
-    assert restarts == []
-    # the command as started from the shell: argv is None, read from sys.argv
-    monkeypatch.setattr(sys, "argv", ["hotline", "run", "--config", str(config)])
-    with pytest.raises(SystemExit):
-        cli.main()
-    assert restarts == ["restart"]
-    monkeypatch.setattr(sys, "argv", ["hotline", "check", "--config", str(config)])
-    assert cli.main() != 0
-    assert restarts == ["restart"]
+    out = subprocess.run(
+        [sys.executable, "-c", _ENTRY, *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # nothing of the CLI, its config models or pydantic loaded yet: the second start is cheap
+    assert [line for line in out.stdout.splitlines() if line.startswith("restart")] == restarts
+    # then the command itself ran
+    assert out.returncode == code, out.stderr
+    assert said in out.stdout + out.stderr
 
 
 def test_a_failed_restart_is_one_line_and_the_command_runs_on(

@@ -92,9 +92,12 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             assert run["simulator"]["rss_max_kb"] > 0
         assert isinstance(mode["rerun"], list)
         assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
+    startup = results["startup"]
+    assert startup["hotline_run_on_pymalloc"]["heaps"] == ["pymalloc"]
     if huge_pages_env(os.environ, thp_mode(), glibc_version()) is not None:
         # the runtime ran on huge pages, as ``hotline run`` does here (hotline/heap.py)
         assert all(mode["runs"]["hotline"]["3"][0]["huge_pages_kb"] > 0 for mode in modes)
+        assert startup["hotline_run_to_serving"]["heaps"][0].startswith("malloc on huge pages")
     hotline_log = results["modes"]["burst"]["runs"]["hotline"]["3"][0]["runtime_log"]
     # the runtime's own log: 2 warm-up calls and 3 measured, all connected to the third target
     assert hotline_log["call_summaries"] == hotline_log["connected_to_target"] == 2 + 3
