@@ -2,10 +2,11 @@
 
 ``hotline run`` starts itself once more with its objects on huge pages
 (:mod:`hotline.heap`).  Done here, before the command's own imports, that second
-start costs the interpreter's start and little more; done after them it paid
-them twice (importing ``hotline.cli`` alone, pydantic and the config models,
-takes 0.65 s here): ``hotline run`` to ``serving`` took 3.83 s against 2.20 s
-with ``PYTHONMALLOC`` set on a busy host (median of 10, benchmarks/startup.py).
+start costs the interpreter's start and little more: ``hotline run`` to
+``serving`` 1.80 s against 1.82 s with ``PYTHONMALLOC`` set (no second start).
+Done after them, it paid them twice (importing ``hotline.cli`` alone, pydantic
+and the config models, takes 0.65 s here): 3.83 s against 2.20 s, on a busier
+host (medians of 10, benchmarks/startup.py; benchmarks/RESULTS.md, session 20).
 """
 
 from __future__ import annotations
