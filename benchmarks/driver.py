@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from benchmarks.host import StealWatch
 from benchmarks.loops import LOOPS, loop_factory
 from benchmarks.probe import GcPauses
 from benchmarks.scenario import (
@@ -166,7 +167,13 @@ async def place(
     # serves them in one long turn (its heartbeat reads that as a block of its own)
     collections = GcPauses()
     collections.install()
-    placed = await asyncio.gather(*(one(i) for i in range(calls)))
+    # the host's steal while the calls run, in pieces, to set beside the server's late beats
+    steal = StealWatch()
+    watching = loop.create_task(steal.watch())
+    try:
+        placed = await asyncio.gather(*(one(i) for i in range(calls)))
+    finally:
+        watching.cancel()
     wall = time.perf_counter() - began
     summary = summarize([r for r in placed if r is not None], wall)
     return {
@@ -183,6 +190,8 @@ async def place(
             # cyclic garbage the run left (automatic collections are off: main)
             "garbage_objects": gc.collect(),
             "rss_max_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            # (from, to, seconds) the host took, monotonic clock (benchmarks/host.py)
+            "steal_pieces": steal.pieces if steal.available else None,
         },
     }
 

@@ -12,9 +12,11 @@ host's doing as the server's.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
@@ -36,6 +38,49 @@ def machine_seconds(stat: str | None = None) -> tuple[float, float]:
     steal = ticks[7] if len(ticks) > 7 else 0
     per_second = os.sysconf("SC_CLK_TCK")
     return (sum(ticks[:7]) - idle) / per_second, steal / per_second
+
+
+#: a late beat is laid to the host when it took CPU time this long before the beat was due
+#: or while it was late: at ~2,800 AGI commands a second (paced N = 1,000), a loop turn of 20
+#: ms CPU serves ~230 replies, ~80 ms of arrivals held back (benchmarks/RESULTS.md, session 20)
+STEAL_MARGIN = 0.1
+
+
+class StealWatch:
+    """The host's steal, sampled every ``interval`` s, kept where it grew: a run's share of
+    steal (:func:`steal_share`) does not tell 0.4 s spread thinly from one 90 ms piece,
+    which holds replies back and makes the server serve them in one long loop turn.
+
+    ``pieces`` are ``(from, to, seconds)`` on :func:`time.monotonic`'s clock (the same
+    in every process of the machine): between the two samples the host took ``seconds``.
+    """
+
+    def __init__(self, interval: float = 0.01, read: Callable[[], float] | None = None) -> None:
+        self.interval = interval
+        #: the steal counter in seconds (tests pass their own)
+        self.read = read or (lambda: machine_seconds()[1])
+        self.pieces: list[tuple[float, float, float]] = []
+        #: the machine has the counter (Linux); elsewhere nothing is watched
+        self.available = read is not None or Path("/proc/stat").exists()
+
+    async def watch(self) -> None:
+        """Sample until cancelled (at once done where there is no ``/proc/stat``)."""
+        if not self.available:
+            return
+        then, stolen = time.monotonic(), self.read()
+        while True:
+            await asyncio.sleep(self.interval)
+            now, steal = time.monotonic(), self.read()
+            if steal > stolen:
+                self.pieces.append((round(then, 4), round(now, 4), round(steal - stolen, 3)))
+            then, stolen = now, steal
+
+
+def stolen_near(
+    pieces: Sequence[Sequence[float]], start: float, end: float, margin: float = STEAL_MARGIN
+) -> float:
+    """Seconds the host took in pieces that overlap ``[start - margin, end]``."""
+    return sum(piece[2] for piece in pieces if piece[1] >= start - margin and piece[0] <= end)
 
 
 def steal_share(run: Mapping[str, Any], cores: int | None = None) -> float:

@@ -257,6 +257,8 @@ class Bench:
             f"(CPU-backed {run['loop_cpu_lag_max_ms']}, GC max {run['gc_max_ms']}), "
             f"{run['rss_per_call_kb']} KB/call, others used {run['other_cpu_s']} CPU s, "
             f"the host took {run['steal_s']} s, "
+            f"late beats {run['late_beats']} ({run['late_beats_stolen']} near steal, the longest "
+            f"away from it {run['loop_cpu_lag_unstolen_ms']} ms), "
             f"the simulator's GC max "
             f"{max(result.simulator.get('gc_pauses', {}).get('max_ms') or [None])} ms"
             + _journal_note(run.get("journal"))

@@ -216,10 +216,18 @@ class Heartbeat:
     a loop blocked by our own work is told apart from a preempted process.
     """
 
+    #: a beat whose CPU-backed lag passes this is kept with its time (:attr:`late`)
+    LATE = 0.010
+    #: at most this many late beats are kept per run
+    KEEP = 500
+
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
         self.lag = LogHistogram()
         self.cpu_lag = LogHistogram()
+        #: (monotonic time it woke, lag, CPU-backed lag) of beats over :attr:`LATE`, so that
+        #: each can be set beside the host's steal (benchmarks/host.py, StealWatch)
+        self.late: list[tuple[float, float, float]] = []
         #: called after each beat with (lag, CPU-backed lag): tweak trace-blocks
         self.on_beat: Callable[[float, float], None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -227,6 +235,7 @@ class Heartbeat:
     def clear(self) -> None:
         self.lag.clear()
         self.cpu_lag.clear()
+        self.late.clear()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._beat(), name="bench-heartbeat")
@@ -248,6 +257,8 @@ class Heartbeat:
             cpu_lag = min(lag, time.process_time() - cpu)
             self.lag.add(lag)
             self.cpu_lag.add(cpu_lag)
+            if cpu_lag > self.LATE and len(self.late) < self.KEEP:
+                self.late.append((round(time.monotonic(), 4), round(lag, 4), round(cpu_lag, 4)))
             if self.on_beat is not None:
                 self.on_beat(lag, cpu_lag)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.host import STEAL_MARGIN, stolen_near
 from benchmarks.procs import DriveResult, Load
 
 
@@ -81,6 +83,7 @@ def run_record(
         "loop_lag_max_ms": stats["loop_lag_ms"]["max"],
         "loop_lag_p99_ms": stats["loop_lag_ms"]["p99"],
         "loop_cpu_lag_max_ms": stats["loop_cpu_lag_ms"]["max"],
+        **late_beats(stats.get("late_beats") or [], result.simulator.get("steal_pieces")),
         "gc": stats["gc"],
         "gc_max_ms": stats["gc"]["max_cpu_ms"],
         "gc_cpu_share": round(stats["gc"]["total_cpu_ms"] / 1000 / active_cpu, 3)
@@ -95,4 +98,31 @@ def run_record(
         "page": stats.get("page"),
         # what filled the late heartbeat windows (hotline+trace-blocks only)
         "blocks": stats.get("blocks"),
+    }
+
+
+def late_beats(
+    beats: Sequence[Sequence[float]], pieces: Sequence[Sequence[float]] | None
+) -> dict[str, Any]:
+    """The run's late beats (CPU-backed lag over 10 ms, benchmarks/probe.py) set beside the
+    host's steal: a beat the host took CPU time near (from :data:`STEAL_MARGIN` before it
+    was due to when it woke) may be its doing, a beat with none near it is the server's.
+
+    The counts are ``None`` when the simulator did not watch the steal (no ``/proc/stat``)."""
+    if pieces is None:
+        return {
+            "late_beats": len(beats),
+            "late_beats_stolen": None,
+            "loop_cpu_lag_unstolen_ms": None,
+        }
+    unstolen = [
+        cpu_lag
+        for woke, lag, cpu_lag in beats
+        if stolen_near(pieces, woke - lag, woke, STEAL_MARGIN) == 0.0
+    ]
+    return {
+        "late_beats": len(beats),
+        "late_beats_stolen": len(beats) - len(unstolen),
+        # the longest CPU-backed lag over 10 ms with no steal near it; None: there was none
+        "loop_cpu_lag_unstolen_ms": round(max(unstolen) * 1e3, 2) if unstolen else None,
     }

@@ -303,6 +303,7 @@ class Meter:
             "turnaround_ms": found.turnaround.summary_ms(),
             "loop_lag_ms": self.heartbeat.lag.summary_ms(),
             "loop_cpu_lag_ms": self.heartbeat.cpu_lag.summary_ms(),
+            "late_beats": list(self.heartbeat.late),
             "gc": self.gc_pauses.summary(),
             **probe.memory_kb(),
         }

@@ -90,6 +90,9 @@ def test_benchmark_runs_end_to_end_and_writes_json(tmp_path: Path) -> None:
             # the simulator, like a PBX, never stopped its calls to collect garbage
             assert run["simulator"]["gc_pauses"]["collections"] == [0, 0, 0]
             assert run["simulator"]["rss_max_kb"] > 0
+            # the host's steal watched while the calls ran, the late beats set beside it
+            assert isinstance(run["simulator"]["steal_pieces"], list)
+            assert 0 <= run["late_beats_stolen"] <= run["late_beats"]
         assert isinstance(mode["rerun"], list)
         assert set(mode["ratios"]) == {"hotline_over_bare", "hotline_over_panoramisk"}
     startup = results["startup"]
