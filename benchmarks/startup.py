@@ -142,34 +142,29 @@ async def measure_startup(folder: Path, runs: int, config: Path = EXAMPLE_CONFIG
     check_command = (
         [str(hotline_cli)] if hotline_cli.exists() else [sys.executable, "-m", "hotline"]
     ) + ["check", str(config)]
-    run_samples: list[float] = []
-    heaps: dict[str, set[str]] = {"run": set(), "pymalloc": set()}
-    # PYTHONMALLOC set: the admin chose the heap, so ``hotline run`` does not start itself
-    # once more (hotline/heap.py); the difference is what that second start costs
-    no_restart = {**os.environ, "PYTHONMALLOC": "pymalloc"}
-    no_restart_samples: list[float] = []
+    starts = {
+        "hotline_run_to_serving": dict(os.environ),
+        # PYTHONMALLOC set: the admin chose the heap, so ``hotline run`` does not start itself
+        # once more (hotline/heap.py); the difference is what that second start costs
+        "hotline_run_on_pymalloc": {**os.environ, "PYTHONMALLOC": "pymalloc"},
+    }
+    timed: dict[str, list[tuple[float, str]]] = {key: [] for key in starts}
     check_samples: list[float] = []
     python_samples: list[float] = []
     check_codes: set[int] = set()
     for _ in range(runs):
-        for samples, environ, name in (
-            (run_samples, dict(os.environ), "run"),
-            (no_restart_samples, no_restart, "pymalloc"),
-        ):
-            seconds, heap = await _time_run(config, public_key, module_key, environ)
-            samples.append(seconds)
-            heaps[name].add(heap)
+        for key, environ in starts.items():
+            timed[key].append(await _time_run(config, public_key, module_key, environ))
         seconds, code = await _time_process(*check_command)
         check_samples.append(seconds)
         check_codes.add(code)
         python_samples.append((await _time_process(sys.executable, "-c", "pass"))[0])
     return {
         "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
-        "hotline_run_to_serving": {**_summary(run_samples), "heaps": sorted(heaps["run"])},
-        # the same, not started again on huge pages (PYTHONMALLOC=pymalloc)
-        "hotline_run_on_pymalloc": {
-            **_summary(no_restart_samples),
-            "heaps": sorted(heaps["pymalloc"]),
+        # each with the heaps its ``serving`` lines named
+        **{
+            key: {**_summary([s for s, _heap in found]), "heaps": sorted({h for _s, h in found})}
+            for key, found in timed.items()
         },
         "hotline_check": {**_summary(check_samples), "exit_codes": sorted(check_codes)},
         "python_startup": _summary(python_samples),
