@@ -6,6 +6,8 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from benchmarks.probe import Heartbeat
+
 Run = Mapping[str, Any]
 
 MODE_NOTES = {
@@ -61,6 +63,23 @@ def median_of(runs: Sequence[Run]) -> dict[str, float]:
     return out
 
 
+def own_block_ms(run: Run) -> float:
+    """The run's longest event-loop block the server cannot blame on the host: issue 19's
+    block target reads this in every run.
+
+    Where the simulator watched the host's steal (``late_beats_stolen`` set,
+    benchmarks/record.py) a beat with steal near it is the host's: in session 20 every late
+    beat of the runtime had steal near it and none came in a round without steal
+    (RESULTS.md). Where it did not watch (runs before that), every beat counts."""
+    every_beat = float(run["loop_cpu_lag_max_ms"])
+    if run.get("late_beats_stolen") is None:
+        return every_beat
+    if run.get("loop_cpu_lag_unstolen_ms") is not None:
+        return float(run["loop_cpu_lag_unstolen_ms"])
+    # no late beat away from steal: every beat the host did not touch was under Heartbeat.LATE
+    return min(every_beat, Heartbeat.LATE * 1e3)
+
+
 def ratios(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> dict[str, dict[int, float]]:
     """Each hotline's CPU per command over the bare responder's and panoramisk's, per N."""
     result: dict[str, dict[int, float]] = {}
@@ -79,7 +98,7 @@ def ratios(medians: Mapping[str, Mapping[int, Mapping[str, float]]]) -> dict[str
     return result
 
 
-def _target(name: str, goal: str, measured: str, met: bool | None) -> dict[str, Any]:
+def target_entry(name: str, goal: str, measured: str, met: bool | None) -> dict[str, Any]:
     return {"target": name, "goal": goal, "measured": measured, "met": met}
 
 
@@ -95,9 +114,8 @@ def targets(
     if primary and hotline:
         top = max(hotline)
         m = hotline[top]
-        ratio = modes[primary]["ratios"]
         found.append(
-            _target(
+            target_entry(
                 f"{top} concurrent calls, 100 % correct ({primary})",
                 "100 %",
                 f"{m['correct_pct']:g} %",
@@ -111,7 +129,7 @@ def targets(
         worst_p99 = max((r["turnaround_p99_ms"] for r in at_top), default=m["turnaround_p99_ms"])
         disturbed = sum(1 for r in at_top if r.get("disturbed"))
         found.append(
-            _target(
+            target_entry(
                 f"p99 turnaround at N={top} ({primary}), every run",
                 "< 5 ms",
                 f"{worst_p99:.3f} ms (median {m['turnaround_p99_ms']:.3f})"
@@ -125,28 +143,16 @@ def targets(
                 per = results["ratios"].get(f"hotline_over_{other}", {})
                 if top in per:
                     found.append(
-                        _target(
+                        target_entry(
                             f"CPU per command / {other}'s at N={top} ({mode})",
                             goal,
                             f"{per[top]:.2f}x",
                             per[top] <= limit,
                         )
                     )
-        del ratio
-        worst_lag = max(
-            [v["loop_cpu_lag_max_ms"] for v in hotline.values()]
-            + [r["loop_cpu_lag_max_ms"] for r in kept]
-        )
+        found.append(block_target(kept or [m], primary))
         found.append(
-            _target(
-                f"longest event-loop block, every run ({primary}; lag our CPU accounts for)",
-                "< 20 ms",
-                f"{worst_lag:.2f} ms",
-                worst_lag < 20.0,
-            )
-        )
-        found.append(
-            _target(
+            target_entry(
                 f"RSS per active call at N={top} ({primary})",
                 "< 100 KB",
                 f"{m['rss_per_call_kb']:.1f} KB",
@@ -155,7 +161,7 @@ def targets(
         )
     if leak:
         found.append(
-            _target(
+            target_entry(
                 f"no RSS growth after warm-up over {leak['calls']} calls",
                 f"< {leak['tolerance_kb']} KB",
                 f"{leak['growth_after_first_batch_kb']:+d} KB",
@@ -165,12 +171,29 @@ def targets(
     if startup:
         seconds = startup["hotline_run_to_serving"]["median_s"]
         found.append(
-            _target("startup of hotline run to serving", "< 1 s", f"{seconds:.3f} s", seconds < 1.0)
+            target_entry("startup of hotline run to serving", "< 1 s", f"{seconds:.3f} s", seconds < 1.0)
         )
     return found
 
 
-def _row(cells: Iterable[object]) -> str:
+def block_target(runs: Sequence[Run], label: str) -> dict[str, Any]:
+    """Issue 19's block target over every run (:func:`own_block_ms`), with the longest beat
+    the host's steal was near beside it, so that what the reading leaves out is seen."""
+    worst = max(own_block_ms(r) for r in runs)
+    every_beat = max(float(r["loop_cpu_lag_max_ms"]) for r in runs)
+    stolen = sum(int(r.get("late_beats_stolen") or 0) for r in runs)
+    measured = f"{worst:.2f} ms"
+    if stolen:
+        measured += f"; {every_beat:.2f} ms with the {stolen} late beat(s) the host's steal was near"
+    return target_entry(
+        f"longest event-loop block, every run ({label}; CPU-backed, not near the host's steal)",
+        "< 20 ms",
+        measured,
+        worst < 20.0,
+    )
+
+
+def table_row(cells: Iterable[object]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
@@ -193,11 +216,11 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: s
         "others' CPU s",
         "host took (steal) s",
     )
-    lines = [_row(header), _row("---" for _ in header)]
+    lines = [table_row(header), table_row("---" for _ in header)]
     for kind, sizes in medians.items():
         for size, m in sorted(sizes.items(), key=lambda item: int(item[0])):
             lines.append(
-                _row(
+                table_row(
                     (
                         kind,
                         size,
@@ -222,19 +245,19 @@ def load_table(medians: Mapping[str, Mapping[int, Mapping[str, float]]], mode: s
 
 def ratio_table(ratio: Mapping[str, Mapping[int, float]]) -> str:
     sizes = sorted({s for per in ratio.values() for s in per}, key=int)
-    lines = [_row(("CPU per AGI command", *(f"N={s}" for s in sizes)))]
-    lines.append(_row("---" for _ in range(len(sizes) + 1)))
+    lines = [table_row(("CPU per AGI command", *(f"N={s}" for s in sizes)))]
+    lines.append(table_row("---" for _ in range(len(sizes) + 1)))
     for name, per in ratio.items():
         label = name.replace("_over_", " / ")
-        lines.append(_row((label, *(f"{per[s]:.2f}x" if s in per else "-" for s in sizes))))
+        lines.append(table_row((label, *(f"{per[s]:.2f}x" if s in per else "-" for s in sizes))))
     return "\n".join(lines)
 
 
 def target_table(found: Sequence[Mapping[str, Any]]) -> str:
-    lines = [_row(("target", "goal", "measured", "met")), _row(("---",) * 4)]
+    lines = [table_row(("target", "goal", "measured", "met")), table_row(("---",) * 4)]
     for t in found:
         met = {True: "yes", False: "**no**", None: "-"}[t["met"]]
-        lines.append(_row((t["target"], t["goal"], t["measured"], met)))
+        lines.append(table_row((t["target"], t["goal"], t["measured"], met)))
     return "\n".join(lines)
 
 
