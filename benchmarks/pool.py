@@ -44,7 +44,8 @@ def read_window(source: str) -> tuple[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
-        raise BenchmarkError(f"{path}: cannot be read ({exc.strerror}); name a --json file") from exc
+        why = exc.strerror
+        raise BenchmarkError(f"{path}: cannot be read ({why}); name a --json file") from exc
     except ValueError as exc:
         raise BenchmarkError(f"{path}: not JSON ({exc}); name a --json file") from exc
     if key:
@@ -77,8 +78,8 @@ def pooled(windows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
         raise BenchmarkError("name at least one window")
     kinds = {_kind(w) for _, w in windows}
     if len(kinds) > 1:
-        found = ", ".join(f"{python} on {loop}" for python, loop in sorted(kinds))
-        raise BenchmarkError(f"the windows mix {found}; pool one CPython and loop")
+        mixed = ", ".join(f"{python} on {loop}" for python, loop in sorted(kinds))
+        raise BenchmarkError(f"the windows mix {mixed}; pool one CPython and loop")
     rows = []
     watched: list[Mapping[str, Any]] = []
     every: dict[str, list[Mapping[str, Any]]] = {server: [] for server in SERVERS}
@@ -114,7 +115,9 @@ def pooled(windows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
     correct = min(float(r["correct_pct"]) for r in mine)
     found = [
         report.target_entry(
-            f"{SIZE} concurrent calls, 100 % correct, every run", "100 %", f"{correct:g} %",
+            f"{SIZE} concurrent calls, 100 % correct, every run",
+            "100 %",
+            f"{correct:g} %",
             correct == 100.0,
         ),
         report.target_entry(
@@ -136,7 +139,10 @@ def pooled(windows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
     else:
         found.append(
             report.target_entry(
-                "longest event-loop block, every run", "< 20 ms", "no window watched the steal", None
+                "longest event-loop block, every run",
+                "< 20 ms",
+                "no window watched the steal",
+                None,
             )
         )
     python, loop = kinds.pop()
@@ -186,7 +192,10 @@ def render(result: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="benchmarks.pool", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="benchmarks.pool",
+        description="Issue 19's targets over several windows.",
+    )
     parser.add_argument("windows", nargs="+", metavar="FILE[#KEY]", help="benchmarks.load results")
     parser.add_argument("--json", type=Path, help="also write the pooled result here")
     args = parser.parse_args(argv)

@@ -171,7 +171,9 @@ def targets(
     if startup:
         seconds = startup["hotline_run_to_serving"]["median_s"]
         found.append(
-            target_entry("startup of hotline run to serving", "< 1 s", f"{seconds:.3f} s", seconds < 1.0)
+            target_entry(
+                "startup of hotline run to serving", "< 1 s", f"{seconds:.3f} s", seconds < 1.0
+            )
         )
     return found
 
@@ -184,7 +186,8 @@ def block_target(runs: Sequence[Run], label: str) -> dict[str, Any]:
     stolen = sum(int(r.get("late_beats_stolen") or 0) for r in runs)
     measured = f"{worst:.2f} ms"
     if stolen:
-        measured += f"; {every_beat:.2f} ms with the {stolen} late beat(s) the host's steal was near"
+        measured += f"; {every_beat:.2f} ms with the {stolen} late beat(s) the host's steal was"
+        measured += " near"
     return target_entry(
         f"longest event-loop block, every run ({label}; CPU-backed, not near the host's steal)",
         "< 20 ms",
