@@ -174,3 +174,13 @@ def test_what_is_not_a_window_is_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+def test_rounds_that_do_not_pair_leave_only_the_pooled_ratio() -> None:
+    window = _window([90, 90], [70, 70], [80, 80])
+    for number, run in enumerate(window["modes"]["paced"]["runs"]["panoramisk"]["1000"], 7):
+        run["run"] = number
+    found = _targets(pool.pooled([("w", window)]))
+
+    assert found["CPU per command / panoramisk's"]["measured"] == "1.12x"
+    assert "rounds' ratios" in found["CPU per command / bare's"]["measured"]
