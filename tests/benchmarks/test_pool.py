@@ -38,6 +38,21 @@ def _window(
     return {"machine": {"python": python}, "loop": "uvloop", "modes": {"paced": {"runs": runs}}}
 
 
+def _watched(
+    rounds: int, every_beat: float, late: int, stolen: int, unstolen: float | None
+) -> dict[str, Any]:
+    """A window whose simulator watched the steal, every runtime run with these late beats."""
+    return _window(
+        [90] * rounds,
+        [70] * rounds,
+        [80] * rounds,
+        loop_cpu_lag_max_ms=every_beat,
+        late_beats=late,
+        late_beats_stolen=stolen,
+        loop_cpu_lag_unstolen_ms=unstolen,
+    )
+
+
 def _targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["target"].split(",")[0].split(" (")[0]: t for t in result["targets"]}
 
@@ -75,15 +90,7 @@ def test_p99_and_correctness_read_every_run_of_every_window() -> None:
 
 def test_the_block_leaves_out_beats_the_hosts_steal_was_near() -> None:
     # a 30 ms beat with steal near it, every other beat under 10 ms: not the server's
-    watched = _window(
-        [90] * 3,
-        [70] * 3,
-        [80] * 3,
-        loop_cpu_lag_max_ms=30.0,
-        late_beats=1,
-        late_beats_stolen=1,
-        loop_cpu_lag_unstolen_ms=None,
-    )
+    watched = _watched(3, every_beat=30.0, late=1, stolen=1, unstolen=None)
     unwatched = _window([90] * 3, [70] * 3, [80] * 3, loop_cpu_lag_max_ms=25.0)
     result = pool.pooled([("unwatched", unwatched), ("watched", watched)])
 
@@ -98,15 +105,7 @@ def test_the_block_leaves_out_beats_the_hosts_steal_was_near() -> None:
 
 
 def test_a_block_away_from_the_steal_is_the_servers() -> None:
-    window = _window(
-        [90] * 2,
-        [70] * 2,
-        [80] * 2,
-        loop_cpu_lag_max_ms=21.0,
-        late_beats=2,
-        late_beats_stolen=1,
-        loop_cpu_lag_unstolen_ms=20.5,
-    )
+    window = _watched(2, every_beat=21.0, late=2, stolen=1, unstolen=20.5)
     block = _targets(pool.pooled([("w", window)]))["longest event-loop block"]
 
     assert block["met"] is False
