@@ -63,11 +63,6 @@ def read_window(source: str) -> tuple[str, dict[str, Any]]:
     return source, data
 
 
-def watches_steal(runs: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether the simulator watched the host's steal in these runs (from ``07fcaa7`` on)."""
-    return all(r.get("late_beats_stolen") is not None for r in runs)
-
-
 def _kind(window: Mapping[str, Any]) -> tuple[str, str]:
     return window["machine"]["python"], window["loop"]
 
@@ -93,14 +88,16 @@ def pooled(windows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
             for number, mine in by_round["hotline"].items():
                 if number in by_round[other]:
                     round_ratios[other].append(mine / by_round[other][number])
-        if watches_steal(runs["hotline"]):
+        # the simulator watches the steal from 07fcaa7 on
+        steal_watched = all(report.steal_watched(r) for r in runs["hotline"])
+        if steal_watched:
             watched.extend(runs["hotline"])
         cpu = {s: statistics.median(r["cpu_us_per_command"] for r in runs[s]) for s in SERVERS}
         rows.append(
             {
                 "window": source,
                 "rounds": len(runs["hotline"]),
-                "steal_watched": watches_steal(runs["hotline"]),
+                "steal_watched": steal_watched,
                 "block_ms": max(report.own_block_ms(r) for r in runs["hotline"]),
                 "every_beat_ms": max(float(r["loop_cpu_lag_max_ms"]) for r in runs["hotline"]),
                 "cpu_us_per_command": {s: round(v, 2) for s, v in cpu.items()},
@@ -142,17 +139,7 @@ def pooled(windows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
                 ratio[other] <= limit,
             )
         )
-    if watched:
-        found.append(report.block_target(watched, f"{len(watched)} runs that watched the steal"))
-    else:
-        found.append(
-            report.target_entry(
-                "longest event-loop block, every run",
-                f"< {report.BLOCK_LIMIT_MS:g} ms",
-                "no window watched the steal",
-                None,
-            )
-        )
+    found.append(report.block_target(watched, f"{len(watched)} runs that watched the steal"))
     python, loop = kinds.pop()
     return {
         "python": python,
@@ -208,7 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the pooled result here")
     args = parser.parse_args(argv)
     try:
-        result = pooled([read_window(source) for source in args.windows])
+        windows = [read_window(source) for source in args.windows]
+        try:
+            result = pooled(windows)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BenchmarkError(
+                f"a window lacks what benchmarks.load writes ({type(exc).__name__}: {exc}); "
+                "name files that benchmarks.load --json wrote"
+            ) from exc
     except BenchmarkError as exc:
         print(f"benchmarks.pool: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -53,6 +53,12 @@ def _watched(
     )
 
 
+def _without_machine() -> dict[str, Any]:
+    window = _window([90], [70], [80])
+    del window["machine"]
+    return window
+
+
 def _targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["target"].split(",")[0].split(" (")[0]: t for t in result["targets"]}
 
@@ -86,6 +92,9 @@ def test_p99_and_correctness_read_every_run_of_every_window() -> None:
     assert found["p99 turnaround"]["measured"] == "6.500 ms"
     assert found["1000 concurrent calls"]["met"] is False
     assert found["1000 concurrent calls"]["measured"] == "99.9 %"
+    # neither window watched the steal: the block is not read
+    assert found["longest event-loop block"]["met"] is None
+    assert found["longest event-loop block"]["measured"] == "no run to read"
 
 
 def test_the_block_leaves_out_beats_the_hosts_steal_was_near() -> None:
@@ -164,6 +173,10 @@ def test_the_command_reads_files_and_keys(
         (lambda p: (p.write_text("{"), str(p))[1], "not JSON"),
         (lambda p: (p.write_text("{}"), f"{p}#w")[1], "has no window 'w'"),
         (lambda p: (p.write_text('{"modes": {}}'), str(p))[1], "no paced load in it"),
+        (
+            lambda p: (p.write_text(json.dumps(_without_machine())), str(p))[1],
+            "a window lacks what benchmarks.load writes (KeyError: 'machine')",
+        ),
     ],
 )
 def test_what_is_not_a_window_is_one_line(
